@@ -1,0 +1,2 @@
+// Public entry point of the tox-persona package: re-exports the stable API of each layer.
+export { writeFileAtomic, fsyncDir } from './util/fs.js';
