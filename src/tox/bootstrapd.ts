@@ -91,7 +91,7 @@ export async function startBootstrapd(options: BootstrapdOptions = {}): Promise<
     } catch (err) {
       lastError = err;
       await daemon.stop();
-      if (!(err instanceof BootstrapdError && err.code === 'BOOTSTRAPD_EXITED')) break;
+      if (!(err instanceof BootstrapdError && (err.code === 'BOOTSTRAPD_EXITED' || err.code === 'BOOTSTRAPD_PORT_IN_USE'))) break;
     }
   }
   if (ownDir) await rm(dir, { recursive: true, force: true });
@@ -180,6 +180,11 @@ class Daemon implements Bootstrapd {
   async start(): Promise<void> {
     if (this.closed) throw new BootstrapdError('BOOTSTRAPD_CLOSED', 'tox-bootstrapd: start() after close()');
     if (this.child) return;
+    // tox-bootstrapd silently moves to the next port when its port is taken, and a health check would then be
+    // answered by whoever holds ours: check both ports are free right before spawning.
+    if (!(await udpPortFree(this.port)) || !(await tcpPortFree(this.tcpPort))) {
+      throw new BootstrapdError('BOOTSTRAPD_PORT_IN_USE', `tox-bootstrapd: port ${this.port}/udp or ${this.tcpPort}/tcp is already in use`);
+    }
     const timeoutMs = this.options.startTimeoutMs ?? 15_000;
     // A stale pid file from a killed run makes some builds refuse to start.
     await rm(join(this.dir, 'tox-bootstrapd.pid'), { force: true });
@@ -331,6 +336,25 @@ function delay(ms: number): Promise<void> {
 
 function timeout(ms: number, what: () => string): Promise<never> {
   return new Promise((_, reject) => setTimeout(() => reject(new BootstrapdError('BOOTSTRAPD_TIMEOUT', what())), ms).unref());
+}
+
+function udpPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createSocket('udp4');
+    sock.once('error', () => {
+      sock.close();
+      resolve(false);
+    });
+    sock.bind(port, '0.0.0.0', () => sock.close(() => resolve(true)));
+  });
+}
+
+function tcpPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '0.0.0.0', () => srv.close(() => resolve(true)));
+  });
 }
 
 async function freeUdpPort(): Promise<number> {

@@ -22,6 +22,6 @@ export class NodeListError extends ToxPersonaError {}
 
 /**
  * The local `tox-bootstrapd` could not be started or stopped as asked.
- * Codes: `'BOOTSTRAPD_NOT_FOUND'`, `'BOOTSTRAPD_EXITED'`, `'BOOTSTRAPD_TIMEOUT'`, `'BOOTSTRAPD_CLOSED'`.
+ * Codes: `'BOOTSTRAPD_NOT_FOUND'`, `'BOOTSTRAPD_PORT_IN_USE'`, `'BOOTSTRAPD_EXITED'`, `'BOOTSTRAPD_TIMEOUT'`, `'BOOTSTRAPD_CLOSED'`.
  */
 export class BootstrapdError extends ToxPersonaError {}
