@@ -1,0 +1,200 @@
+// The admin HTTP endpoint on loopback: health, Prometheus metrics, the table, status, and token-protected operations for the CLI.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { ToxPersonaError } from '../util/errors.js';
+import type { Logger } from './log.js';
+
+/** What the admin server serves; the companion implements it. */
+export interface AdminHandlers {
+  /** `healthy` decides 200 vs 503; `body` is returned as JSON either way. */
+  health(): { healthy: boolean; body: unknown };
+  metrics(): Promise<{ contentType: string; text: string }>;
+  personas(): unknown;
+  status(): unknown;
+  /** Runs a named state-changing (or secret-revealing) operation; throws ToxPersonaError for refusals. */
+  op(name: string, args: Record<string, unknown>): Promise<unknown>;
+}
+
+/** HTTP status for a typed error code: not-found codes 404, conflicts 409, everything else the caller did wrong 400. */
+export function httpStatusFor(code: string): number {
+  if (/NOT_FOUND|UNKNOWN|NO_SUCH/.test(code)) return 404;
+  if (/ALREADY|EXISTS|CONFLICT|LOCKED|BUSY/.test(code)) return 409;
+  if (code === 'UNAUTHORIZED') return 401;
+  return 400;
+}
+
+/** Constant-time check of an `Authorization: Bearer <token>` header. */
+export function checkBearer(header: string | undefined, token: string): boolean {
+  if (!header) return false;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) return false;
+  const a = Buffer.from(m[1]!);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+const MAX_BODY = 64 * 1024;
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new ToxPersonaError('TOO_LARGE', `request body over ${MAX_BODY} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
+  const text = contentType === 'application/json' ? `${JSON.stringify(body, null, 2)}\n` : String(body);
+  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+/** Options for {@link startAdminServer}. */
+export interface AdminServerOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  token: string;
+  handlers: AdminHandlers;
+  log: Logger;
+}
+
+/** A listening admin server. */
+export interface AdminServer {
+  readonly host: string;
+  readonly port: number;
+  /** Stops accepting connections and closes idle ones; idempotent. */
+  close(): Promise<void>;
+}
+
+/** Starts the admin server; resolves once it listens. */
+export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
+  const { handlers, token, log } = options;
+  const server: Server = createServer((req, res) => {
+    void handle(req, res).catch((err: unknown) => {
+      log.error({ err: (err as Error).message }, 'admin request failed');
+      if (!res.headersSent) send(res, 500, { error: { code: 'INTERNAL', message: 'internal error' } });
+    });
+  });
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      switch (path) {
+        case '/healthz': {
+          const h = handlers.health();
+          return send(res, h.healthy ? 200 : 503, h.body);
+        }
+        case '/metrics': {
+          const m = await handlers.metrics();
+          return send(res, 200, m.text, m.contentType);
+        }
+        case '/personas':
+          return send(res, 200, handlers.personas());
+        case '/status':
+          return send(res, 200, handlers.status());
+        default:
+          return send(res, 404, { error: { code: 'NOT_FOUND', message: `no such endpoint: GET ${path}` } });
+      }
+    }
+    const op = /^\/api\/([a-zA-Z][\w-]*)$/.exec(path);
+    if (req.method !== 'POST' || !op) return send(res, 404, { error: { code: 'NOT_FOUND', message: `no such endpoint: ${req.method} ${path}` } });
+    if (!checkBearer(req.headers.authorization, token)) {
+      log.warn({ op: op[1] }, 'admin call without a valid token refused');
+      return send(res, 401, { error: { code: 'UNAUTHORIZED', message: 'a valid "Authorization: Bearer <token>" header is required (token file: admin.token in the data directory)' } });
+    }
+    let args: Record<string, unknown> = {};
+    try {
+      const text = await readBody(req);
+      if (text.trim()) {
+        const parsed: unknown = JSON.parse(text);
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('expected a JSON object');
+        args = parsed as Record<string, unknown>;
+      }
+    } catch (err) {
+      return send(res, 400, { error: { code: 'BAD_REQUEST', message: `request body: ${(err as Error).message}` } });
+    }
+    try {
+      const result = await handlers.op(op[1]!, args);
+      return send(res, 200, { ok: true, result: result ?? null });
+    } catch (err) {
+      if (err instanceof ToxPersonaError) {
+        return send(res, httpStatusFor(err.code), { error: { code: err.code, message: err.message } });
+      }
+      log.error({ op: op[1], err: (err as Error).message }, 'admin operation failed');
+      return send(res, 500, { error: { code: 'INTERNAL', message: (err as Error).message } });
+    }
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  let closed: Promise<void> | undefined;
+  return {
+    host: options.host,
+    port: addr.port,
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+}
+
+/** An admin call answered with an error. */
+export class AdminCallError extends ToxPersonaError {
+  /** HTTP status of the answer (0 when the daemon could not be reached). */
+  readonly status: number;
+
+  constructor(code: string, message: string, status: number) {
+    super(code, message);
+    this.status = status;
+  }
+}
+
+/** Client side, used by the CLI: POSTs `/api/<op>` with the token and returns `result`, or throws {@link AdminCallError} with the daemon's code. */
+export async function callAdmin(base: { host: string; port: number }, token: string, op: string, args: Record<string, unknown> = {}, timeoutMs = 60_000): Promise<unknown> {
+  const host = base.host.includes(':') ? `[${base.host}]` : base.host;
+  let res: Response;
+  try {
+    res = await fetch(`http://${host}:${base.port}/api/${op}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(args),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (err) {
+    throw new AdminCallError('DAEMON_UNREACHABLE', `cannot reach the daemon's admin endpoint at ${host}:${base.port}: ${(err as Error).message}`, 0);
+  }
+  const body = (await res.json().catch(() => ({}))) as { ok?: boolean; result?: unknown; error?: { code: string; message: string } };
+  if (!res.ok || !body.ok) throw new AdminCallError(body.error?.code ?? 'ADMIN_ERROR', body.error?.message ?? `HTTP ${res.status}`, res.status);
+  return body.result;
+}
+
+/** Client side: GETs a read-only endpoint and returns its JSON. */
+export async function getAdmin(base: { host: string; port: number }, path: string, timeoutMs = 10_000): Promise<unknown> {
+  const host = base.host.includes(':') ? `[${base.host}]` : base.host;
+  try {
+    const res = await fetch(`http://${host}:${base.port}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+    return await res.json();
+  } catch (err) {
+    throw new AdminCallError('DAEMON_UNREACHABLE', `cannot reach the daemon's admin endpoint at ${host}:${base.port}: ${(err as Error).message}`, 0);
+  }
+}

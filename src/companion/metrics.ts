@@ -1,0 +1,68 @@
+// Prometheus metrics of the companion (one registry per companion, so several can live in one process: demo, tests).
+import { Registry, Gauge, Counter, collectDefaultMetrics } from 'prom-client';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+
+/** The companion's metrics; gauges that mirror state are refreshed by the companion before each scrape. */
+export class CompanionMetrics {
+  /** The registry served at `/metrics`. */
+  readonly registry = new Registry();
+  readonly friendsOnline: Gauge;
+  readonly friendsTotal: Gauge;
+  readonly connection: Gauge;
+  readonly personas: Gauge<'state'>;
+  readonly listsVerified: Counter;
+  readonly listsRejected: Counter<'reason'>;
+  readonly alarms: Counter<'reason'>;
+  readonly publishes: Counter;
+  readonly devicesAdded: Counter;
+  readonly devicesRemoved: Counter;
+  readonly saves: Counter;
+  readonly iterateLag: Gauge;
+  private readonly loopDelay: IntervalHistogram;
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.friendsOnline = new Gauge({ name: 'tox_persona_friends_online', help: 'Friends currently connected.', registers });
+    this.friendsTotal = new Gauge({ name: 'tox_persona_friends', help: 'Friends on the friend list.', registers });
+    this.connection = new Gauge({ name: 'tox_persona_self_connection', help: 'Own DHT connection: 0 none, 1 TCP, 2 UDP.', registers });
+    this.personas = new Gauge({ name: 'tox_persona_personas', help: 'Personas in the table, by state.', labelNames: ['state'], registers });
+    this.listsVerified = new Counter({ name: 'tox_persona_lists_verified_total', help: 'Device lists received from friends that verified.', registers });
+    this.listsRejected = new Counter({ name: 'tox_persona_lists_rejected_total', help: 'Device lists received from friends that were refused, by reason.', labelNames: ['reason'], registers });
+    this.alarms = new Counter({ name: 'tox_persona_alarms_total', help: 'Alarms raised (rollback, equivocation, conflict...), by reason.', labelNames: ['reason'], registers });
+    this.publishes = new Counter({ name: 'tox_persona_publishes_total', help: 'Times our signed device list was (re)published in the status message.', registers });
+    this.devicesAdded = new Counter({ name: 'tox_persona_devices_added_total', help: 'Friends added by ourselves because a verified list named them.', registers });
+    this.devicesRemoved = new Counter({ name: 'tox_persona_devices_removed_total', help: 'Friends we had added that a newer list dropped.', registers });
+    this.saves = new Counter({ name: 'tox_persona_saves_total', help: 'Saves of profile and table.', registers });
+    this.iterateLag = new Gauge({
+      name: 'tox_persona_iterate_lag_seconds',
+      help: 'How late timers on the event loop that runs tox_iterate fire (p99 over the last scrape interval).',
+      registers,
+    });
+    this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    this.loopDelay.enable();
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'tox_persona_' });
+  }
+
+  /** Sets the persona-by-state gauge from a count map (states absent from the map are set to 0 if seen before). */
+  setPersonaCounts(counts: Record<string, number>): void {
+    this.personas.reset();
+    for (const [state, n] of Object.entries(counts)) this.personas.set({ state }, n);
+  }
+
+  /** Prometheus text; refreshes the iterate-lag gauge first. */
+  async render(): Promise<string> {
+    this.iterateLag.set(this.loopDelay.percentile(99) / 1e9);
+    this.loopDelay.reset();
+    return this.registry.metrics();
+  }
+
+  /** Content type of {@link render}'s output. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Stops the loop-delay monitor. */
+  close(): void {
+    this.loopDelay.disable();
+  }
+}
