@@ -1,0 +1,77 @@
+// The raw libtoxcore 0.2.18 binding: loads libtoxcore.so.2 once and exposes the generated koffi functions by C name, with no logic.
+//
+// koffi 3.3 facts this layer relies on (checked by test/unit/ffi-smoke.test.ts):
+// - Pointers are BigInt. A NULL pointer comes back as `null` (not 0n); pass `null` for NULL.
+// - `_Out_ Tox_Err_* *error` takes a one-element array: `const err = [0]; f(..., err); err[0]`.
+// - Output byte buffers (`uint8_t *`) take a Buffer/Uint8Array of the right size; `uint32_t *` takes a Uint32Array.
+// - `const char *` parameters take a JS string (copied for the call only) or a NUL-terminated Buffer; pass a
+//   Buffer you keep alive for anything toxcore stores (tox_options_set_proxy_host).
+// - `const uint8_t *` results and callback arguments arrive as BigInt: copy them out with readBytes(ptr, len)
+//   (koffi.decode(ptr, 'uint8_t', len) copies into a fresh Uint8Array; koffi.view aliases C memory, so it is not used).
+// - Callbacks: `koffi.register(fn, koffi.pointer(protos.tox_friend_message_cb))`, keep the returned BigInt and
+//   `koffi.unregister` it after the callback is cleared in C. Never let a JS exception escape into C.
+import koffi, { type LibraryHandle } from 'koffi';
+import { ToxPersonaError } from '../util/errors.js';
+import { bindFunctions, registerTypes, type Ptr, type ToxcoreFunctions } from './generated.js';
+
+export * from './generated.js';
+
+/** The library name koffi asks the dynamic loader for; `TOX_PERSONA_LIBTOXCORE` may name a specific file instead. */
+export const LIBTOXCORE_NAME = 'libtoxcore.so.2';
+
+/** Thrown when libtoxcore cannot be loaded (`LIBTOXCORE_NOT_FOUND`) or lacks a 0.2.18 symbol (`LIBTOXCORE_SYMBOL_MISSING`). */
+export class FfiLoadError extends ToxPersonaError {
+  constructor(code: 'LIBTOXCORE_NOT_FOUND' | 'LIBTOXCORE_SYMBOL_MISSING', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/** The loaded binding: every generated function, keyed by its C name. */
+export type ToxFfi = ToxcoreFunctions;
+
+/** koffi type objects of every callback typedef (`tox_friend_message_cb`, ...), for `koffi.register(fn, koffi.pointer(protos.X))`. */
+export const protos = registerTypes();
+
+let loaded: { lib: LibraryHandle; ffi: ToxFfi; path: string } | undefined;
+
+/** Loads libtoxcore (once per process) and returns the bound functions; throws FfiLoadError with a fix-it hint. */
+export function loadToxcore(): ToxFfi {
+  if (loaded) return loaded.ffi;
+  const path = process.env.TOX_PERSONA_LIBTOXCORE || LIBTOXCORE_NAME;
+  let lib: LibraryHandle;
+  try {
+    lib = koffi.load(path);
+  } catch (cause) {
+    throw new FfiLoadError(
+      'LIBTOXCORE_NOT_FOUND',
+      `cannot load ${path} (${(cause as Error).message}); run scripts/setup.sh to install libtoxcore2 0.2.18`,
+      { cause },
+    );
+  }
+  let ffi: ToxFfi;
+  try {
+    ffi = bindFunctions(lib);
+  } catch (cause) {
+    lib.unload();
+    throw new FfiLoadError(
+      'LIBTOXCORE_SYMBOL_MISSING',
+      `${path} does not match the libtoxcore 0.2.18 API (${(cause as Error).message}); run scripts/setup.sh`,
+      { cause },
+    );
+  }
+  loaded = { lib, ffi, path };
+  return ffi;
+}
+
+/** Copies `len` bytes at a C pointer into a new Buffer (C memory is only valid during the call or callback that gave it). */
+export function readBytes(ptr: Ptr<'uint8_t'> | bigint | null, len: number): Buffer {
+  if (len === 0) return Buffer.alloc(0);
+  if (ptr === null) throw new TypeError(`readBytes: NULL pointer with length ${len}`);
+  const bytes = koffi.decode(ptr, 'uint8_t', len) as Uint8Array;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Casts a BigInt that koffi handed over (callback argument, `void *`) to a typed pointer; the caller vouches for its C type. */
+export function asPtr<T extends string>(value: bigint): Ptr<T> {
+  return value as Ptr<T>;
+}
