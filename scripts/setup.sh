@@ -9,7 +9,7 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # --- system packages ---------------------------------------------------------
 need_pkgs=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for pkg in libtoxcore2 libtoxcore-dev toxcore-utils gcc libc6-dev pkg-config; do
+for pkg in libtoxcore2 libtoxcore-dev toxcore-utils gcc libc6-dev pkg-config binutils; do
   have_pkg "$pkg" || need_pkgs+=("$pkg")
 done
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
