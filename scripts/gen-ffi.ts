@@ -85,19 +85,22 @@ function preprocess(text: string, header: string, defines: { header: string; nam
 
 /** Returns the first sentence of a doxygen comment body, flattened to one line. */
 function firstSentence(comment: string): string {
-  const body = comment
+  const lines = comment
     .replace(/^\/\*\*?/, '')
     .replace(/\*\/$/, '')
     .split('\n')
     .map((l) => l.replace(/^\s*\*\s?/, '').trim())
-    .filter((l) => l.length > 0 && !/^@(\{|\}|name|param|return|deprecated|ref)\b/.test(l))
-    .join(' ')
-    .replace(/@brief\s*/g, '')
-    .replace(/\s+/g, ' ')
-    .trim();
-  const m = /^(.*?[.!?])(\s|$)/.exec(body);
-  const s = (m ? m[1]! : body).replace(/\*\//g, '*\\/');
-  return s;
+    .map((l) => l.replace(/^@brief\s*/, '').replace(/^@\{\s*/, ''));
+  // Only the lead paragraph: stop at the first doxygen tag (@param, @return, ...) or blank line after text.
+  const lead: string[] = [];
+  for (const l of lines) {
+    if (/^@/.test(l) || (l === '' && lead.length > 0)) break;
+    if (l !== '') lead.push(l);
+  }
+  const body = lead.join(' ').replace(/\s+/g, ' ').trim();
+  // A sentence ends at . ! ? followed by a capital or the end (so 'e.g. a' does not end one).
+  const m = /^(.*?[.!?])(\s+[A-Z`@]|$)/.exec(body);
+  return (m ? m[1]! : body).replace(/\*\//g, '*\\/');
 }
 
 /** Splits a header (comments kept aside) into top-level statements, each paired with the doc comment just before it. */
@@ -289,7 +292,8 @@ function tsParamType(fn: string, p: CParam, ctx: TypeCtx): string {
     if (t) return t;
   } else if (stars === 1) {
     if (ctx.opaques.has(base)) return `Ptr<'${base}'>${nullable}`;
-    if (ctx.enums.has(base)) return 'number[]';
+    // tox.h: "The error code pointer can be NULL".
+    if (ctx.enums.has(base)) return 'number[] | null';
     if (ctx.callbacks.has(base)) return 'bigint | null';
     if (base === 'uint8_t') return isConst ? 'Uint8Array | null' : 'Uint8Array';
     if (base === 'char') return 'string | Uint8Array | null';

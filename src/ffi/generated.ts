@@ -90,7 +90,7 @@ export const Tox_Err_Options_New = {
 /** A value of C enum Tox_Err_Options_New. */
 export type Tox_Err_Options_New = (typeof Tox_Err_Options_New)[keyof typeof Tox_Err_Options_New];
 
-/** @{ */
+/** Values of C enum Tox_Err_New. */
 export const Tox_Err_New = {
   TOX_ERR_NEW_OK: 0,
   TOX_ERR_NEW_NULL: 1,
@@ -106,7 +106,7 @@ export const Tox_Err_New = {
 /** A value of C enum Tox_Err_New. */
 export type Tox_Err_New = (typeof Tox_Err_New)[keyof typeof Tox_Err_New];
 
-/** @{ */
+/** Values of C enum Tox_Err_Bootstrap. */
 export const Tox_Err_Bootstrap = {
   TOX_ERR_BOOTSTRAP_OK: 0,
   TOX_ERR_BOOTSTRAP_NULL: 1,
@@ -134,7 +134,7 @@ export const Tox_Err_Set_Info = {
 /** A value of C enum Tox_Err_Set_Info. */
 export type Tox_Err_Set_Info = (typeof Tox_Err_Set_Info)[keyof typeof Tox_Err_Set_Info];
 
-/** @{ */
+/** Values of C enum Tox_Err_Friend_Add. */
 export const Tox_Err_Friend_Add = {
   TOX_ERR_FRIEND_ADD_OK: 0,
   TOX_ERR_FRIEND_ADD_NULL: 1,
@@ -157,7 +157,7 @@ export const Tox_Err_Friend_Delete = {
 /** A value of C enum Tox_Err_Friend_Delete. */
 export type Tox_Err_Friend_Delete = (typeof Tox_Err_Friend_Delete)[keyof typeof Tox_Err_Friend_Delete];
 
-/** @{ */
+/** Values of C enum Tox_Err_Friend_By_Public_Key. */
 export const Tox_Err_Friend_By_Public_Key = {
   TOX_ERR_FRIEND_BY_PUBLIC_KEY_OK: 0,
   TOX_ERR_FRIEND_BY_PUBLIC_KEY_NULL: 1,
@@ -191,7 +191,7 @@ export const Tox_Err_Friend_Query = {
 /** A value of C enum Tox_Err_Friend_Query. */
 export type Tox_Err_Friend_Query = (typeof Tox_Err_Friend_Query)[keyof typeof Tox_Err_Friend_Query];
 
-/** @{ */
+/** Values of C enum Tox_Err_Set_Typing. */
 export const Tox_Err_Set_Typing = {
   TOX_ERR_SET_TYPING_OK: 0,
   TOX_ERR_SET_TYPING_FRIEND_NOT_FOUND: 1,
@@ -266,7 +266,7 @@ export const Tox_Err_File_Get = {
 /** A value of C enum Tox_Err_File_Get. */
 export type Tox_Err_File_Get = (typeof Tox_Err_File_Get)[keyof typeof Tox_Err_File_Get];
 
-/** @{ */
+/** Values of C enum Tox_Err_File_Send. */
 export const Tox_Err_File_Send = {
   TOX_ERR_FILE_SEND_OK: 0,
   TOX_ERR_FILE_SEND_NULL: 1,
@@ -405,7 +405,7 @@ export const Tox_Err_Conference_By_Uid = {
 /** A value of C enum Tox_Err_Conference_By_Uid. */
 export type Tox_Err_Conference_By_Uid = (typeof Tox_Err_Conference_By_Uid)[keyof typeof Tox_Err_Conference_By_Uid];
 
-/** @{ */
+/** Values of C enum Tox_Err_Friend_Custom_Packet. */
 export const Tox_Err_Friend_Custom_Packet = {
   TOX_ERR_FRIEND_CUSTOM_PACKET_OK: 0,
   TOX_ERR_FRIEND_CUSTOM_PACKET_NULL: 1,
@@ -419,7 +419,7 @@ export const Tox_Err_Friend_Custom_Packet = {
 /** A value of C enum Tox_Err_Friend_Custom_Packet. */
 export type Tox_Err_Friend_Custom_Packet = (typeof Tox_Err_Friend_Custom_Packet)[keyof typeof Tox_Err_Friend_Custom_Packet];
 
-/** @{ */
+/** Values of C enum Tox_Err_Get_Port. */
 export const Tox_Err_Get_Port = {
   TOX_ERR_GET_PORT_OK: 0,
   TOX_ERR_GET_PORT_NOT_BOUND: 1,
@@ -1011,7 +1011,7 @@ export interface ToxcoreFunctions {
   tox_file_id_length(): number;
   /** Maximum file name length for file transfers. C: `uint32_t tox_max_filename_length(void)` (tox.h) */
   tox_max_filename_length(): number;
-  /** Maximum length of a hostname, e.g. C: `uint32_t tox_max_hostname_length(void)` (tox.h) */
+  /** Maximum length of a hostname, e.g. proxy or bootstrap node names. C: `uint32_t tox_max_hostname_length(void)` (tox.h) */
   tox_max_hostname_length(): number;
   /** C: `bool tox_options_get_ipv6_enabled(const Tox_Options *options)` (tox.h) */
   tox_options_get_ipv6_enabled(options: Ptr<'Tox_Options'>): boolean;
@@ -1088,11 +1088,11 @@ export interface ToxcoreFunctions {
   /** Initialises a Tox_Options object with the default options. C: `void tox_options_default(Tox_Options *options)` (tox.h) */
   tox_options_default(options: Ptr<'Tox_Options'>): void;
   /** Allocates a new Tox_Options object and initialises it with the default options. C: `Tox_Options *tox_options_new(Tox_Err_Options_New *error)` (tox.h) */
-  tox_options_new(error: number[]): Ptr<'Tox_Options'> | null;
+  tox_options_new(error: number[] | null): Ptr<'Tox_Options'> | null;
   /** Releases all resources associated with an options objects. C: `void tox_options_free(Tox_Options *options)` (tox.h) */
   tox_options_free(options: Ptr<'Tox_Options'> | null): void;
   /** Creates and initialises a new Tox instance with the options passed. C: `Tox *tox_new(const Tox_Options *options, Tox_Err_New *error)` (tox.h) */
-  tox_new(options: Ptr<'Tox_Options'> | null, error: number[]): Ptr<'Tox'> | null;
+  tox_new(options: Ptr<'Tox_Options'> | null, error: number[] | null): Ptr<'Tox'> | null;
   /** Releases all resources associated with the Tox instance and disconnects from the network. C: `void tox_kill(Tox *tox)` (tox.h) */
   tox_kill(tox: Ptr<'Tox'> | null): void;
   /** Calculates the number of bytes required to store the tox instance with tox_get_savedata. C: `size_t tox_get_savedata_size(const Tox *tox)` (tox.h) */
@@ -1100,9 +1100,9 @@ export interface ToxcoreFunctions {
   /** Store all information associated with the tox instance to a byte array. C: `void tox_get_savedata(const Tox *tox, uint8_t *savedata)` (tox.h) */
   tox_get_savedata(tox: Ptr<'Tox'>, savedata: Uint8Array): void;
   /** Sends a "get nodes" request to the given bootstrap node with IP, port, and public key to setup connections. C: `bool tox_bootstrap(Tox *tox, const char *host, uint16_t port, const uint8_t *public_key, Tox_Err_Bootstrap *error)` (tox.h) */
-  tox_bootstrap(tox: Ptr<'Tox'>, host: string | Uint8Array | null, port: number, public_key: Uint8Array | null, error: number[]): boolean;
+  tox_bootstrap(tox: Ptr<'Tox'>, host: string | Uint8Array | null, port: number, public_key: Uint8Array | null, error: number[] | null): boolean;
   /** Adds additional host:port pair as TCP relay. C: `bool tox_add_tcp_relay(Tox *tox, const char *host, uint16_t port, const uint8_t *public_key, Tox_Err_Bootstrap *error)` (tox.h) */
-  tox_add_tcp_relay(tox: Ptr<'Tox'>, host: string | Uint8Array | null, port: number, public_key: Uint8Array | null, error: number[]): boolean;
+  tox_add_tcp_relay(tox: Ptr<'Tox'>, host: string | Uint8Array | null, port: number, public_key: Uint8Array | null, error: number[] | null): boolean;
   /** Return whether we are connected to the DHT. C: `Tox_Connection tox_self_get_connection_status(const Tox *tox)` (tox.h) */
   tox_self_get_connection_status(tox: Ptr<'Tox'>): Tox_Connection;
   /** Set the callback for the `self_connection_status` event. C: `void tox_callback_self_connection_status(Tox *tox, tox_self_connection_status_cb *callback)` (tox.h) */
@@ -1122,13 +1122,13 @@ export interface ToxcoreFunctions {
   /** Copy the Tox Secret Key from the Tox object. C: `void tox_self_get_secret_key(const Tox *tox, uint8_t *secret_key)` (tox.h) */
   tox_self_get_secret_key(tox: Ptr<'Tox'>, secret_key: Uint8Array): void;
   /** Set the nickname for the Tox client. C: `bool tox_self_set_name(Tox *tox, const uint8_t *name, size_t length, Tox_Err_Set_Info *error)` (tox.h) */
-  tox_self_set_name(tox: Ptr<'Tox'>, name: Uint8Array | null, length: number, error: number[]): boolean;
+  tox_self_set_name(tox: Ptr<'Tox'>, name: Uint8Array | null, length: number, error: number[] | null): boolean;
   /** Return the length of the current nickname as passed to tox_self_set_name. C: `size_t tox_self_get_name_size(const Tox *tox)` (tox.h) */
   tox_self_get_name_size(tox: Ptr<'Tox'>): number;
   /** Write the nickname set by tox_self_set_name to a byte array. C: `void tox_self_get_name(const Tox *tox, uint8_t *name)` (tox.h) */
   tox_self_get_name(tox: Ptr<'Tox'>, name: Uint8Array): void;
   /** Set the client's status message. C: `bool tox_self_set_status_message(Tox *tox, const uint8_t *status_message, size_t length, Tox_Err_Set_Info *error)` (tox.h) */
-  tox_self_set_status_message(tox: Ptr<'Tox'>, status_message: Uint8Array | null, length: number, error: number[]): boolean;
+  tox_self_set_status_message(tox: Ptr<'Tox'>, status_message: Uint8Array | null, length: number, error: number[] | null): boolean;
   /** Return the length of the current status message as passed to tox_self_set_status_message. C: `size_t tox_self_get_status_message_size(const Tox *tox)` (tox.h) */
   tox_self_get_status_message_size(tox: Ptr<'Tox'>): number;
   /** Write the status message set by tox_self_set_status_message to a byte array. C: `void tox_self_get_status_message(const Tox *tox, uint8_t *status_message)` (tox.h) */
@@ -1138,13 +1138,13 @@ export interface ToxcoreFunctions {
   /** Returns the client's user status. C: `Tox_User_Status tox_self_get_status(const Tox *tox)` (tox.h) */
   tox_self_get_status(tox: Ptr<'Tox'>): Tox_User_Status;
   /** Add a friend to the friend list and send a friend request. C: `uint32_t tox_friend_add(Tox *tox, const uint8_t *address, const uint8_t *message, size_t length, Tox_Err_Friend_Add *error)` (tox.h) */
-  tox_friend_add(tox: Ptr<'Tox'>, address: Uint8Array | null, message: Uint8Array | null, length: number, error: number[]): number;
+  tox_friend_add(tox: Ptr<'Tox'>, address: Uint8Array | null, message: Uint8Array | null, length: number, error: number[] | null): number;
   /** Add a friend without sending a friend request. C: `uint32_t tox_friend_add_norequest(Tox *tox, const uint8_t *public_key, Tox_Err_Friend_Add *error)` (tox.h) */
-  tox_friend_add_norequest(tox: Ptr<'Tox'>, public_key: Uint8Array | null, error: number[]): number;
+  tox_friend_add_norequest(tox: Ptr<'Tox'>, public_key: Uint8Array | null, error: number[] | null): number;
   /** Remove a friend from the friend list. C: `bool tox_friend_delete(Tox *tox, uint32_t friend_number, Tox_Err_Friend_Delete *error)` (tox.h) */
-  tox_friend_delete(tox: Ptr<'Tox'>, friend_number: number, error: number[]): boolean;
+  tox_friend_delete(tox: Ptr<'Tox'>, friend_number: number, error: number[] | null): boolean;
   /** Return the friend number associated with that Public Key. C: `uint32_t tox_friend_by_public_key(const Tox *tox, const uint8_t *public_key, Tox_Err_Friend_By_Public_Key *error)` (tox.h) */
-  tox_friend_by_public_key(tox: Ptr<'Tox'>, public_key: Uint8Array | null, error: number[]): number;
+  tox_friend_by_public_key(tox: Ptr<'Tox'>, public_key: Uint8Array | null, error: number[] | null): number;
   /** Checks if a friend with the given friend number exists and returns true if it does. C: `bool tox_friend_exists(const Tox *tox, uint32_t friend_number)` (tox.h) */
   tox_friend_exists(tox: Ptr<'Tox'>, friend_number: number): boolean;
   /** Return the number of friends on the friend list. C: `size_t tox_self_get_friend_list_size(const Tox *tox)` (tox.h) */
@@ -1152,37 +1152,37 @@ export interface ToxcoreFunctions {
   /** Copy a list of valid friend numbers into an array. C: `void tox_self_get_friend_list(const Tox *tox, uint32_t *friend_list)` (tox.h) */
   tox_self_get_friend_list(tox: Ptr<'Tox'>, friend_list: Uint32Array): void;
   /** Copies the Public Key associated with a given friend number to a byte array. C: `bool tox_friend_get_public_key(const Tox *tox, uint32_t friend_number, uint8_t *public_key, Tox_Err_Friend_Get_Public_Key *error)` (tox.h) */
-  tox_friend_get_public_key(tox: Ptr<'Tox'>, friend_number: number, public_key: Uint8Array, error: number[]): boolean;
+  tox_friend_get_public_key(tox: Ptr<'Tox'>, friend_number: number, public_key: Uint8Array, error: number[] | null): boolean;
   /** Return a unix-time timestamp of the last time the friend associated with a given friend number was seen online. C: `uint64_t tox_friend_get_last_online(const Tox *tox, uint32_t friend_number, Tox_Err_Friend_Get_Last_Online *error)` (tox.h) */
-  tox_friend_get_last_online(tox: Ptr<'Tox'>, friend_number: number, error: number[]): number | bigint;
+  tox_friend_get_last_online(tox: Ptr<'Tox'>, friend_number: number, error: number[] | null): number | bigint;
   /** Return the length of the friend's name. C: `size_t tox_friend_get_name_size(const Tox *tox, uint32_t friend_number, Tox_Err_Friend_Query *error)` (tox.h) */
-  tox_friend_get_name_size(tox: Ptr<'Tox'>, friend_number: number, error: number[]): number;
+  tox_friend_get_name_size(tox: Ptr<'Tox'>, friend_number: number, error: number[] | null): number;
   /** Write the name of the friend designated by the given friend number to a byte array. C: `bool tox_friend_get_name(const Tox *tox, uint32_t friend_number, uint8_t *name, Tox_Err_Friend_Query *error)` (tox.h) */
-  tox_friend_get_name(tox: Ptr<'Tox'>, friend_number: number, name: Uint8Array, error: number[]): boolean;
+  tox_friend_get_name(tox: Ptr<'Tox'>, friend_number: number, name: Uint8Array, error: number[] | null): boolean;
   /** Set the callback for the `friend_name` event. C: `void tox_callback_friend_name(Tox *tox, tox_friend_name_cb *callback)` (tox.h) */
   tox_callback_friend_name(tox: Ptr<'Tox'>, callback: bigint | null): void;
   /** Return the length of the friend's status message. C: `size_t tox_friend_get_status_message_size(const Tox *tox, uint32_t friend_number, Tox_Err_Friend_Query *error)` (tox.h) */
-  tox_friend_get_status_message_size(tox: Ptr<'Tox'>, friend_number: number, error: number[]): number;
+  tox_friend_get_status_message_size(tox: Ptr<'Tox'>, friend_number: number, error: number[] | null): number;
   /** Write the status message of the friend designated by the given friend number to a byte array. C: `bool tox_friend_get_status_message(const Tox *tox, uint32_t friend_number, uint8_t *status_message, Tox_Err_Friend_Query *error)` (tox.h) */
-  tox_friend_get_status_message(tox: Ptr<'Tox'>, friend_number: number, status_message: Uint8Array, error: number[]): boolean;
+  tox_friend_get_status_message(tox: Ptr<'Tox'>, friend_number: number, status_message: Uint8Array, error: number[] | null): boolean;
   /** Set the callback for the `friend_status_message` event. C: `void tox_callback_friend_status_message(Tox *tox, tox_friend_status_message_cb *callback)` (tox.h) */
   tox_callback_friend_status_message(tox: Ptr<'Tox'>, callback: bigint | null): void;
   /** Return the friend's user status (away/busy/...). C: `Tox_User_Status tox_friend_get_status(const Tox *tox, uint32_t friend_number, Tox_Err_Friend_Query *error)` (tox.h) */
-  tox_friend_get_status(tox: Ptr<'Tox'>, friend_number: number, error: number[]): Tox_User_Status;
+  tox_friend_get_status(tox: Ptr<'Tox'>, friend_number: number, error: number[] | null): Tox_User_Status;
   /** Set the callback for the `friend_status` event. C: `void tox_callback_friend_status(Tox *tox, tox_friend_status_cb *callback)` (tox.h) */
   tox_callback_friend_status(tox: Ptr<'Tox'>, callback: bigint | null): void;
   /** Check whether a friend is currently connected to this client. C: `Tox_Connection tox_friend_get_connection_status(const Tox *tox, uint32_t friend_number, Tox_Err_Friend_Query *error)` (tox.h) */
-  tox_friend_get_connection_status(tox: Ptr<'Tox'>, friend_number: number, error: number[]): Tox_Connection;
+  tox_friend_get_connection_status(tox: Ptr<'Tox'>, friend_number: number, error: number[] | null): Tox_Connection;
   /** Set the callback for the `friend_connection_status` event. C: `void tox_callback_friend_connection_status(Tox *tox, tox_friend_connection_status_cb *callback)` (tox.h) */
   tox_callback_friend_connection_status(tox: Ptr<'Tox'>, callback: bigint | null): void;
   /** Check whether a friend is currently typing a message. C: `bool tox_friend_get_typing(const Tox *tox, uint32_t friend_number, Tox_Err_Friend_Query *error)` (tox.h) */
-  tox_friend_get_typing(tox: Ptr<'Tox'>, friend_number: number, error: number[]): boolean;
+  tox_friend_get_typing(tox: Ptr<'Tox'>, friend_number: number, error: number[] | null): boolean;
   /** Set the callback for the `friend_typing` event. C: `void tox_callback_friend_typing(Tox *tox, tox_friend_typing_cb *callback)` (tox.h) */
   tox_callback_friend_typing(tox: Ptr<'Tox'>, callback: bigint | null): void;
   /** Set the client's typing status for a friend. C: `bool tox_self_set_typing(Tox *tox, uint32_t friend_number, bool typing, Tox_Err_Set_Typing *error)` (tox.h) */
-  tox_self_set_typing(tox: Ptr<'Tox'>, friend_number: number, typing: boolean, error: number[]): boolean;
+  tox_self_set_typing(tox: Ptr<'Tox'>, friend_number: number, typing: boolean, error: number[] | null): boolean;
   /** Send a text chat message to an online friend. C: `uint32_t tox_friend_send_message(Tox *tox, uint32_t friend_number, Tox_Message_Type type, const uint8_t *message, size_t length, Tox_Err_Friend_Send_Message *error)` (tox.h) */
-  tox_friend_send_message(tox: Ptr<'Tox'>, friend_number: number, type: Tox_Message_Type, message: Uint8Array | null, length: number, error: number[]): number;
+  tox_friend_send_message(tox: Ptr<'Tox'>, friend_number: number, type: Tox_Message_Type, message: Uint8Array | null, length: number, error: number[] | null): number;
   /** Set the callback for the `friend_read_receipt` event. C: `void tox_callback_friend_read_receipt(Tox *tox, tox_friend_read_receipt_cb *callback)` (tox.h) */
   tox_callback_friend_read_receipt(tox: Ptr<'Tox'>, callback: bigint | null): void;
   /** Set the callback for the `friend_request` event. C: `void tox_callback_friend_request(Tox *tox, tox_friend_request_cb *callback)` (tox.h) */
@@ -1192,17 +1192,17 @@ export interface ToxcoreFunctions {
   /** Generates a cryptographic hash of the given data. C: `bool tox_hash(uint8_t *hash, const uint8_t *data, size_t length)` (tox.h) */
   tox_hash(hash: Uint8Array, data: Uint8Array | null, length: number): boolean;
   /** Sends a file control command to a friend for a given file transfer. C: `bool tox_file_control(Tox *tox, uint32_t friend_number, uint32_t file_number, Tox_File_Control control, Tox_Err_File_Control *error)` (tox.h) */
-  tox_file_control(tox: Ptr<'Tox'>, friend_number: number, file_number: number, control: Tox_File_Control, error: number[]): boolean;
+  tox_file_control(tox: Ptr<'Tox'>, friend_number: number, file_number: number, control: Tox_File_Control, error: number[] | null): boolean;
   /** Set the callback for the `file_recv_control` event. C: `void tox_callback_file_recv_control(Tox *tox, tox_file_recv_control_cb *callback)` (tox.h) */
   tox_callback_file_recv_control(tox: Ptr<'Tox'>, callback: bigint | null): void;
   /** Sends a file seek control command to a friend for a given file transfer. C: `bool tox_file_seek(Tox *tox, uint32_t friend_number, uint32_t file_number, uint64_t position, Tox_Err_File_Seek *error)` (tox.h) */
-  tox_file_seek(tox: Ptr<'Tox'>, friend_number: number, file_number: number, position: number | bigint, error: number[]): boolean;
+  tox_file_seek(tox: Ptr<'Tox'>, friend_number: number, file_number: number, position: number | bigint, error: number[] | null): boolean;
   /** Copy the file id associated to the file transfer to a byte array. C: `bool tox_file_get_file_id(const Tox *tox, uint32_t friend_number, uint32_t file_number, uint8_t *file_id, Tox_Err_File_Get *error)` (tox.h) */
-  tox_file_get_file_id(tox: Ptr<'Tox'>, friend_number: number, file_number: number, file_id: Uint8Array, error: number[]): boolean;
+  tox_file_get_file_id(tox: Ptr<'Tox'>, friend_number: number, file_number: number, file_id: Uint8Array, error: number[] | null): boolean;
   /** Send a file transmission request. C: `uint32_t tox_file_send(Tox *tox, uint32_t friend_number, uint32_t kind, uint64_t file_size, const uint8_t *file_id, const uint8_t *filename, size_t filename_length, Tox_Err_File_Send *error)` (tox.h) */
-  tox_file_send(tox: Ptr<'Tox'>, friend_number: number, kind: number, file_size: number | bigint, file_id: Uint8Array | null, filename: Uint8Array | null, filename_length: number, error: number[]): number;
+  tox_file_send(tox: Ptr<'Tox'>, friend_number: number, kind: number, file_size: number | bigint, file_id: Uint8Array | null, filename: Uint8Array | null, filename_length: number, error: number[] | null): number;
   /** Send a chunk of file data to a friend. C: `bool tox_file_send_chunk(Tox *tox, uint32_t friend_number, uint32_t file_number, uint64_t position, const uint8_t *data, size_t length, Tox_Err_File_Send_Chunk *error)` (tox.h) */
-  tox_file_send_chunk(tox: Ptr<'Tox'>, friend_number: number, file_number: number, position: number | bigint, data: Uint8Array | null, length: number, error: number[]): boolean;
+  tox_file_send_chunk(tox: Ptr<'Tox'>, friend_number: number, file_number: number, position: number | bigint, data: Uint8Array | null, length: number, error: number[] | null): boolean;
   /** Set the callback for the `file_chunk_request` event. C: `void tox_callback_file_chunk_request(Tox *tox, tox_file_chunk_request_cb *callback)` (tox.h) */
   tox_callback_file_chunk_request(tox: Ptr<'Tox'>, callback: bigint | null): void;
   /** Set the callback for the `file_recv` event. C: `void tox_callback_file_recv(Tox *tox, tox_file_recv_cb *callback)` (tox.h) */
@@ -1222,61 +1222,61 @@ export interface ToxcoreFunctions {
   /** Set the callback for the `conference_peer_list_changed` event. C: `void tox_callback_conference_peer_list_changed(Tox *tox, tox_conference_peer_list_changed_cb *callback)` (tox.h) */
   tox_callback_conference_peer_list_changed(tox: Ptr<'Tox'>, callback: bigint | null): void;
   /** Creates a new conference. C: `uint32_t tox_conference_new(Tox *tox, Tox_Err_Conference_New *error)` (tox.h) */
-  tox_conference_new(tox: Ptr<'Tox'>, error: number[]): number;
+  tox_conference_new(tox: Ptr<'Tox'>, error: number[] | null): number;
   /** This function deletes a conference. C: `bool tox_conference_delete(Tox *tox, uint32_t conference_number, Tox_Err_Conference_Delete *error)` (tox.h) */
-  tox_conference_delete(tox: Ptr<'Tox'>, conference_number: number, error: number[]): boolean;
+  tox_conference_delete(tox: Ptr<'Tox'>, conference_number: number, error: number[] | null): boolean;
   /** Return the number of online peers in the conference. C: `uint32_t tox_conference_peer_count(const Tox *tox, uint32_t conference_number, Tox_Err_Conference_Peer_Query *error)` (tox.h) */
-  tox_conference_peer_count(tox: Ptr<'Tox'>, conference_number: number, error: number[]): number;
+  tox_conference_peer_count(tox: Ptr<'Tox'>, conference_number: number, error: number[] | null): number;
   /** Return the length of the peer's name. C: `size_t tox_conference_peer_get_name_size(const Tox *tox, uint32_t conference_number, uint32_t peer_number, Tox_Err_Conference_Peer_Query *error)` (tox.h) */
-  tox_conference_peer_get_name_size(tox: Ptr<'Tox'>, conference_number: number, peer_number: number, error: number[]): number;
+  tox_conference_peer_get_name_size(tox: Ptr<'Tox'>, conference_number: number, peer_number: number, error: number[] | null): number;
   /** Copy the name of peer_number who is in conference_number to name. C: `bool tox_conference_peer_get_name(const Tox *tox, uint32_t conference_number, uint32_t peer_number, uint8_t *name, Tox_Err_Conference_Peer_Query *error)` (tox.h) */
-  tox_conference_peer_get_name(tox: Ptr<'Tox'>, conference_number: number, peer_number: number, name: Uint8Array, error: number[]): boolean;
+  tox_conference_peer_get_name(tox: Ptr<'Tox'>, conference_number: number, peer_number: number, name: Uint8Array, error: number[] | null): boolean;
   /** Copy the public key of peer_number who is in conference_number to public_key. C: `bool tox_conference_peer_get_public_key(const Tox *tox, uint32_t conference_number, uint32_t peer_number, uint8_t *public_key, Tox_Err_Conference_Peer_Query *error)` (tox.h) */
-  tox_conference_peer_get_public_key(tox: Ptr<'Tox'>, conference_number: number, peer_number: number, public_key: Uint8Array, error: number[]): boolean;
+  tox_conference_peer_get_public_key(tox: Ptr<'Tox'>, conference_number: number, peer_number: number, public_key: Uint8Array, error: number[] | null): boolean;
   /** Return true if passed peer_number corresponds to our own. C: `bool tox_conference_peer_number_is_ours(const Tox *tox, uint32_t conference_number, uint32_t peer_number, Tox_Err_Conference_Peer_Query *error)` (tox.h) */
-  tox_conference_peer_number_is_ours(tox: Ptr<'Tox'>, conference_number: number, peer_number: number, error: number[]): boolean;
+  tox_conference_peer_number_is_ours(tox: Ptr<'Tox'>, conference_number: number, peer_number: number, error: number[] | null): boolean;
   /** Return the number of offline peers in the conference. C: `uint32_t tox_conference_offline_peer_count(const Tox *tox, uint32_t conference_number, Tox_Err_Conference_Peer_Query *error)` (tox.h) */
-  tox_conference_offline_peer_count(tox: Ptr<'Tox'>, conference_number: number, error: number[]): number;
+  tox_conference_offline_peer_count(tox: Ptr<'Tox'>, conference_number: number, error: number[] | null): number;
   /** Return the length of the offline peer's name. C: `size_t tox_conference_offline_peer_get_name_size(const Tox *tox, uint32_t conference_number, uint32_t offline_peer_number, Tox_Err_Conference_Peer_Query *error)` (tox.h) */
-  tox_conference_offline_peer_get_name_size(tox: Ptr<'Tox'>, conference_number: number, offline_peer_number: number, error: number[]): number;
+  tox_conference_offline_peer_get_name_size(tox: Ptr<'Tox'>, conference_number: number, offline_peer_number: number, error: number[] | null): number;
   /** Copy the name of offline_peer_number who is in conference_number to name. C: `bool tox_conference_offline_peer_get_name(const Tox *tox, uint32_t conference_number, uint32_t offline_peer_number, uint8_t *name, Tox_Err_Conference_Peer_Query *error)` (tox.h) */
-  tox_conference_offline_peer_get_name(tox: Ptr<'Tox'>, conference_number: number, offline_peer_number: number, name: Uint8Array, error: number[]): boolean;
+  tox_conference_offline_peer_get_name(tox: Ptr<'Tox'>, conference_number: number, offline_peer_number: number, name: Uint8Array, error: number[] | null): boolean;
   /** Copy the public key of offline_peer_number who is in conference_number to public_key. C: `bool tox_conference_offline_peer_get_public_key(const Tox *tox, uint32_t conference_number, uint32_t offline_peer_number, uint8_t *public_key, Tox_Err_Conference_Peer_Query *error)` (tox.h) */
-  tox_conference_offline_peer_get_public_key(tox: Ptr<'Tox'>, conference_number: number, offline_peer_number: number, public_key: Uint8Array, error: number[]): boolean;
+  tox_conference_offline_peer_get_public_key(tox: Ptr<'Tox'>, conference_number: number, offline_peer_number: number, public_key: Uint8Array, error: number[] | null): boolean;
   /** Return a unix-time timestamp of the last time offline_peer_number was seen to be active. C: `uint64_t tox_conference_offline_peer_get_last_active(const Tox *tox, uint32_t conference_number, uint32_t offline_peer_number, Tox_Err_Conference_Peer_Query *error)` (tox.h) */
-  tox_conference_offline_peer_get_last_active(tox: Ptr<'Tox'>, conference_number: number, offline_peer_number: number, error: number[]): number | bigint;
+  tox_conference_offline_peer_get_last_active(tox: Ptr<'Tox'>, conference_number: number, offline_peer_number: number, error: number[] | null): number | bigint;
   /** Set maximum number of offline peers to store, overriding the default. C: `bool tox_conference_set_max_offline(Tox *tox, uint32_t conference_number, uint32_t max_offline_peers, Tox_Err_Conference_Set_Max_Offline *error)` (tox.h) */
-  tox_conference_set_max_offline(tox: Ptr<'Tox'>, conference_number: number, max_offline_peers: number, error: number[]): boolean;
+  tox_conference_set_max_offline(tox: Ptr<'Tox'>, conference_number: number, max_offline_peers: number, error: number[] | null): boolean;
   /** Invites a friend to a conference. C: `bool tox_conference_invite(Tox *tox, uint32_t friend_number, uint32_t conference_number, Tox_Err_Conference_Invite *error)` (tox.h) */
-  tox_conference_invite(tox: Ptr<'Tox'>, friend_number: number, conference_number: number, error: number[]): boolean;
+  tox_conference_invite(tox: Ptr<'Tox'>, friend_number: number, conference_number: number, error: number[] | null): boolean;
   /** Joins a conference that the client has been invited to. C: `uint32_t tox_conference_join(Tox *tox, uint32_t friend_number, const uint8_t *cookie, size_t length, Tox_Err_Conference_Join *error)` (tox.h) */
-  tox_conference_join(tox: Ptr<'Tox'>, friend_number: number, cookie: Uint8Array | null, length: number, error: number[]): number;
+  tox_conference_join(tox: Ptr<'Tox'>, friend_number: number, cookie: Uint8Array | null, length: number, error: number[] | null): number;
   /** Send a text chat message to the conference. C: `bool tox_conference_send_message(Tox *tox, uint32_t conference_number, Tox_Message_Type type, const uint8_t *message, size_t length, Tox_Err_Conference_Send_Message *error)` (tox.h) */
-  tox_conference_send_message(tox: Ptr<'Tox'>, conference_number: number, type: Tox_Message_Type, message: Uint8Array | null, length: number, error: number[]): boolean;
+  tox_conference_send_message(tox: Ptr<'Tox'>, conference_number: number, type: Tox_Message_Type, message: Uint8Array | null, length: number, error: number[] | null): boolean;
   /** Return the length of the conference title. C: `size_t tox_conference_get_title_size(const Tox *tox, uint32_t conference_number, Tox_Err_Conference_Title *error)` (tox.h) */
-  tox_conference_get_title_size(tox: Ptr<'Tox'>, conference_number: number, error: number[]): number;
+  tox_conference_get_title_size(tox: Ptr<'Tox'>, conference_number: number, error: number[] | null): number;
   /** Write the title designated by the given conference number to a byte array. C: `bool tox_conference_get_title(const Tox *tox, uint32_t conference_number, uint8_t *title, Tox_Err_Conference_Title *error)` (tox.h) */
-  tox_conference_get_title(tox: Ptr<'Tox'>, conference_number: number, title: Uint8Array, error: number[]): boolean;
+  tox_conference_get_title(tox: Ptr<'Tox'>, conference_number: number, title: Uint8Array, error: number[] | null): boolean;
   /** Set the conference title and broadcast it to the rest of the conference. C: `bool tox_conference_set_title(Tox *tox, uint32_t conference_number, const uint8_t *title, size_t length, Tox_Err_Conference_Title *error)` (tox.h) */
-  tox_conference_set_title(tox: Ptr<'Tox'>, conference_number: number, title: Uint8Array | null, length: number, error: number[]): boolean;
+  tox_conference_set_title(tox: Ptr<'Tox'>, conference_number: number, title: Uint8Array | null, length: number, error: number[] | null): boolean;
   /** Return the number of conferences in the Tox instance. C: `size_t tox_conference_get_chatlist_size(const Tox *tox)` (tox.h) */
   tox_conference_get_chatlist_size(tox: Ptr<'Tox'>): number;
   /** Copy a list of valid conference numbers into the array chatlist. C: `void tox_conference_get_chatlist(const Tox *tox, uint32_t *chatlist)` (tox.h) */
   tox_conference_get_chatlist(tox: Ptr<'Tox'>, chatlist: Uint32Array): void;
   /** Get the type (text or A/V) for the conference. C: `Tox_Conference_Type tox_conference_get_type(const Tox *tox, uint32_t conference_number, Tox_Err_Conference_Get_Type *error)` (tox.h) */
-  tox_conference_get_type(tox: Ptr<'Tox'>, conference_number: number, error: number[]): Tox_Conference_Type;
+  tox_conference_get_type(tox: Ptr<'Tox'>, conference_number: number, error: number[] | null): Tox_Conference_Type;
   /** Get the conference unique ID. C: `bool tox_conference_get_id(const Tox *tox, uint32_t conference_number, uint8_t *id)` (tox.h) */
   tox_conference_get_id(tox: Ptr<'Tox'>, conference_number: number, id: Uint8Array): boolean;
   /** Return the conference number associated with the specified id. C: `uint32_t tox_conference_by_id(const Tox *tox, const uint8_t *id, Tox_Err_Conference_By_Id *error)` (tox.h) */
-  tox_conference_by_id(tox: Ptr<'Tox'>, id: Uint8Array | null, error: number[]): number;
+  tox_conference_by_id(tox: Ptr<'Tox'>, id: Uint8Array | null, error: number[] | null): number;
   /** Get the conference unique ID. C: `bool tox_conference_get_uid(const Tox *tox, uint32_t conference_number, uint8_t *uid)` (tox.h) */
   tox_conference_get_uid(tox: Ptr<'Tox'>, conference_number: number, uid: Uint8Array): boolean;
   /** Return the conference number associated with the specified uid. C: `uint32_t tox_conference_by_uid(const Tox *tox, const uint8_t *uid, Tox_Err_Conference_By_Uid *error)` (tox.h) */
-  tox_conference_by_uid(tox: Ptr<'Tox'>, uid: Uint8Array | null, error: number[]): number;
+  tox_conference_by_uid(tox: Ptr<'Tox'>, uid: Uint8Array | null, error: number[] | null): number;
   /** Send a custom lossy packet to a friend. C: `bool tox_friend_send_lossy_packet(Tox *tox, uint32_t friend_number, const uint8_t *data, size_t length, Tox_Err_Friend_Custom_Packet *error)` (tox.h) */
-  tox_friend_send_lossy_packet(tox: Ptr<'Tox'>, friend_number: number, data: Uint8Array | null, length: number, error: number[]): boolean;
+  tox_friend_send_lossy_packet(tox: Ptr<'Tox'>, friend_number: number, data: Uint8Array | null, length: number, error: number[] | null): boolean;
   /** Send a custom lossless packet to a friend. C: `bool tox_friend_send_lossless_packet(Tox *tox, uint32_t friend_number, const uint8_t *data, size_t length, Tox_Err_Friend_Custom_Packet *error)` (tox.h) */
-  tox_friend_send_lossless_packet(tox: Ptr<'Tox'>, friend_number: number, data: Uint8Array | null, length: number, error: number[]): boolean;
+  tox_friend_send_lossless_packet(tox: Ptr<'Tox'>, friend_number: number, data: Uint8Array | null, length: number, error: number[] | null): boolean;
   /** Set the callback for the `friend_lossy_packet` event. C: `void tox_callback_friend_lossy_packet(Tox *tox, tox_friend_lossy_packet_cb *callback)` (tox.h) */
   tox_callback_friend_lossy_packet(tox: Ptr<'Tox'>, callback: bigint | null): void;
   /** Set the callback for the `friend_lossless_packet` event. C: `void tox_callback_friend_lossless_packet(Tox *tox, tox_friend_lossless_packet_cb *callback)` (tox.h) */
@@ -1284,9 +1284,9 @@ export interface ToxcoreFunctions {
   /** Writes the temporary DHT public key of this instance to a byte array. C: `void tox_self_get_dht_id(const Tox *tox, uint8_t *dht_id)` (tox.h) */
   tox_self_get_dht_id(tox: Ptr<'Tox'>, dht_id: Uint8Array): void;
   /** Return the UDP port this Tox instance is bound to. C: `uint16_t tox_self_get_udp_port(const Tox *tox, Tox_Err_Get_Port *error)` (tox.h) */
-  tox_self_get_udp_port(tox: Ptr<'Tox'>, error: number[]): number;
+  tox_self_get_udp_port(tox: Ptr<'Tox'>, error: number[] | null): number;
   /** Return the TCP port this Tox instance is bound to. C: `uint16_t tox_self_get_tcp_port(const Tox *tox, Tox_Err_Get_Port *error)` (tox.h) */
-  tox_self_get_tcp_port(tox: Ptr<'Tox'>, error: number[]): number;
+  tox_self_get_tcp_port(tox: Ptr<'Tox'>, error: number[] | null): number;
   /** C: `uint32_t tox_event_conference_connected_get_conference_number(const Tox_Event_Conference_Connected *conference_connected)` (tox_events.h) */
   tox_event_conference_connected_get_conference_number(conference_connected: Ptr<'Tox_Event_Conference_Connected'>): number;
   /** C: `const uint8_t *tox_event_conference_invite_get_cookie(const Tox_Event_Conference_Invite *conference_invite)` (tox_events.h) */
@@ -1504,7 +1504,7 @@ export interface ToxcoreFunctions {
   /** Initialise the events recording system. C: `void tox_events_init(Tox *tox)` (tox_events.h) */
   tox_events_init(tox: Ptr<'Tox'>): void;
   /** Run a single `tox_iterate` iteration and record all the events. C: `Tox_Events *tox_events_iterate(Tox *tox, bool fail_hard, Tox_Err_Events_Iterate *error)` (tox_events.h) */
-  tox_events_iterate(tox: Ptr<'Tox'>, fail_hard: boolean, error: number[]): Ptr<'Tox_Events'> | null;
+  tox_events_iterate(tox: Ptr<'Tox'>, fail_hard: boolean, error: number[] | null): Ptr<'Tox_Events'> | null;
   /** Frees all memory associated with the events structure. C: `void tox_events_free(Tox_Events *events)` (tox_events.h) */
   tox_events_free(events: Ptr<'Tox_Events'> | null): void;
   /** C: `uint32_t tox_events_bytes_size(const Tox_Events *events)` (tox_events.h) */
@@ -1516,7 +1516,7 @@ export interface ToxcoreFunctions {
   /** C: `bool tox_events_equal(const Tox_Events *a, const Tox_Events *b)` (tox_events.h) */
   tox_events_equal(a: Ptr<'Tox_Events'>, b: Ptr<'Tox_Events'>): boolean;
   /** Creates a new empty event dispatch table. C: `Tox_Dispatch *tox_dispatch_new(Tox_Err_Dispatch_New *error)` (tox_dispatch.h) */
-  tox_dispatch_new(error: number[]): Ptr<'Tox_Dispatch'> | null;
+  tox_dispatch_new(error: number[] | null): Ptr<'Tox_Dispatch'> | null;
   /** Deallocate an event dispatch table. C: `void tox_dispatch_free(Tox_Dispatch *dispatch)` (tox_dispatch.h) */
   tox_dispatch_free(dispatch: Ptr<'Tox_Dispatch'> | null): void;
   /** Invoke registered callbacks for each of the events. C: `void tox_dispatch_invoke(const Tox_Dispatch *dispatch, const Tox_Events *events, Tox *tox, void *user_data)` (tox_dispatch.h) */
@@ -1570,21 +1570,21 @@ export interface ToxcoreFunctions {
   /** The amount of additional data required to store any encrypted byte array. C: `uint32_t tox_pass_encryption_extra_length(void)` (toxencryptsave.h) */
   tox_pass_encryption_extra_length(): number;
   /** Encrypts the given data with the given passphrase. C: `bool tox_pass_encrypt(const uint8_t *plaintext, size_t plaintext_len, const uint8_t *passphrase, size_t passphrase_len, uint8_t *ciphertext, Tox_Err_Encryption *error)` (toxencryptsave.h) */
-  tox_pass_encrypt(plaintext: Uint8Array | null, plaintext_len: number, passphrase: Uint8Array | null, passphrase_len: number, ciphertext: Uint8Array, error: number[]): boolean;
+  tox_pass_encrypt(plaintext: Uint8Array | null, plaintext_len: number, passphrase: Uint8Array | null, passphrase_len: number, ciphertext: Uint8Array, error: number[] | null): boolean;
   /** Decrypts the given data with the given passphrase. C: `bool tox_pass_decrypt(const uint8_t *ciphertext, size_t ciphertext_len, const uint8_t *passphrase, size_t passphrase_len, uint8_t *plaintext, Tox_Err_Decryption *error)` (toxencryptsave.h) */
-  tox_pass_decrypt(ciphertext: Uint8Array | null, ciphertext_len: number, passphrase: Uint8Array | null, passphrase_len: number, plaintext: Uint8Array, error: number[]): boolean;
+  tox_pass_decrypt(ciphertext: Uint8Array | null, ciphertext_len: number, passphrase: Uint8Array | null, passphrase_len: number, plaintext: Uint8Array, error: number[] | null): boolean;
   /** Deallocate a Tox_Pass_Key. C: `void tox_pass_key_free(Tox_Pass_Key *key)` (toxencryptsave.h) */
   tox_pass_key_free(key: Ptr<'Tox_Pass_Key'> | null): void;
   /** Generates a secret symmetric key from the given passphrase. C: `Tox_Pass_Key *tox_pass_key_derive(const uint8_t *passphrase, size_t passphrase_len, Tox_Err_Key_Derivation *error)` (toxencryptsave.h) */
-  tox_pass_key_derive(passphrase: Uint8Array | null, passphrase_len: number, error: number[]): Ptr<'Tox_Pass_Key'> | null;
+  tox_pass_key_derive(passphrase: Uint8Array | null, passphrase_len: number, error: number[] | null): Ptr<'Tox_Pass_Key'> | null;
   /** Same as above, except use the given salt for deterministic key derivation. C: `Tox_Pass_Key *tox_pass_key_derive_with_salt(const uint8_t *passphrase, size_t passphrase_len, const uint8_t *salt, Tox_Err_Key_Derivation *error)` (toxencryptsave.h) */
-  tox_pass_key_derive_with_salt(passphrase: Uint8Array | null, passphrase_len: number, salt: Uint8Array | null, error: number[]): Ptr<'Tox_Pass_Key'> | null;
+  tox_pass_key_derive_with_salt(passphrase: Uint8Array | null, passphrase_len: number, salt: Uint8Array | null, error: number[] | null): Ptr<'Tox_Pass_Key'> | null;
   /** Encrypt a plain text with a key produced by tox_pass_key_derive or tox_pass_key_derive_with_salt. C: `bool tox_pass_key_encrypt(const Tox_Pass_Key *key, const uint8_t *plaintext, size_t plaintext_len, uint8_t *ciphertext, Tox_Err_Encryption *error)` (toxencryptsave.h) */
-  tox_pass_key_encrypt(key: Ptr<'Tox_Pass_Key'>, plaintext: Uint8Array | null, plaintext_len: number, ciphertext: Uint8Array, error: number[]): boolean;
+  tox_pass_key_encrypt(key: Ptr<'Tox_Pass_Key'>, plaintext: Uint8Array | null, plaintext_len: number, ciphertext: Uint8Array, error: number[] | null): boolean;
   /** This is the inverse of tox_pass_key_encrypt, also using only keys produced by tox_pass_key_derive or tox_pass_key_derive_with_salt. C: `bool tox_pass_key_decrypt(const Tox_Pass_Key *key, const uint8_t *ciphertext, size_t ciphertext_len, uint8_t *plaintext, Tox_Err_Decryption *error)` (toxencryptsave.h) */
-  tox_pass_key_decrypt(key: Ptr<'Tox_Pass_Key'>, ciphertext: Uint8Array | null, ciphertext_len: number, plaintext: Uint8Array, error: number[]): boolean;
+  tox_pass_key_decrypt(key: Ptr<'Tox_Pass_Key'>, ciphertext: Uint8Array | null, ciphertext_len: number, plaintext: Uint8Array, error: number[] | null): boolean;
   /** Retrieves the salt used to encrypt the given data. C: `bool tox_get_salt(const uint8_t *ciphertext, uint8_t *salt, Tox_Err_Get_Salt *error)` (toxencryptsave.h) */
-  tox_get_salt(ciphertext: Uint8Array | null, salt: Uint8Array, error: number[]): boolean;
+  tox_get_salt(ciphertext: Uint8Array | null, salt: Uint8Array, error: number[] | null): boolean;
   /** Determines whether or not the given data is encrypted by this module. C: `bool tox_is_data_encrypted(const uint8_t *data)` (toxencryptsave.h) */
   tox_is_data_encrypted(data: Uint8Array | null): boolean;
 }

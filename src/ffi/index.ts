@@ -32,12 +32,16 @@ export type ToxFfi = ToxcoreFunctions;
 /** koffi type objects of every callback typedef (`tox_friend_message_cb`, ...), for `koffi.register(fn, koffi.pointer(protos.X))`. */
 export const protos = registerTypes();
 
-let loaded: { lib: LibraryHandle; ffi: ToxFfi; path: string } | undefined;
+let loaded: ToxFfi | undefined;
 
-/** Loads libtoxcore (once per process) and returns the bound functions; throws FfiLoadError with a fix-it hint. */
+/** Loads libtoxcore (once per process: `TOX_PERSONA_LIBTOXCORE` or libtoxcore.so.2) and returns the bound functions; throws FfiLoadError. */
 export function loadToxcore(): ToxFfi {
-  if (loaded) return loaded.ffi;
-  const path = process.env.TOX_PERSONA_LIBTOXCORE || LIBTOXCORE_NAME;
+  loaded ??= loadToxcoreFrom(process.env.TOX_PERSONA_LIBTOXCORE || LIBTOXCORE_NAME);
+  return loaded;
+}
+
+/** Loads and binds the library at `path` without caching (tests, other builds); throws FfiLoadError with a fix-it hint. */
+export function loadToxcoreFrom(path: string): ToxFfi {
   let lib: LibraryHandle;
   try {
     lib = koffi.load(path);
@@ -48,19 +52,16 @@ export function loadToxcore(): ToxFfi {
       { cause },
     );
   }
-  let ffi: ToxFfi;
   try {
-    ffi = bindFunctions(lib);
+    return bindFunctions(lib);
   } catch (cause) {
     lib.unload();
     throw new FfiLoadError(
       'LIBTOXCORE_SYMBOL_MISSING',
-      `${path} does not match the libtoxcore 0.2.18 API (${(cause as Error).message}); run scripts/setup.sh`,
+      `${path} does not provide the libtoxcore 0.2.18 API (${(cause as Error).message}); run scripts/setup.sh`,
       { cause },
     );
   }
-  loaded = { lib, ffi, path };
-  return ffi;
 }
 
 /** Copies `len` bytes at a C pointer into a new Buffer (C memory is only valid during the call or callback that gave it). */

@@ -3,8 +3,10 @@ import koffi from 'koffi';
 import { describe, expect, it } from 'vitest';
 import {
   constants,
+  FfiLoadError,
   enumNames,
   loadToxcore,
+  loadToxcoreFrom,
   protos,
   readBytes,
   Tox_Err_Decryption,
@@ -181,5 +183,44 @@ describe('raw binding smoke test (real libtoxcore)', () => {
         ffi.tox_events_free(events);
       }
     });
+  });
+});
+
+describe('loading errors', () => {
+  it('a missing library gives FfiLoadError LIBTOXCORE_NOT_FOUND pointing at scripts/setup.sh', () => {
+    let caught: unknown;
+    try {
+      loadToxcoreFrom('/nonexistent/libtoxcore.so.2');
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(FfiLoadError);
+    expect((caught as FfiLoadError).code).toBe('LIBTOXCORE_NOT_FOUND');
+    expect((caught as FfiLoadError).message).toContain('scripts/setup.sh');
+  });
+
+  it('a library without the tox_* symbols gives FfiLoadError LIBTOXCORE_SYMBOL_MISSING', () => {
+    let caught: unknown;
+    try {
+      loadToxcoreFrom('libc.so.6');
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(FfiLoadError);
+    expect((caught as FfiLoadError).code).toBe('LIBTOXCORE_SYMBOL_MISSING');
+  });
+
+  it('branded pointers keep opaque types apart at compile time', () => {
+    const opts = ffi.tox_options_new(null)!;
+    try {
+      // @ts-expect-error a Tox_Options pointer is not a Tox pointer (checked by tsc, the call is never made)
+      const wrong = (): void => ffi.tox_self_get_address(opts, Buffer.alloc(38));
+      // @ts-expect-error a plain bigint is not a typed pointer either
+      const raw = (): void => ffi.tox_kill(123n);
+      expect(typeof wrong).toBe('function');
+      expect(typeof raw).toBe('function');
+    } finally {
+      ffi.tox_options_free(opts);
+    }
   });
 });
