@@ -294,7 +294,8 @@ function tsParamType(fn: string, p: CParam, ctx: TypeCtx): string {
     if (ctx.opaques.has(base)) return `Ptr<'${base}'>${nullable}`;
     // tox.h: "The error code pointer can be NULL".
     if (ctx.enums.has(base)) return 'number[] | null';
-    if (ctx.callbacks.has(base)) return 'bigint | null';
+    // Branded with the callback typedef, so a registered tox_friend_name_cb cannot be handed to tox_callback_friend_message.
+    if (ctx.callbacks.has(base)) return `Ptr<'${base}'> | null`;
     if (base === 'uint8_t') return isConst ? 'Uint8Array | null' : 'Uint8Array';
     if (base === 'char') return 'string | Uint8Array | null';
     if (base === 'uint32_t') return 'Uint32Array';
@@ -315,7 +316,8 @@ function tsReturnType(fn: string, t: string, ctx: TypeCtx): string {
     if (ctx.opaques.has(base)) return `Ptr<'${base}'> | null`;
     if (base === 'uint8_t') return `Ptr<'uint8_t'> | null`;
     if (base === 'char') return 'string | null';
-    if (base === 'void' || ctx.callbacks.has(base)) return 'bigint | null';
+    if (ctx.callbacks.has(base)) return `Ptr<'${base}'> | null`;
+    if (base === 'void') return 'bigint | null';
   }
   throw new Error(`no TS mapping for return type ${t} of ${fn}`);
 }

@@ -1070,9 +1070,9 @@ export interface ToxcoreFunctions {
   /** C: `void tox_options_set_savedata_length(Tox_Options *options, size_t length)` (tox.h) */
   tox_options_set_savedata_length(options: Ptr<'Tox_Options'>, length: number): void;
   /** C: `tox_log_cb *tox_options_get_log_callback(const Tox_Options *options)` (tox.h) */
-  tox_options_get_log_callback(options: Ptr<'Tox_Options'>): bigint | null;
+  tox_options_get_log_callback(options: Ptr<'Tox_Options'>): Ptr<'tox_log_cb'> | null;
   /** C: `void tox_options_set_log_callback(Tox_Options *options, tox_log_cb *callback)` (tox.h) */
-  tox_options_set_log_callback(options: Ptr<'Tox_Options'>, callback: bigint | null): void;
+  tox_options_set_log_callback(options: Ptr<'Tox_Options'>, callback: Ptr<'tox_log_cb'> | null): void;
   /** C: `void *tox_options_get_log_user_data(const Tox_Options *options)` (tox.h) */
   tox_options_get_log_user_data(options: Ptr<'Tox_Options'>): bigint | null;
   /** C: `void tox_options_set_log_user_data(Tox_Options *options, void *user_data)` (tox.h) */
@@ -1106,7 +1106,7 @@ export interface ToxcoreFunctions {
   /** Return whether we are connected to the DHT. C: `Tox_Connection tox_self_get_connection_status(const Tox *tox)` (tox.h) */
   tox_self_get_connection_status(tox: Ptr<'Tox'>): Tox_Connection;
   /** Set the callback for the `self_connection_status` event. C: `void tox_callback_self_connection_status(Tox *tox, tox_self_connection_status_cb *callback)` (tox.h) */
-  tox_callback_self_connection_status(tox: Ptr<'Tox'>, callback: bigint | null): void;
+  tox_callback_self_connection_status(tox: Ptr<'Tox'>, callback: Ptr<'tox_self_connection_status_cb'> | null): void;
   /** Return the time in milliseconds before `tox_iterate()` should be called again for optimal performance. C: `uint32_t tox_iteration_interval(const Tox *tox)` (tox.h) */
   tox_iteration_interval(tox: Ptr<'Tox'>): number;
   /** The main loop that needs to be run in intervals of `tox_iteration_interval()` milliseconds. C: `void tox_iterate(Tox *tox, void *user_data)` (tox.h) */
@@ -1160,41 +1160,41 @@ export interface ToxcoreFunctions {
   /** Write the name of the friend designated by the given friend number to a byte array. C: `bool tox_friend_get_name(const Tox *tox, uint32_t friend_number, uint8_t *name, Tox_Err_Friend_Query *error)` (tox.h) */
   tox_friend_get_name(tox: Ptr<'Tox'>, friend_number: number, name: Uint8Array, error: number[] | null): boolean;
   /** Set the callback for the `friend_name` event. C: `void tox_callback_friend_name(Tox *tox, tox_friend_name_cb *callback)` (tox.h) */
-  tox_callback_friend_name(tox: Ptr<'Tox'>, callback: bigint | null): void;
+  tox_callback_friend_name(tox: Ptr<'Tox'>, callback: Ptr<'tox_friend_name_cb'> | null): void;
   /** Return the length of the friend's status message. C: `size_t tox_friend_get_status_message_size(const Tox *tox, uint32_t friend_number, Tox_Err_Friend_Query *error)` (tox.h) */
   tox_friend_get_status_message_size(tox: Ptr<'Tox'>, friend_number: number, error: number[] | null): number;
   /** Write the status message of the friend designated by the given friend number to a byte array. C: `bool tox_friend_get_status_message(const Tox *tox, uint32_t friend_number, uint8_t *status_message, Tox_Err_Friend_Query *error)` (tox.h) */
   tox_friend_get_status_message(tox: Ptr<'Tox'>, friend_number: number, status_message: Uint8Array, error: number[] | null): boolean;
   /** Set the callback for the `friend_status_message` event. C: `void tox_callback_friend_status_message(Tox *tox, tox_friend_status_message_cb *callback)` (tox.h) */
-  tox_callback_friend_status_message(tox: Ptr<'Tox'>, callback: bigint | null): void;
+  tox_callback_friend_status_message(tox: Ptr<'Tox'>, callback: Ptr<'tox_friend_status_message_cb'> | null): void;
   /** Return the friend's user status (away/busy/...). C: `Tox_User_Status tox_friend_get_status(const Tox *tox, uint32_t friend_number, Tox_Err_Friend_Query *error)` (tox.h) */
   tox_friend_get_status(tox: Ptr<'Tox'>, friend_number: number, error: number[] | null): Tox_User_Status;
   /** Set the callback for the `friend_status` event. C: `void tox_callback_friend_status(Tox *tox, tox_friend_status_cb *callback)` (tox.h) */
-  tox_callback_friend_status(tox: Ptr<'Tox'>, callback: bigint | null): void;
+  tox_callback_friend_status(tox: Ptr<'Tox'>, callback: Ptr<'tox_friend_status_cb'> | null): void;
   /** Check whether a friend is currently connected to this client. C: `Tox_Connection tox_friend_get_connection_status(const Tox *tox, uint32_t friend_number, Tox_Err_Friend_Query *error)` (tox.h) */
   tox_friend_get_connection_status(tox: Ptr<'Tox'>, friend_number: number, error: number[] | null): Tox_Connection;
   /** Set the callback for the `friend_connection_status` event. C: `void tox_callback_friend_connection_status(Tox *tox, tox_friend_connection_status_cb *callback)` (tox.h) */
-  tox_callback_friend_connection_status(tox: Ptr<'Tox'>, callback: bigint | null): void;
+  tox_callback_friend_connection_status(tox: Ptr<'Tox'>, callback: Ptr<'tox_friend_connection_status_cb'> | null): void;
   /** Check whether a friend is currently typing a message. C: `bool tox_friend_get_typing(const Tox *tox, uint32_t friend_number, Tox_Err_Friend_Query *error)` (tox.h) */
   tox_friend_get_typing(tox: Ptr<'Tox'>, friend_number: number, error: number[] | null): boolean;
   /** Set the callback for the `friend_typing` event. C: `void tox_callback_friend_typing(Tox *tox, tox_friend_typing_cb *callback)` (tox.h) */
-  tox_callback_friend_typing(tox: Ptr<'Tox'>, callback: bigint | null): void;
+  tox_callback_friend_typing(tox: Ptr<'Tox'>, callback: Ptr<'tox_friend_typing_cb'> | null): void;
   /** Set the client's typing status for a friend. C: `bool tox_self_set_typing(Tox *tox, uint32_t friend_number, bool typing, Tox_Err_Set_Typing *error)` (tox.h) */
   tox_self_set_typing(tox: Ptr<'Tox'>, friend_number: number, typing: boolean, error: number[] | null): boolean;
   /** Send a text chat message to an online friend. C: `uint32_t tox_friend_send_message(Tox *tox, uint32_t friend_number, Tox_Message_Type type, const uint8_t *message, size_t length, Tox_Err_Friend_Send_Message *error)` (tox.h) */
   tox_friend_send_message(tox: Ptr<'Tox'>, friend_number: number, type: Tox_Message_Type, message: Uint8Array | null, length: number, error: number[] | null): number;
   /** Set the callback for the `friend_read_receipt` event. C: `void tox_callback_friend_read_receipt(Tox *tox, tox_friend_read_receipt_cb *callback)` (tox.h) */
-  tox_callback_friend_read_receipt(tox: Ptr<'Tox'>, callback: bigint | null): void;
+  tox_callback_friend_read_receipt(tox: Ptr<'Tox'>, callback: Ptr<'tox_friend_read_receipt_cb'> | null): void;
   /** Set the callback for the `friend_request` event. C: `void tox_callback_friend_request(Tox *tox, tox_friend_request_cb *callback)` (tox.h) */
-  tox_callback_friend_request(tox: Ptr<'Tox'>, callback: bigint | null): void;
+  tox_callback_friend_request(tox: Ptr<'Tox'>, callback: Ptr<'tox_friend_request_cb'> | null): void;
   /** Set the callback for the `friend_message` event. C: `void tox_callback_friend_message(Tox *tox, tox_friend_message_cb *callback)` (tox.h) */
-  tox_callback_friend_message(tox: Ptr<'Tox'>, callback: bigint | null): void;
+  tox_callback_friend_message(tox: Ptr<'Tox'>, callback: Ptr<'tox_friend_message_cb'> | null): void;
   /** Generates a cryptographic hash of the given data. C: `bool tox_hash(uint8_t *hash, const uint8_t *data, size_t length)` (tox.h) */
   tox_hash(hash: Uint8Array, data: Uint8Array | null, length: number): boolean;
   /** Sends a file control command to a friend for a given file transfer. C: `bool tox_file_control(Tox *tox, uint32_t friend_number, uint32_t file_number, Tox_File_Control control, Tox_Err_File_Control *error)` (tox.h) */
   tox_file_control(tox: Ptr<'Tox'>, friend_number: number, file_number: number, control: Tox_File_Control, error: number[] | null): boolean;
   /** Set the callback for the `file_recv_control` event. C: `void tox_callback_file_recv_control(Tox *tox, tox_file_recv_control_cb *callback)` (tox.h) */
-  tox_callback_file_recv_control(tox: Ptr<'Tox'>, callback: bigint | null): void;
+  tox_callback_file_recv_control(tox: Ptr<'Tox'>, callback: Ptr<'tox_file_recv_control_cb'> | null): void;
   /** Sends a file seek control command to a friend for a given file transfer. C: `bool tox_file_seek(Tox *tox, uint32_t friend_number, uint32_t file_number, uint64_t position, Tox_Err_File_Seek *error)` (tox.h) */
   tox_file_seek(tox: Ptr<'Tox'>, friend_number: number, file_number: number, position: number | bigint, error: number[] | null): boolean;
   /** Copy the file id associated to the file transfer to a byte array. C: `bool tox_file_get_file_id(const Tox *tox, uint32_t friend_number, uint32_t file_number, uint8_t *file_id, Tox_Err_File_Get *error)` (tox.h) */
@@ -1204,23 +1204,23 @@ export interface ToxcoreFunctions {
   /** Send a chunk of file data to a friend. C: `bool tox_file_send_chunk(Tox *tox, uint32_t friend_number, uint32_t file_number, uint64_t position, const uint8_t *data, size_t length, Tox_Err_File_Send_Chunk *error)` (tox.h) */
   tox_file_send_chunk(tox: Ptr<'Tox'>, friend_number: number, file_number: number, position: number | bigint, data: Uint8Array | null, length: number, error: number[] | null): boolean;
   /** Set the callback for the `file_chunk_request` event. C: `void tox_callback_file_chunk_request(Tox *tox, tox_file_chunk_request_cb *callback)` (tox.h) */
-  tox_callback_file_chunk_request(tox: Ptr<'Tox'>, callback: bigint | null): void;
+  tox_callback_file_chunk_request(tox: Ptr<'Tox'>, callback: Ptr<'tox_file_chunk_request_cb'> | null): void;
   /** Set the callback for the `file_recv` event. C: `void tox_callback_file_recv(Tox *tox, tox_file_recv_cb *callback)` (tox.h) */
-  tox_callback_file_recv(tox: Ptr<'Tox'>, callback: bigint | null): void;
+  tox_callback_file_recv(tox: Ptr<'Tox'>, callback: Ptr<'tox_file_recv_cb'> | null): void;
   /** Set the callback for the `file_recv_chunk` event. C: `void tox_callback_file_recv_chunk(Tox *tox, tox_file_recv_chunk_cb *callback)` (tox.h) */
-  tox_callback_file_recv_chunk(tox: Ptr<'Tox'>, callback: bigint | null): void;
+  tox_callback_file_recv_chunk(tox: Ptr<'Tox'>, callback: Ptr<'tox_file_recv_chunk_cb'> | null): void;
   /** Set the callback for the `conference_invite` event. C: `void tox_callback_conference_invite(Tox *tox, tox_conference_invite_cb *callback)` (tox.h) */
-  tox_callback_conference_invite(tox: Ptr<'Tox'>, callback: bigint | null): void;
+  tox_callback_conference_invite(tox: Ptr<'Tox'>, callback: Ptr<'tox_conference_invite_cb'> | null): void;
   /** Set the callback for the `conference_connected` event. C: `void tox_callback_conference_connected(Tox *tox, tox_conference_connected_cb *callback)` (tox.h) */
-  tox_callback_conference_connected(tox: Ptr<'Tox'>, callback: bigint | null): void;
+  tox_callback_conference_connected(tox: Ptr<'Tox'>, callback: Ptr<'tox_conference_connected_cb'> | null): void;
   /** Set the callback for the `conference_message` event. C: `void tox_callback_conference_message(Tox *tox, tox_conference_message_cb *callback)` (tox.h) */
-  tox_callback_conference_message(tox: Ptr<'Tox'>, callback: bigint | null): void;
+  tox_callback_conference_message(tox: Ptr<'Tox'>, callback: Ptr<'tox_conference_message_cb'> | null): void;
   /** Set the callback for the `conference_title` event. C: `void tox_callback_conference_title(Tox *tox, tox_conference_title_cb *callback)` (tox.h) */
-  tox_callback_conference_title(tox: Ptr<'Tox'>, callback: bigint | null): void;
+  tox_callback_conference_title(tox: Ptr<'Tox'>, callback: Ptr<'tox_conference_title_cb'> | null): void;
   /** Set the callback for the `conference_peer_name` event. C: `void tox_callback_conference_peer_name(Tox *tox, tox_conference_peer_name_cb *callback)` (tox.h) */
-  tox_callback_conference_peer_name(tox: Ptr<'Tox'>, callback: bigint | null): void;
+  tox_callback_conference_peer_name(tox: Ptr<'Tox'>, callback: Ptr<'tox_conference_peer_name_cb'> | null): void;
   /** Set the callback for the `conference_peer_list_changed` event. C: `void tox_callback_conference_peer_list_changed(Tox *tox, tox_conference_peer_list_changed_cb *callback)` (tox.h) */
-  tox_callback_conference_peer_list_changed(tox: Ptr<'Tox'>, callback: bigint | null): void;
+  tox_callback_conference_peer_list_changed(tox: Ptr<'Tox'>, callback: Ptr<'tox_conference_peer_list_changed_cb'> | null): void;
   /** Creates a new conference. C: `uint32_t tox_conference_new(Tox *tox, Tox_Err_Conference_New *error)` (tox.h) */
   tox_conference_new(tox: Ptr<'Tox'>, error: number[] | null): number;
   /** This function deletes a conference. C: `bool tox_conference_delete(Tox *tox, uint32_t conference_number, Tox_Err_Conference_Delete *error)` (tox.h) */
@@ -1278,9 +1278,9 @@ export interface ToxcoreFunctions {
   /** Send a custom lossless packet to a friend. C: `bool tox_friend_send_lossless_packet(Tox *tox, uint32_t friend_number, const uint8_t *data, size_t length, Tox_Err_Friend_Custom_Packet *error)` (tox.h) */
   tox_friend_send_lossless_packet(tox: Ptr<'Tox'>, friend_number: number, data: Uint8Array | null, length: number, error: number[] | null): boolean;
   /** Set the callback for the `friend_lossy_packet` event. C: `void tox_callback_friend_lossy_packet(Tox *tox, tox_friend_lossy_packet_cb *callback)` (tox.h) */
-  tox_callback_friend_lossy_packet(tox: Ptr<'Tox'>, callback: bigint | null): void;
+  tox_callback_friend_lossy_packet(tox: Ptr<'Tox'>, callback: Ptr<'tox_friend_lossy_packet_cb'> | null): void;
   /** Set the callback for the `friend_lossless_packet` event. C: `void tox_callback_friend_lossless_packet(Tox *tox, tox_friend_lossless_packet_cb *callback)` (tox.h) */
-  tox_callback_friend_lossless_packet(tox: Ptr<'Tox'>, callback: bigint | null): void;
+  tox_callback_friend_lossless_packet(tox: Ptr<'Tox'>, callback: Ptr<'tox_friend_lossless_packet_cb'> | null): void;
   /** Writes the temporary DHT public key of this instance to a byte array. C: `void tox_self_get_dht_id(const Tox *tox, uint8_t *dht_id)` (tox.h) */
   tox_self_get_dht_id(tox: Ptr<'Tox'>, dht_id: Uint8Array): void;
   /** Return the UDP port this Tox instance is bound to. C: `uint16_t tox_self_get_udp_port(const Tox *tox, Tox_Err_Get_Port *error)` (tox.h) */
@@ -1522,47 +1522,47 @@ export interface ToxcoreFunctions {
   /** Invoke registered callbacks for each of the events. C: `void tox_dispatch_invoke(const Tox_Dispatch *dispatch, const Tox_Events *events, Tox *tox, void *user_data)` (tox_dispatch.h) */
   tox_dispatch_invoke(dispatch: Ptr<'Tox_Dispatch'>, events: Ptr<'Tox_Events'>, tox: Ptr<'Tox'>, user_data: bigint | Uint8Array | null): void;
   /** C: `void tox_events_callback_conference_connected(Tox_Dispatch *dispatch, tox_events_conference_connected_cb *callback)` (tox_dispatch.h) */
-  tox_events_callback_conference_connected(dispatch: Ptr<'Tox_Dispatch'>, callback: bigint | null): void;
+  tox_events_callback_conference_connected(dispatch: Ptr<'Tox_Dispatch'>, callback: Ptr<'tox_events_conference_connected_cb'> | null): void;
   /** C: `void tox_events_callback_conference_invite(Tox_Dispatch *dispatch, tox_events_conference_invite_cb *callback)` (tox_dispatch.h) */
-  tox_events_callback_conference_invite(dispatch: Ptr<'Tox_Dispatch'>, callback: bigint | null): void;
+  tox_events_callback_conference_invite(dispatch: Ptr<'Tox_Dispatch'>, callback: Ptr<'tox_events_conference_invite_cb'> | null): void;
   /** C: `void tox_events_callback_conference_message(Tox_Dispatch *dispatch, tox_events_conference_message_cb *callback)` (tox_dispatch.h) */
-  tox_events_callback_conference_message(dispatch: Ptr<'Tox_Dispatch'>, callback: bigint | null): void;
+  tox_events_callback_conference_message(dispatch: Ptr<'Tox_Dispatch'>, callback: Ptr<'tox_events_conference_message_cb'> | null): void;
   /** C: `void tox_events_callback_conference_peer_list_changed(Tox_Dispatch *dispatch, tox_events_conference_peer_list_changed_cb *callback)` (tox_dispatch.h) */
-  tox_events_callback_conference_peer_list_changed(dispatch: Ptr<'Tox_Dispatch'>, callback: bigint | null): void;
+  tox_events_callback_conference_peer_list_changed(dispatch: Ptr<'Tox_Dispatch'>, callback: Ptr<'tox_events_conference_peer_list_changed_cb'> | null): void;
   /** C: `void tox_events_callback_conference_peer_name(Tox_Dispatch *dispatch, tox_events_conference_peer_name_cb *callback)` (tox_dispatch.h) */
-  tox_events_callback_conference_peer_name(dispatch: Ptr<'Tox_Dispatch'>, callback: bigint | null): void;
+  tox_events_callback_conference_peer_name(dispatch: Ptr<'Tox_Dispatch'>, callback: Ptr<'tox_events_conference_peer_name_cb'> | null): void;
   /** C: `void tox_events_callback_conference_title(Tox_Dispatch *dispatch, tox_events_conference_title_cb *callback)` (tox_dispatch.h) */
-  tox_events_callback_conference_title(dispatch: Ptr<'Tox_Dispatch'>, callback: bigint | null): void;
+  tox_events_callback_conference_title(dispatch: Ptr<'Tox_Dispatch'>, callback: Ptr<'tox_events_conference_title_cb'> | null): void;
   /** C: `void tox_events_callback_file_chunk_request(Tox_Dispatch *dispatch, tox_events_file_chunk_request_cb *callback)` (tox_dispatch.h) */
-  tox_events_callback_file_chunk_request(dispatch: Ptr<'Tox_Dispatch'>, callback: bigint | null): void;
+  tox_events_callback_file_chunk_request(dispatch: Ptr<'Tox_Dispatch'>, callback: Ptr<'tox_events_file_chunk_request_cb'> | null): void;
   /** C: `void tox_events_callback_file_recv(Tox_Dispatch *dispatch, tox_events_file_recv_cb *callback)` (tox_dispatch.h) */
-  tox_events_callback_file_recv(dispatch: Ptr<'Tox_Dispatch'>, callback: bigint | null): void;
+  tox_events_callback_file_recv(dispatch: Ptr<'Tox_Dispatch'>, callback: Ptr<'tox_events_file_recv_cb'> | null): void;
   /** C: `void tox_events_callback_file_recv_chunk(Tox_Dispatch *dispatch, tox_events_file_recv_chunk_cb *callback)` (tox_dispatch.h) */
-  tox_events_callback_file_recv_chunk(dispatch: Ptr<'Tox_Dispatch'>, callback: bigint | null): void;
+  tox_events_callback_file_recv_chunk(dispatch: Ptr<'Tox_Dispatch'>, callback: Ptr<'tox_events_file_recv_chunk_cb'> | null): void;
   /** C: `void tox_events_callback_file_recv_control(Tox_Dispatch *dispatch, tox_events_file_recv_control_cb *callback)` (tox_dispatch.h) */
-  tox_events_callback_file_recv_control(dispatch: Ptr<'Tox_Dispatch'>, callback: bigint | null): void;
+  tox_events_callback_file_recv_control(dispatch: Ptr<'Tox_Dispatch'>, callback: Ptr<'tox_events_file_recv_control_cb'> | null): void;
   /** C: `void tox_events_callback_friend_connection_status(Tox_Dispatch *dispatch, tox_events_friend_connection_status_cb *callback)` (tox_dispatch.h) */
-  tox_events_callback_friend_connection_status(dispatch: Ptr<'Tox_Dispatch'>, callback: bigint | null): void;
+  tox_events_callback_friend_connection_status(dispatch: Ptr<'Tox_Dispatch'>, callback: Ptr<'tox_events_friend_connection_status_cb'> | null): void;
   /** C: `void tox_events_callback_friend_lossless_packet(Tox_Dispatch *dispatch, tox_events_friend_lossless_packet_cb *callback)` (tox_dispatch.h) */
-  tox_events_callback_friend_lossless_packet(dispatch: Ptr<'Tox_Dispatch'>, callback: bigint | null): void;
+  tox_events_callback_friend_lossless_packet(dispatch: Ptr<'Tox_Dispatch'>, callback: Ptr<'tox_events_friend_lossless_packet_cb'> | null): void;
   /** C: `void tox_events_callback_friend_lossy_packet(Tox_Dispatch *dispatch, tox_events_friend_lossy_packet_cb *callback)` (tox_dispatch.h) */
-  tox_events_callback_friend_lossy_packet(dispatch: Ptr<'Tox_Dispatch'>, callback: bigint | null): void;
+  tox_events_callback_friend_lossy_packet(dispatch: Ptr<'Tox_Dispatch'>, callback: Ptr<'tox_events_friend_lossy_packet_cb'> | null): void;
   /** C: `void tox_events_callback_friend_message(Tox_Dispatch *dispatch, tox_events_friend_message_cb *callback)` (tox_dispatch.h) */
-  tox_events_callback_friend_message(dispatch: Ptr<'Tox_Dispatch'>, callback: bigint | null): void;
+  tox_events_callback_friend_message(dispatch: Ptr<'Tox_Dispatch'>, callback: Ptr<'tox_events_friend_message_cb'> | null): void;
   /** C: `void tox_events_callback_friend_name(Tox_Dispatch *dispatch, tox_events_friend_name_cb *callback)` (tox_dispatch.h) */
-  tox_events_callback_friend_name(dispatch: Ptr<'Tox_Dispatch'>, callback: bigint | null): void;
+  tox_events_callback_friend_name(dispatch: Ptr<'Tox_Dispatch'>, callback: Ptr<'tox_events_friend_name_cb'> | null): void;
   /** C: `void tox_events_callback_friend_read_receipt(Tox_Dispatch *dispatch, tox_events_friend_read_receipt_cb *callback)` (tox_dispatch.h) */
-  tox_events_callback_friend_read_receipt(dispatch: Ptr<'Tox_Dispatch'>, callback: bigint | null): void;
+  tox_events_callback_friend_read_receipt(dispatch: Ptr<'Tox_Dispatch'>, callback: Ptr<'tox_events_friend_read_receipt_cb'> | null): void;
   /** C: `void tox_events_callback_friend_request(Tox_Dispatch *dispatch, tox_events_friend_request_cb *callback)` (tox_dispatch.h) */
-  tox_events_callback_friend_request(dispatch: Ptr<'Tox_Dispatch'>, callback: bigint | null): void;
+  tox_events_callback_friend_request(dispatch: Ptr<'Tox_Dispatch'>, callback: Ptr<'tox_events_friend_request_cb'> | null): void;
   /** C: `void tox_events_callback_friend_status(Tox_Dispatch *dispatch, tox_events_friend_status_cb *callback)` (tox_dispatch.h) */
-  tox_events_callback_friend_status(dispatch: Ptr<'Tox_Dispatch'>, callback: bigint | null): void;
+  tox_events_callback_friend_status(dispatch: Ptr<'Tox_Dispatch'>, callback: Ptr<'tox_events_friend_status_cb'> | null): void;
   /** C: `void tox_events_callback_friend_status_message(Tox_Dispatch *dispatch, tox_events_friend_status_message_cb *callback)` (tox_dispatch.h) */
-  tox_events_callback_friend_status_message(dispatch: Ptr<'Tox_Dispatch'>, callback: bigint | null): void;
+  tox_events_callback_friend_status_message(dispatch: Ptr<'Tox_Dispatch'>, callback: Ptr<'tox_events_friend_status_message_cb'> | null): void;
   /** C: `void tox_events_callback_friend_typing(Tox_Dispatch *dispatch, tox_events_friend_typing_cb *callback)` (tox_dispatch.h) */
-  tox_events_callback_friend_typing(dispatch: Ptr<'Tox_Dispatch'>, callback: bigint | null): void;
+  tox_events_callback_friend_typing(dispatch: Ptr<'Tox_Dispatch'>, callback: Ptr<'tox_events_friend_typing_cb'> | null): void;
   /** C: `void tox_events_callback_self_connection_status(Tox_Dispatch *dispatch, tox_events_self_connection_status_cb *callback)` (tox_dispatch.h) */
-  tox_events_callback_self_connection_status(dispatch: Ptr<'Tox_Dispatch'>, callback: bigint | null): void;
+  tox_events_callback_self_connection_status(dispatch: Ptr<'Tox_Dispatch'>, callback: Ptr<'tox_events_self_connection_status_cb'> | null): void;
   /** The size of the salt part of a pass-key. C: `uint32_t tox_pass_salt_length(void)` (toxencryptsave.h) */
   tox_pass_salt_length(): number;
   /** The size of the key part of a pass-key. C: `uint32_t tox_pass_key_length(void)` (toxencryptsave.h) */

@@ -8,11 +8,18 @@
 //   Buffer you keep alive for anything toxcore stores (tox_options_set_proxy_host).
 // - `const uint8_t *` results and callback arguments arrive as BigInt: copy them out with readBytes(ptr, len)
 //   (koffi.decode(ptr, 'uint8_t', len) copies into a fresh Uint8Array; koffi.view aliases C memory, so it is not used).
-// - Callbacks: `koffi.register(fn, koffi.pointer(protos.tox_friend_message_cb))`, keep the returned BigInt and
-//   `koffi.unregister` it after the callback is cleared in C. Never let a JS exception escape into C.
+// - Callbacks: registerCallback('tox_friend_message_cb', fn) (= koffi.register with the generated proto), keep the
+//   returned pointer and unregisterCallback it after the callback is cleared in C. Never let a JS exception escape into C.
 import koffi, { type LibraryHandle } from 'koffi';
 import { ToxPersonaError } from '../util/errors.js';
-import { bindFunctions, registerTypes, type Ptr, type ToxcoreFunctions } from './generated.js';
+import {
+  bindFunctions,
+  registerTypes,
+  type CallbackName,
+  type Ptr,
+  type ToxcoreCallbacks,
+  type ToxcoreFunctions,
+} from './generated.js';
 
 export * from './generated.js';
 
@@ -70,6 +77,20 @@ export function readBytes(ptr: Ptr<'uint8_t'> | bigint | null, len: number): Buf
   if (ptr === null) throw new TypeError(`readBytes: NULL pointer with length ${len}`);
   const bytes = koffi.decode(ptr, 'uint8_t', len) as Uint8Array;
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Registers a JS function as a C callback of typedef `name` (`koffi.register(fn, koffi.pointer(protos[name]))`).
+ * Keep the result until the callback is cleared in C, then unregisterCallback it; koffi allows 8192 at once.
+ * The function must never throw: an exception would unwind through toxcore.
+ */
+export function registerCallback<N extends CallbackName>(name: N, fn: ToxcoreCallbacks[N]): Ptr<N> {
+  return koffi.register(fn, koffi.pointer(protos[name])) as Ptr<N>;
+}
+
+/** Releases a callback from registerCallback; only after toxcore no longer holds it (set the C callback to null first). */
+export function unregisterCallback(cb: Ptr<CallbackName>): void {
+  koffi.unregister(cb);
 }
 
 /** Casts a BigInt that koffi handed over (callback argument, `void *`) to a typed pointer; the caller vouches for its C type. */
