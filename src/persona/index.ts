@@ -1,0 +1,85 @@
+// Public API of the persona layer: keys, the signed device list, the status-message codec, the seed format, the table and its store.
+export { personaReady } from './sodium.js';
+export { StatusMessageTooLong, InvalidDeviceList, PersonaKeyError, PersonaTableStoreError } from './errors.js';
+export type { PersonaKeyErrorCode, PersonaTableStoreErrorCode } from './errors.js';
+export {
+  generatePersonaKey,
+  personaKeyFromSeed,
+  savePersonaKey,
+  loadPersonaKey,
+  exportPersonaKey,
+  importPersonaKey,
+  DEFAULT_KDF,
+  KEY_EXPORT_PREFIX,
+} from './keys.js';
+export type { PersonaKeyPair, KdfParams, KeyProtectOptions } from './keys.js';
+export {
+  DEVICE_LIST_VERSION,
+  SIGNING_CONTEXT,
+  SIGNING_CONTEXT_BYTES,
+  FLAG_NAMES,
+  MAX_NAME_BYTES,
+  MAX_DEVICES,
+  MAX_SEQ,
+  HEADER_BYTES,
+  SIGNATURE_BYTES,
+  DEFAULT_TTL_SECONDS,
+  signDeviceList,
+  verifySignedList,
+  nextDeviceList,
+  encodeDeviceListPayload,
+  parseSignedRecord,
+  signedRecord,
+  signingInput,
+  listHash,
+  sameDevices,
+  checkName,
+} from './list.js';
+export type { Device, DeviceList, SignedDeviceList, PersonaId, ToxPublicKey, RejectReason, Rejection, NextDeviceListOptions } from './list.js';
+export {
+  MAX_STATUS_MESSAGE_BYTES,
+  STATUS_MARKER,
+  ENVELOPE_RAW,
+  ENVELOPE_DEFLATE,
+  MAX_INFLATED_RECORD_BYTES,
+  encodeStatusMessage,
+  decodeStatusMessage,
+  statusMessageBudget,
+  encodeBlob,
+  rawBlobBytes,
+} from './codec.js';
+export type { DecodeResult, DecodedStatusMessage, DecodeOptions, Envelope } from './codec.js';
+export { encodeSeedStatusMessage, encodeSeedBlob, decodeSeedStatusMessage, SEED_MAX_INFLATED_BYTES } from './seed.js';
+export type { SeedDecodeResult, SeedDecoded, SeedRejectReason } from './seed.js';
+export {
+  TABLE_SCHEMA_VERSION,
+  DEFAULT_MAX_CLOCK_SKEW_SECONDS,
+  emptyTable,
+  observeFriend,
+  markAdded,
+  forgetFriend,
+  personaOfDevice,
+  refreshStaleness,
+  applyStatusMessage,
+  approvePending,
+  rejectPending,
+  decodeRecord,
+} from './table.js';
+export type {
+  PersonaTable,
+  PersonaEntry,
+  PersonaState,
+  TableDevice,
+  FriendRecord,
+  PendingUpdate,
+  PendingReason,
+  EquivocationEvidence,
+  AlarmCode,
+  Action,
+  Outcome,
+  ApplyResult,
+  StatusMessageInput,
+  KeyInput,
+} from './table.js';
+export { loadTable, saveTable, parseTable, TABLE_BACKUP_SUFFIX } from './store.js';
+export { base64urlEncode, base64urlDecodeStrict } from './base64url.js';

@@ -1,0 +1,461 @@
+// The PersonaID table and its pure update rules: consent, confirmation, rollback, equivocation, freshness, pinning.
+import { sodium } from './sodium.js';
+import { base64urlDecodeStrict, base64urlEncode } from './base64url.js';
+import { decodeStatusMessage } from './codec.js';
+import { listHash, parseSignedRecord, sameDevices, signedRecord, verifySignedList, type RejectReason, type SignedDeviceList } from './list.js';
+import { bytesOrHex, bytesToHex } from '../util/bytes.js';
+
+/** Version of the table's JSON schema; the store refuses any other. */
+export const TABLE_SCHEMA_VERSION = 1;
+/** How far in the future issuedAt may be before a list is refused (clock skew allowance), seconds. */
+export const DEFAULT_MAX_CLOCK_SKEW_SECONDS = 300;
+
+/** Lifecycle state of a persona entry. */
+export type PersonaState = 'provisional' | 'verified' | 'stale' | 'conflict';
+
+/** One device of a persona as the table knows it. Keys are uppercase hex throughout the table. */
+export interface TableDevice {
+  /** Tox public key, 64 uppercase hex characters. */
+  publicKey: string;
+  /** Name from the signed list ('' for none). */
+  name: string;
+  /** True once this device published the persona's list over its own connection. */
+  confirmed: boolean;
+  /** True when our companion added it as a friend automatically (so it may remove it again). */
+  addedByUs: boolean;
+}
+
+/** What the table keeps per persona. */
+export interface PersonaEntry {
+  /** PersonaID (uppercase hex); for a provisional entry, the friend's own Tox public key. */
+  personaId: string;
+  /** provisional, verified, stale or conflict. */
+  state: PersonaState;
+  /** Devices in list order, active first. */
+  devices: TableDevice[];
+  /** Sequence number of the applied list, null while provisional. */
+  seq: number | null;
+  /** BLAKE2b-256 of the applied payload, hex, null while provisional. */
+  contentHash: string | null;
+  /** issuedAt of the applied list, Unix seconds. */
+  issuedAt: number | null;
+  /** ttl of the applied list, seconds. */
+  ttl: number | null;
+  /** When a list of this persona was last received, Unix seconds. */
+  lastSeen: number | null;
+  /** Which device we last received the list from (hex). */
+  from: string | null;
+  /** The applied signed record (payload || signature), base64url, so it can be re-verified and shown as evidence. */
+  record: string | null;
+}
+
+/** What the table knows about a Tox friend of ours. */
+export interface FriendRecord {
+  /** True when our companion added this friend because a persona list named it. */
+  addedByUs: boolean;
+}
+
+/** Why an update waits for the user. */
+export type PendingReason = 'MANUAL_POLICY' | 'PERSONA_CHANGED' | 'DOUBLE_CLAIM' | 'CONFLICT_STATE';
+
+/** A verified, newer list held back for the user to approve or reject. */
+export interface PendingUpdate {
+  /** Stable id (hex) derived from the record and the sender. */
+  id: string;
+  /** The persona the list belongs to. */
+  personaId: string;
+  /** The device that sent it. */
+  from: string;
+  /** Its sequence number. */
+  seq: number;
+  /** The signed record, base64url. */
+  record: string;
+  /** When it was received, Unix seconds. */
+  receivedAt: number;
+  /** Why it is waiting. */
+  reason: PendingReason;
+}
+
+/** Two different lists signed with the same sequence number: proof that the persona key equivocated. */
+export interface EquivocationEvidence {
+  /** The persona. */
+  personaId: string;
+  /** The shared sequence number. */
+  seq: number;
+  /** Both signed records, base64url: the one we had, then the one that conflicts. */
+  records: [string, string];
+  /** The devices each arrived from. */
+  froms: [string | null, string];
+  /** When we noticed, Unix seconds. */
+  detectedAt: number;
+}
+
+/** The whole PersonaID table: plain JSON data, safe to serialise. */
+export interface PersonaTable {
+  /** Schema version, always TABLE_SCHEMA_VERSION. */
+  schema: number;
+  /** Entries keyed by PersonaID hex (provisional entries by the friend's Tox public key). */
+  personas: Record<string, PersonaEntry>;
+  /** Device → PersonaID it confirmed first; a second claim raises an alarm. */
+  pins: Record<string, string>;
+  /** Our Tox friends as the companion reported them. */
+  friends: Record<string, FriendRecord>;
+  /** Updates waiting for the user. */
+  pending: PendingUpdate[];
+  /** Equivocation evidence, kept until the user clears it. */
+  evidence: EquivocationEvidence[];
+}
+
+/** Alarm codes; see PROTOCOL.md, "Alarms". */
+export type AlarmCode = 'ROLLBACK' | 'EQUIVOCATION' | 'DOUBLE_CLAIM' | 'PERSONA_CHANGED';
+
+/** Something the companion must do after an update; keys are uppercase hex. */
+export type Action =
+  | { type: 'addDevice'; personaId: string; publicKey: string; name: string }
+  | { type: 'removeDevice'; personaId: string; publicKey: string }
+  | { type: 'setActive'; personaId: string; publicKey: string }
+  | { type: 'alarm'; code: AlarmCode; personaId: string; detail: string; devices: string[] };
+
+/** What happened to one status message. */
+export type Outcome =
+  /** A newer list was applied. */
+  | { kind: 'applied'; personaId: string; stale: boolean }
+  /** The list is the one we have (possibly re-signed later, which refreshes it). */
+  | { kind: 'unchanged'; personaId: string; refreshed: boolean }
+  /** Held for the user. */
+  | { kind: 'pending'; personaId: string; pendingId: string; reason: PendingReason }
+  /** Valid, but not applied. */
+  | { kind: 'ignored'; personaId: string; reason: 'NOT_A_MEMBER' | 'ROLLBACK' | 'EQUIVOCATION' | 'CONFLICT_STATE' }
+  /** A plain status message with no persona blob. */
+  | { kind: 'none' }
+  /** The blob or list is invalid. */
+  | { kind: 'rejected'; reason: RejectReason | 'FUTURE_DATED' | 'PERSONA_IS_FRIEND_KEY'; detail: string };
+
+/** The result of a table update: the new table, what to do, and what happened. */
+export interface ApplyResult {
+  /** The new table (the input is never modified). */
+  table: PersonaTable;
+  /** Actions for the companion, in order. */
+  actions: Action[];
+  /** What happened. */
+  outcome: Outcome;
+}
+
+/** Key given as bytes or hex. */
+export type KeyInput = Uint8Array | string;
+
+/** Input to {@link applyStatusMessage}. */
+export interface StatusMessageInput {
+  /** The friend (device) whose status message this is. */
+  from: KeyInput;
+  /** The status message as received. */
+  text: string | Uint8Array;
+  /** Current time, Unix seconds. */
+  now: number;
+  /** 'auto' applies verified newer lists; 'manual' holds them as pending. */
+  policy: 'auto' | 'manual';
+  /** Our own device keys: never added or removed as friends. */
+  selfDevices?: readonly KeyInput[];
+  /** Allowed clock skew for issuedAt, seconds (default 300). */
+  maxClockSkew?: number;
+}
+
+/** A fresh, empty table. */
+export function emptyTable(): PersonaTable {
+  return { schema: TABLE_SCHEMA_VERSION, personas: {}, pins: {}, friends: {}, pending: [], evidence: [] };
+}
+
+function hex(key: KeyInput, what: string): string {
+  return bytesToHex(bytesOrHex(key, 32, what));
+}
+
+function provisionalEntry(pk: string, addedByUs: boolean): PersonaEntry {
+  return {
+    personaId: pk,
+    state: 'provisional',
+    devices: [{ publicKey: pk, name: '', confirmed: true, addedByUs }],
+    seq: null,
+    contentHash: null,
+    issuedAt: null,
+    ttl: null,
+    lastSeen: null,
+    from: null,
+    record: null,
+  };
+}
+
+/** Records a Tox friend; one with no persona yet gets a provisional entry whose PersonaID is its own key. */
+export function observeFriend(table: PersonaTable, devicePk: KeyInput): PersonaTable {
+  const t = structuredClone(table);
+  const pk = hex(devicePk, 'devicePk');
+  t.friends[pk] ??= { addedByUs: false };
+  if (!t.pins[pk] && !t.personas[pk]) t.personas[pk] = provisionalEntry(pk, t.friends[pk].addedByUs);
+  return t;
+}
+
+/** Records that the companion added this device as a friend because of an addDevice action (so it may remove it later). */
+export function markAdded(table: PersonaTable, devicePk: KeyInput): PersonaTable {
+  const t = structuredClone(table);
+  const pk = hex(devicePk, 'devicePk');
+  t.friends[pk] = { addedByUs: true };
+  for (const e of Object.values(t.personas)) for (const d of e.devices) if (d.publicKey === pk) d.addedByUs = true;
+  return t;
+}
+
+/** Drops a friend that was deleted on the Tox side: its provisional entry goes; persona memberships and pins stay. */
+export function forgetFriend(table: PersonaTable, devicePk: KeyInput): PersonaTable {
+  const t = structuredClone(table);
+  const pk = hex(devicePk, 'devicePk');
+  delete t.friends[pk];
+  if (t.personas[pk]?.state === 'provisional') delete t.personas[pk];
+  for (const e of Object.values(t.personas)) for (const d of e.devices) if (d.publicKey === pk) d.addedByUs = false;
+  return t;
+}
+
+/** The entry a device belongs to: the persona it confirmed, else its provisional entry. */
+export function personaOfDevice(table: PersonaTable, devicePk: KeyInput): PersonaEntry | undefined {
+  const pk = hex(devicePk, 'devicePk');
+  const pinned = table.pins[pk];
+  return pinned ? table.personas[pinned] : table.personas[pk];
+}
+
+/** Marks verified entries whose list passed its time-to-live as stale (they keep their mapping but trigger no adds). */
+export function refreshStaleness(table: PersonaTable, now: number): { table: PersonaTable; changed: string[] } {
+  const t = structuredClone(table);
+  const changed: string[] = [];
+  for (const e of Object.values(t.personas)) {
+    if (e.state === 'verified' && isExpired(e.issuedAt, e.ttl, now)) {
+      e.state = 'stale';
+      changed.push(e.personaId);
+    }
+  }
+  return { table: t, changed };
+}
+
+function isExpired(issuedAt: number | null, ttl: number | null, now: number): boolean {
+  return issuedAt !== null && ttl !== null && now > issuedAt + ttl;
+}
+
+interface Ctx {
+  t: PersonaTable;
+  actions: Action[];
+  now: number;
+  self: Set<string>;
+}
+
+/**
+ * The pure core: decodes and verifies a friend's status message and applies PROTOCOL.md's rules to the table.
+ * Never throws for bad input text; throws TypeError/RangeError only for malformed arguments (a `from` that is not a key).
+ */
+export function applyStatusMessage(table: PersonaTable, input: StatusMessageInput): ApplyResult {
+  const from = hex(input.from, 'from');
+  const ctx: Ctx = { t: structuredClone(table), actions: [], now: input.now, self: new Set((input.selfDevices ?? []).map((k) => hex(k, 'selfDevices'))) };
+  const decoded = decodeStatusMessage(input.text);
+  if (!decoded.ok) {
+    return { table: ctx.t, actions: [], outcome: decoded.reason === 'NO_BLOB' ? { kind: 'none' } : { kind: 'rejected', reason: decoded.reason, detail: decoded.detail } };
+  }
+  const outcome = applyVerified(ctx, decoded.signed, from, input.policy, input.maxClockSkew ?? DEFAULT_MAX_CLOCK_SKEW_SECONDS);
+  return { table: ctx.t, actions: ctx.actions, outcome };
+}
+
+function applyVerified(ctx: Ctx, signed: SignedDeviceList, from: string, policy: 'auto' | 'manual', skew: number): Outcome {
+  const { t, now } = ctx;
+  const L = signed.list;
+  const P = bytesToHex(L.personaId);
+  if (L.issuedAt > now + skew) return { kind: 'rejected', reason: 'FUTURE_DATED', detail: `issuedAt ${L.issuedAt} is more than ${skew}s after now (${now})` };
+  const devs = L.devices.map((d) => bytesToHex(d.publicKey));
+  // Consent: only a member's own status message can speak for the persona; a copy elsewhere is a hint at most.
+  if (!devs.includes(from)) return { kind: 'ignored', personaId: P, reason: 'NOT_A_MEMBER' };
+  const entry = t.personas[P];
+  if (entry?.state === 'provisional') return { kind: 'rejected', reason: 'PERSONA_IS_FRIEND_KEY', detail: 'the PersonaID is also a friend\'s Tox key' };
+  const hash = bytesToHex(listHash(signed), false);
+  const record = base64urlEncode(signedRecord(signed));
+
+  let same = false;
+  let refreshed = false;
+  if (entry && entry.seq !== null) {
+    if (L.seq < entry.seq) {
+      // A device that was dropped and replays an old list is suspicious; a member that is merely behind is not.
+      if (!entry.devices.some((d) => d.publicKey === from)) {
+        alarm(ctx, 'ROLLBACK', P, `device ${from} sent seq ${L.seq}, below the stored ${entry.seq}, and is not in the current list`, [from]);
+      }
+      return { kind: 'ignored', personaId: P, reason: 'ROLLBACK' };
+    }
+    if (L.seq === entry.seq) {
+      if (hash === entry.contentHash) {
+        same = true;
+      } else if (sameStoredDevices(entry, signed)) {
+        // The same list re-signed (another key holder, or a refresh): not equivocation; the later issuedAt wins.
+        same = true;
+        refreshed = L.issuedAt > (entry.issuedAt ?? 0) || (L.issuedAt === entry.issuedAt && L.ttl > (entry.ttl ?? 0));
+      } else {
+        if (!t.evidence.some((e) => e.personaId === P && e.seq === L.seq && e.records.includes(record))) {
+          t.evidence.push({ personaId: P, seq: L.seq, records: [entry.record ?? '', record], froms: [entry.from, from], detectedAt: now });
+          alarm(ctx, 'EQUIVOCATION', P, `two different lists signed with seq ${L.seq}; both kept as evidence`, [from]);
+        }
+        entry.state = 'conflict';
+        return { kind: 'ignored', personaId: P, reason: 'EQUIVOCATION' };
+      }
+    }
+  }
+
+  // Pinning: a friend that already confirmed another persona doesn't switch silently.
+  const fromPin = t.pins[from];
+  if (fromPin && fromPin !== P) {
+    alarm(ctx, 'PERSONA_CHANGED', P, `device ${from} belongs to persona ${fromPin} and now publishes persona ${P}`, [from]);
+    return hold(ctx, signed, record, from, 'PERSONA_CHANGED');
+  }
+
+  if (same && entry) {
+    entry.lastSeen = now;
+    entry.from = from;
+    if (entry.state === 'conflict') return { kind: 'ignored', personaId: P, reason: 'CONFLICT_STATE' };
+    if (refreshed) {
+      entry.issuedAt = L.issuedAt;
+      entry.ttl = L.ttl;
+      entry.contentHash = hash;
+      entry.record = record;
+    }
+    confirm(ctx, P, from);
+    entry.state = isExpired(entry.issuedAt, entry.ttl, now) ? 'stale' : 'verified';
+    if (entry.state === 'verified') addMissing(ctx, entry);
+    return { kind: 'unchanged', personaId: P, refreshed };
+  }
+
+  if (entry?.state === 'conflict') return hold(ctx, signed, record, from, 'CONFLICT_STATE');
+  const claimed = devs.filter((d) => d !== from && t.pins[d] !== undefined && t.pins[d] !== P);
+  if (claimed.length > 0) {
+    alarm(ctx, 'DOUBLE_CLAIM', P, `persona ${P} lists ${claimed.length} device(s) that confirmed another persona first`, claimed);
+    return hold(ctx, signed, record, from, 'DOUBLE_CLAIM');
+  }
+  if (policy === 'manual') return hold(ctx, signed, record, from, 'MANUAL_POLICY');
+  return applyNewer(ctx, signed, from, hash, record);
+}
+
+function sameStoredDevices(entry: PersonaEntry, signed: SignedDeviceList): boolean {
+  if (!entry.record) return false;
+  const stored = decodeRecord(entry.record);
+  return stored !== undefined && sameDevices(stored.list, signed.list);
+}
+
+/** Decodes a stored base64url record and re-verifies it; undefined when it is not a valid signed list. */
+export function decodeRecord(record: string): SignedDeviceList | undefined {
+  const bytes = base64urlDecodeStrict(record);
+  if (!bytes) return undefined;
+  const parsed = parseSignedRecord(bytes);
+  if (!parsed.ok || !verifySignedList(parsed.value)) return undefined;
+  return parsed.value;
+}
+
+function alarm(ctx: Ctx, code: AlarmCode, personaId: string, detail: string, devices: string[]): void {
+  ctx.actions.push({ type: 'alarm', code, personaId, detail, devices });
+}
+
+function hold(ctx: Ctx, signed: SignedDeviceList, record: string, from: string, reason: PendingReason): Outcome {
+  const P = bytesToHex(signed.list.personaId);
+  const id = bytesToHex(sodium.crypto_generichash(8, record + '|' + from, null), false);
+  const existing = ctx.t.pending.find((p) => p.id === id);
+  if (existing) {
+    existing.receivedAt = ctx.now;
+  } else {
+    ctx.t.pending.push({ id, personaId: P, from, seq: signed.list.seq, record, receivedAt: ctx.now, reason });
+  }
+  return { kind: 'pending', personaId: P, pendingId: id, reason };
+}
+
+/** Marks `device` confirmed in persona P: pins it and merges its provisional entry. */
+function confirm(ctx: Ctx, P: string, device: string): void {
+  const { t } = ctx;
+  const entry = t.personas[P];
+  const d = entry?.devices.find((x) => x.publicKey === device);
+  if (!entry || !d) return;
+  const previous = t.pins[device];
+  if (previous && previous !== P) {
+    // Only reached from an approved update: the user moved the device, so the old persona loses it.
+    const old = t.personas[previous];
+    const od = old?.devices.find((x) => x.publicKey === device);
+    if (od) od.confirmed = false;
+  }
+  d.confirmed = true;
+  t.pins[device] = P;
+  if (t.personas[device]?.state === 'provisional') delete t.personas[device];
+}
+
+function addMissing(ctx: Ctx, entry: PersonaEntry): void {
+  for (const d of entry.devices) {
+    if (ctx.t.friends[d.publicKey] || ctx.self.has(d.publicKey)) continue;
+    const pin = ctx.t.pins[d.publicKey];
+    if (pin && pin !== entry.personaId) continue;
+    ctx.actions.push({ type: 'addDevice', personaId: entry.personaId, publicKey: d.publicKey, name: d.name });
+  }
+}
+
+function applyNewer(ctx: Ctx, signed: SignedDeviceList, from: string, hash: string, record: string): Outcome {
+  const { t, now } = ctx;
+  const L = signed.list;
+  const P = bytesToHex(L.personaId);
+  const old = t.personas[P];
+  const oldDevices = old?.devices ?? [];
+  const devices: TableDevice[] = L.devices.map((d) => {
+    const pk = bytesToHex(d.publicKey);
+    const before = oldDevices.find((x) => x.publicKey === pk);
+    return { publicKey: pk, name: d.name, confirmed: pk === from || (before?.confirmed ?? false), addedByUs: t.friends[pk]?.addedByUs ?? false };
+  });
+  const stale = isExpired(L.issuedAt, L.ttl, now);
+  const entry: PersonaEntry = {
+    personaId: P,
+    state: stale ? 'stale' : 'verified',
+    devices,
+    seq: L.seq,
+    contentHash: hash,
+    issuedAt: L.issuedAt,
+    ttl: L.ttl,
+    lastSeen: now,
+    from,
+    record,
+  };
+  t.personas[P] = entry;
+  for (const d of devices) if (d.confirmed) confirm(ctx, P, d.publicKey);
+  for (const od of oldDevices) {
+    if (devices.some((d) => d.publicKey === od.publicKey)) continue;
+    if (t.pins[od.publicKey] === P) delete t.pins[od.publicKey];
+    if (ctx.self.has(od.publicKey)) continue;
+    const friend = t.friends[od.publicKey];
+    if (friend?.addedByUs) {
+      ctx.actions.push({ type: 'removeDevice', personaId: P, publicKey: od.publicKey });
+      delete t.friends[od.publicKey];
+    } else if (friend && !t.pins[od.publicKey] && !t.personas[od.publicKey]) {
+      // A friend we had before the persona dropped it stays our friend, on its own again.
+      t.personas[od.publicKey] = provisionalEntry(od.publicKey, false);
+    }
+  }
+  if (!stale) addMissing(ctx, entry);
+  const active = devices[0] as TableDevice;
+  if (old?.devices[0]?.publicKey !== active.publicKey) ctx.actions.push({ type: 'setActive', personaId: P, publicKey: active.publicKey });
+  t.pending = t.pending.filter((p) => !(p.personaId === P && p.seq <= L.seq));
+  return { kind: 'applied', personaId: P, stale };
+}
+
+/** Applies a pending update the user approved, overriding pins and a conflict state; a list older than the stored one is refused. */
+export function approvePending(table: PersonaTable, id: string, now: number, options: { selfDevices?: readonly KeyInput[] } = {}): ApplyResult {
+  const ctx: Ctx = { t: structuredClone(table), actions: [], now, self: new Set((options.selfDevices ?? []).map((k) => hex(k, 'selfDevices'))) };
+  const p = ctx.t.pending.find((x) => x.id === id);
+  if (!p) throw new RangeError(`no pending update with id ${id}`);
+  ctx.t.pending = ctx.t.pending.filter((x) => x.id !== id);
+  const signed = decodeRecord(p.record);
+  if (!signed) return { table: ctx.t, actions: [], outcome: { kind: 'rejected', reason: 'BAD_SIGNATURE', detail: 'the pending record no longer verifies' } };
+  const entry = ctx.t.personas[p.personaId];
+  if (entry && entry.seq !== null && signed.list.seq < entry.seq) {
+    return { table: ctx.t, actions: [], outcome: { kind: 'ignored', personaId: p.personaId, reason: 'ROLLBACK' } };
+  }
+  const outcome = applyNewer(ctx, signed, p.from, bytesToHex(listHash(signed), false), p.record);
+  return { table: ctx.t, actions: ctx.actions, outcome };
+}
+
+/** Drops a pending update the user rejected. */
+export function rejectPending(table: PersonaTable, id: string): PersonaTable {
+  const t = structuredClone(table);
+  if (!t.pending.some((x) => x.id === id)) throw new RangeError(`no pending update with id ${id}`);
+  t.pending = t.pending.filter((x) => x.id !== id);
+  return t;
+}
