@@ -1,3 +1,4 @@
 // Public entry point of the tox-persona package: re-exports the stable API of each layer.
 export { writeFileAtomic, fsyncDir } from './util/fs.js';
 export * from './persona/index.js';
+export * from './profile/index.js';

@@ -17,7 +17,7 @@ import {
   SectionType,
   type DhtSection,
   type DhtSubsection,
-  type FriendRecord,
+  type SavedFriend,
   type Profile,
   type ProfileSection,
 } from './format.js';
@@ -129,7 +129,7 @@ function parseSection(type: number, data: Uint8Array, offset: number, options: P
       if (data.length % FRIEND_RECORD_SIZE !== 0) {
         throw new ProfileError('BAD_SECTION', `FRIENDS at offset ${offset} is ${data.length} bytes, not a multiple of ${FRIEND_RECORD_SIZE}`);
       }
-      const friends: FriendRecord[] = [];
+      const friends: SavedFriend[] = [];
       for (let i = 0; i < data.length; i += FRIEND_RECORD_SIZE) friends.push(parseFriend(data.subarray(i, i + FRIEND_RECORD_SIZE), friends.length, offset));
       return { kind: 'friends', friends };
     }
@@ -176,7 +176,7 @@ function parseDht(data: Uint8Array, offset: number): DhtSection {
   return { kind: 'dht', subsections, trailing: data.slice(at) };
 }
 
-function parseFriend(r: Uint8Array, index: number, offset: number): FriendRecord {
+function parseFriend(r: Uint8Array, index: number, offset: number): SavedFriend {
   const infoSize = u16be(r, F_INFO_SIZE);
   const nameLength = u16be(r, F_NAME_LEN);
   const statusLength = u16be(r, F_STATUSMSG_LEN);
@@ -199,7 +199,7 @@ function parseFriend(r: Uint8Array, index: number, offset: number): FriendRecord
 }
 
 /** Encodes one friend record in libtoxcore's layout (zero padding, zeros past each length). */
-export function encodeFriend(friend: FriendRecord, index = 0): Uint8Array {
+export function encodeFriend(friend: SavedFriend, index = 0): Uint8Array {
   const where = `friend ${index}`;
   const r = new Uint8Array(FRIEND_RECORD_SIZE);
   const need = (ok: boolean, code: 'BAD_ARGUMENT' | 'TOO_LONG', what: string): void => {

@@ -79,8 +79,8 @@ export interface DhtSection {
 /** Saved friend status: 1 added (request not sent yet), 2 request sent, 3 confirmed (online is saved as 3). */
 export type FriendStatus = number;
 
-/** One 2216-byte friend record, every field. */
-export interface FriendRecord {
+/** One 2216-byte saved friend record (libtoxcore's Saved_Friend), every field. */
+export interface SavedFriend {
   /** 1 added, 2 request sent, 3 confirmed; 0 records are skipped by libtoxcore. */
   status: FriendStatus;
   /** The friend's long-term public key (32 bytes). */
@@ -102,7 +102,7 @@ export interface FriendRecord {
 /** FRIENDS: the friend list, in saved order. */
 export interface FriendsSection {
   kind: 'friends';
-  friends: FriendRecord[];
+  friends: SavedFriend[];
 }
 
 /** NAME: our own name, raw bytes (UTF-8 by convention; libtoxcore does not check). */

@@ -1,6 +1,6 @@
 // A JSON-able, secret-free (unless asked) summary of a parsed profile, and its human-readable rendering for the CLI.
 import { bytesToHex } from '../util/bytes.js';
-import type { FriendRecord, PackedNode, Profile } from './format.js';
+import type { SavedFriend, PackedNode, Profile } from './format.js';
 import { formatNodeIp, isTcpFamily } from './nodes.js';
 import { toxAddress } from './keys.js';
 
@@ -74,7 +74,7 @@ function nodeSummary(node: PackedNode): NodeSummary {
   return { transport: isTcpFamily(node.family) ? 'tcp' : 'udp', host: formatNodeIp(node.ip), port: node.port, publicKey: bytesToHex(node.publicKey) };
 }
 
-function friendSummary(f: FriendRecord): FriendSummary {
+function friendSummary(f: SavedFriend): FriendSummary {
   const status = f.status === 0 ? 'none' : f.status === 1 ? 'added' : f.status === 2 ? 'request-sent' : 'confirmed';
   const out: FriendSummary = {
     publicKey: bytesToHex(f.publicKey),

@@ -7,7 +7,7 @@ import { bytesEqual } from '../util/bytes.js';
 import { parseProfile, writeProfile } from './codec.js';
 import { decryptProfile, encryptProfile, isEncryptedProfile, type Passphrase } from './encrypted.js';
 import { ProfileError } from './errors.js';
-import { DHT_SUBSECTION_NODES, MAX_NAME_LENGTH, MAX_STATUS_MESSAGE_LENGTH, type FriendRecord, type Profile, type ProfileSection } from './format.js';
+import { DHT_SUBSECTION_NODES, MAX_NAME_LENGTH, MAX_STATUS_MESSAGE_LENGTH, type SavedFriend, type Profile, type ProfileSection } from './format.js';
 import { derivePublicKey, generateKeyPair, generateNospam, toxAddress, type ToxKeyPair } from './keys.js';
 import { findSection, withSection } from './sections.js';
 
@@ -65,7 +65,7 @@ function textBytes(value: string | Uint8Array, what: string, max: number): Uint8
 }
 
 /** A friend as a confirmed friend: libtoxcore adds status >= 3 records without a request, and saves no request data for them. */
-function asConfirmed(friend: FriendRecord): FriendRecord {
+function asConfirmed(friend: SavedFriend): SavedFriend {
   return {
     status: 3,
     publicKey: Uint8Array.from(friend.publicKey),
