@@ -34,7 +34,7 @@ describe('binding constants and enums against the C headers', () => {
     const mismatches = Object.entries(constants)
       .filter(([name, v]) => c.constants[name] !== v)
       .map(([name, v]) => `${name}: binding ${v}, C ${c.constants[name]}`);
-    expect(mismatches).toEqual([]);
+    expect(mismatches, `mismatches:\n${mismatches.join('\n')}`).toEqual([]);
     expect(Object.keys(c.constants).sort()).toEqual(Object.keys(constants).sort());
     expect(constants.TOX_ADDRESS_SIZE).toBe(38);
   });
@@ -50,12 +50,12 @@ describe('binding constants and enums against the C headers', () => {
       for (const [m, v] of Object.entries(members)) if (cm[m] !== v) mismatches.push(`${enumName}.${m}: binding ${v}, C ${cm[m]}`);
       for (const m of Object.keys(cm)) if (!(m in members)) mismatches.push(`${enumName}.${m}: in C, not in binding`);
     }
-    expect(mismatches).toEqual([]);
+    expect(mismatches, `mismatches:\n${mismatches.join('\n')}`).toEqual([]);
   });
 
   it('every enum is int-sized, as the koffi aliases declare', () => {
     const wrong = Object.entries(c.enumSizes).filter(([, s]) => s !== 4).map(([n, s]) => `${n}: sizeof ${s}`);
-    expect(wrong).toEqual([]);
+    expect(wrong, `mismatches:\n${wrong.join('\n')}`).toEqual([]);
   });
 
   it('name tables invert the value tables, full and short', () => {
@@ -67,7 +67,7 @@ describe('binding constants and enums against the C headers', () => {
         if (t.prefix + t.short[v] !== m) wrong.push(`${enumName} ${v}: short ${t.short[v]} with prefix ${t.prefix} != ${m}`);
       }
     }
-    expect(wrong).toEqual([]);
+    expect(wrong, `mismatches:\n${wrong.join('\n')}`).toEqual([]);
     expect(enumNames.Tox_Err_Friend_Add.short[enums.Tox_Err_Friend_Add.TOX_ERR_FRIEND_ADD_ALREADY_SENT]).toBe('ALREADY_SENT');
   });
 });

@@ -67,7 +67,7 @@ describe('raw binding smoke test (real libtoxcore)', () => {
       .map(([name, f]) => [name, constants[name as keyof typeof constants], f()] as const)
       .filter(([, c, r]) => c !== r)
       .map(([name, c, r]) => `${name}: binding ${c}, library function ${r}`);
-    expect(mismatches).toEqual([]);
+    expect(mismatches, `mismatches:\n${mismatches.join('\n')}`).toEqual([]);
   });
 
   it('creates a node, reads its 38-byte address whose first 32 bytes are its public key, and kills it', () => {
