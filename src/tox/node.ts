@@ -1,0 +1,1054 @@
+// ToxNode: the safe, typed face of one libtoxcore instance: lifecycle, iterate loop, events, profile load/save, bootstrap.
+import { EventEmitter } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import {
+  constants,
+  enumNames,
+  loadToxcore,
+  readBytes,
+  Tox_Connection,
+  Tox_Message_Type,
+  Tox_Proxy_Type,
+  Tox_Savedata_Type,
+  Tox_User_Status,
+  type EnumName,
+  type Ptr,
+  type ToxFfi,
+} from '../ffi/index.js';
+import { bytesOrHex, bytesToHex } from '../util/bytes.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { ToxError } from './errors.js';
+import type { BootstrapNode } from './nodes.js';
+
+/** A friend's index in this node's friend list (toxcore's `uint32_t friend_number`). */
+export type FriendNumber = number;
+/** How we (or a friend) are connected: not at all, through a TCP relay, or directly over UDP. */
+export type ConnectionStatus = 'none' | 'tcp' | 'udp';
+/** The user-visible presence of a node. */
+export type UserStatus = 'none' | 'away' | 'busy';
+/** Plain chat message or `/me` action. */
+export type MessageType = 'normal' | 'action';
+
+/** Proxy for TCP connections (toxcore does UDP only without a proxy). */
+export interface ProxyOptions {
+  type: 'http' | 'socks5';
+  host: string;
+  port: number;
+}
+
+/** Settings for the automatic re-bootstrap while offline. */
+export interface RebootstrapOptions {
+  /** First delay after going (or starting) offline before bootstrapping again, in ms (default 5000). */
+  initialDelayMs?: number;
+  /** Upper bound of the doubling backoff, in ms (default 60000). */
+  maxDelayMs?: number;
+}
+
+/** Options of {@link ToxNode.create}; defaults suit an always-on server (UDP, IPv6 and LAN discovery on). */
+export interface ToxNodeOptions {
+  /** A profile to load: plain or encrypted (`toxEsave`) savedata. */
+  savedata?: Uint8Array;
+  /** Profile file: loaded when it exists (and `savedata` is not given), and the default target of `save()`. */
+  profilePath?: string;
+  /** Passphrase for an encrypted profile; when set, `save()` and `savedata()` encrypt (even if the loaded profile was plain). */
+  passphrase?: string | Uint8Array;
+  /** Start a fresh identity from this 32-byte secret key (`TOX_SAVEDATA_TYPE_SECRET_KEY`) instead of a profile. */
+  secretKey?: Uint8Array | string;
+  /** Use UDP (default true); false means TCP relays only. */
+  udp?: boolean;
+  /** Use IPv6 (default true); tests turn it off. */
+  ipv6?: boolean;
+  /** LAN discovery (default true); tests turn it off. */
+  localDiscovery?: boolean;
+  /** UDP hole punching (default true). */
+  holePunching?: boolean;
+  /** First UDP port to try (default 0: toxcore's range 33445-33545). */
+  startPort?: number;
+  /** Last UDP port to try (default 0: toxcore's range). */
+  endPort?: number;
+  /** Run a TCP relay server on this port (default 0: none). */
+  tcpPort?: number;
+  /** Proxy for TCP connections. */
+  proxy?: ProxyOptions;
+  /** Nodes to bootstrap from right after creation (also remembered for the automatic re-bootstrap). */
+  bootstrapNodes?: BootstrapNode[];
+  /** Automatic re-bootstrap while offline (default on); `false` turns it off. */
+  rebootstrap?: RebootstrapOptions | false;
+}
+
+/** Payload of `selfConnection`: our own link to the network changed. */
+export interface SelfConnectionEvent {
+  status: ConnectionStatus;
+}
+/** Payload of `friendRequest`: someone sent us a friend request. */
+export interface FriendRequestEvent {
+  publicKey: Uint8Array;
+  /** The request text, decoded as UTF-8 (invalid sequences replaced). */
+  message: string;
+  /** The request text as sent. */
+  bytes: Uint8Array;
+}
+/** Payload of `friendConnection`: a friend came online, went offline, or changed transport. */
+export interface FriendConnectionEvent {
+  friend: FriendNumber;
+  status: ConnectionStatus;
+}
+/** Payload of `friendName`. */
+export interface FriendNameEvent {
+  friend: FriendNumber;
+  name: string;
+  bytes: Uint8Array;
+}
+/** Payload of `friendStatusMessage`; fires for every status-message packet, including an unchanged one at reconnect. */
+export interface FriendStatusMessageEvent {
+  friend: FriendNumber;
+  /** Decoded as UTF-8 (invalid sequences replaced). */
+  message: string;
+  /** The status message as sent (what the persona layer verifies). */
+  bytes: Uint8Array;
+}
+/** Payload of `friendStatus`. */
+export interface FriendStatusEvent {
+  friend: FriendNumber;
+  status: UserStatus;
+}
+/** Payload of `friendMessage`. */
+export interface FriendMessageEvent {
+  friend: FriendNumber;
+  type: MessageType;
+  message: string;
+  bytes: Uint8Array;
+}
+/** Payload of `friendLosslessPacket` and `friendLossyPacket`; `data[0]` is the packet id. */
+export interface FriendPacketEvent {
+  friend: FriendNumber;
+  data: Uint8Array;
+}
+/** Payload of `friendTyping`. */
+export interface FriendTypingEvent {
+  friend: FriendNumber;
+  typing: boolean;
+}
+/** Payload of `friendReadReceipt`: the friend received our message `messageId`. */
+export interface FriendReadReceiptEvent {
+  friend: FriendNumber;
+  messageId: number;
+}
+/** Payload of `rebootstrap`: we were offline and bootstrapped again. */
+export interface RebootstrapEvent {
+  /** 1 for the first retry since the node was last online. */
+  attempt: number;
+  /** Nodes that were accepted by toxcore this time. */
+  accepted: number;
+  /** Delay before the next attempt if we stay offline. */
+  nextDelayMs: number;
+}
+
+/** The typed event map of {@link ToxNode}; events are dispatched after `tox_events_iterate` returns, never from inside C. */
+export interface ToxNodeEvents {
+  selfConnection: [SelfConnectionEvent];
+  friendRequest: [FriendRequestEvent];
+  friendConnection: [FriendConnectionEvent];
+  friendName: [FriendNameEvent];
+  friendStatusMessage: [FriendStatusMessageEvent];
+  friendStatus: [FriendStatusEvent];
+  friendMessage: [FriendMessageEvent];
+  friendLosslessPacket: [FriendPacketEvent];
+  friendLossyPacket: [FriendPacketEvent];
+  friendTyping: [FriendTypingEvent];
+  friendReadReceipt: [FriendReadReceiptEvent];
+  rebootstrap: [RebootstrapEvent];
+  /** A handler threw, or the iterate loop hit an error; the node keeps running. */
+  error: [Error];
+  /** The node was closed. */
+  close: [];
+}
+
+/** Outcome of {@link ToxNode.bootstrap}: per node, whether toxcore accepted it (as DHT node and TCP relay). */
+export interface BootstrapReport {
+  accepted: BootstrapNode[];
+  failed: Array<{ node: BootstrapNode; error: ToxError }>;
+}
+
+const { TOX_PUBLIC_KEY_SIZE, TOX_ADDRESS_SIZE, TOX_SECRET_KEY_SIZE, TOX_MAX_NAME_LENGTH, TOX_MAX_STATUS_MESSAGE_LENGTH } = constants;
+const { TOX_MAX_FRIEND_REQUEST_LENGTH, TOX_MAX_MESSAGE_LENGTH, TOX_MAX_CUSTOM_PACKET_SIZE, TOX_MAX_HOSTNAME_LENGTH } = constants;
+const { TOX_PASS_ENCRYPTION_EXTRA_LENGTH, TOX_PASS_SALT_LENGTH } = constants;
+const CONNECTION: Record<number, ConnectionStatus> = {
+  [Tox_Connection.TOX_CONNECTION_NONE]: 'none',
+  [Tox_Connection.TOX_CONNECTION_TCP]: 'tcp',
+  [Tox_Connection.TOX_CONNECTION_UDP]: 'udp',
+};
+const USER_STATUS: Record<number, UserStatus> = {
+  [Tox_User_Status.TOX_USER_STATUS_NONE]: 'none',
+  [Tox_User_Status.TOX_USER_STATUS_AWAY]: 'away',
+  [Tox_User_Status.TOX_USER_STATUS_BUSY]: 'busy',
+};
+const USER_STATUS_C = {
+  none: Tox_User_Status.TOX_USER_STATUS_NONE,
+  away: Tox_User_Status.TOX_USER_STATUS_AWAY,
+  busy: Tox_User_Status.TOX_USER_STATUS_BUSY,
+} as const;
+const UINT64_MAX = 0xffffffffffffffffn;
+const utf8 = new TextDecoder('utf-8');
+
+/** One libtoxcore instance behind a safe API: every call checked, every `Tox_Err_*` a {@link ToxError}, no use after close. */
+export class ToxNode extends EventEmitter<ToxNodeEvents> {
+  private readonly ffi: ToxFfi;
+  private tox: Ptr<'Tox'> | null;
+  private passKey: Ptr<'Tox_Pass_Key'> | null;
+  private readonly profilePath: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private loopOn = false;
+  private iterating = false;
+  private lastSelfStatus: ConnectionStatus = 'none';
+  private readonly knownNodes = new Map<string, BootstrapNode>();
+  private readonly rebootstrapOn: boolean;
+  private readonly rebootstrapInitial: number;
+  private readonly rebootstrapMax: number;
+  private rebootstrapDelay: number;
+  private nextRebootstrapAt = 0;
+  private rebootstrapAttempt = 0;
+
+  private constructor(ffi: ToxFfi, tox: Ptr<'Tox'>, passKey: Ptr<'Tox_Pass_Key'> | null, options: ToxNodeOptions) {
+    super();
+    this.ffi = ffi;
+    this.tox = tox;
+    this.passKey = passKey;
+    this.profilePath = options.profilePath;
+    const rb = options.rebootstrap === false ? undefined : (options.rebootstrap ?? {});
+    this.rebootstrapOn = rb !== undefined;
+    this.rebootstrapInitial = rb?.initialDelayMs ?? 5_000;
+    this.rebootstrapMax = Math.max(rb?.maxDelayMs ?? 60_000, this.rebootstrapInitial);
+    this.rebootstrapDelay = this.rebootstrapInitial;
+    this.nextRebootstrapAt = Date.now() + this.rebootstrapInitial;
+  }
+
+  /**
+   * Creates a node from options (through `tox_options_new` and its accessors, never a struct layout).
+   * Loads `savedata`, else `profilePath` when that file exists, else starts a fresh identity.
+   * Throws ToxError with op `'create'`: a `Tox_Err_New` name (`LOAD_BAD_FORMAT`, `PORT_ALLOC`, ...), `NO_PASSPHRASE`,
+   * `WRONG_PASSPHRASE`, `PROFILE_UNREADABLE` or `BAD_ARGUMENT`. A partly loaded instance is always killed first.
+   */
+  static async create(options: ToxNodeOptions = {}): Promise<ToxNode> {
+    let savedata = options.savedata;
+    if (savedata === undefined && options.profilePath !== undefined) {
+      try {
+        savedata = await readFile(options.profilePath);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT') {
+          throw new ToxError('create', 'PROFILE_UNREADABLE', `cannot read ${options.profilePath}: ${code ?? (err as Error).message}`, { cause: err });
+        }
+      }
+    }
+    return ToxNode.createSync({ ...options, savedata });
+  }
+
+  /** Like {@link ToxNode.create} but synchronous; `profilePath` is only remembered for `save()`, never read. */
+  static createSync(options: ToxNodeOptions = {}): ToxNode {
+    const op = 'create';
+    const ffi = loadToxcore();
+    const keep: unknown[] = []; // buffers toxcore holds pointers to until tox_new returns
+    let passKey: Ptr<'Tox_Pass_Key'> | null = null;
+    const passphrase = options.passphrase === undefined ? undefined : textArg(op, options.passphrase, 'passphrase');
+    if (passphrase !== undefined && passphrase.length === 0) throw new ToxError(op, 'BAD_ARGUMENT', 'passphrase: must not be empty');
+    for (const [k, v] of [['udp', options.udp], ['ipv6', options.ipv6], ['localDiscovery', options.localDiscovery], ['holePunching', options.holePunching]] as const) {
+      if (v !== undefined && typeof v !== 'boolean') throw new ToxError(op, 'BAD_ARGUMENT', `${k}: expected a boolean`);
+    }
+    const startPort = portArg(op, options.startPort ?? 0, 'startPort', true);
+    const endPort = portArg(op, options.endPort ?? 0, 'endPort', true);
+    const tcpPort = portArg(op, options.tcpPort ?? 0, 'tcpPort', true);
+
+    let savedataType: number = Tox_Savedata_Type.TOX_SAVEDATA_TYPE_NONE;
+    let plain: Uint8Array | undefined;
+    try {
+      if (options.secretKey !== undefined) {
+        if (options.savedata !== undefined) throw new ToxError(op, 'BAD_ARGUMENT', 'give either savedata or secretKey, not both');
+        plain = Buffer.from(keyArg(op, options.secretKey, TOX_SECRET_KEY_SIZE, 'secretKey'));
+        savedataType = Tox_Savedata_Type.TOX_SAVEDATA_TYPE_SECRET_KEY;
+      } else if (options.savedata !== undefined) {
+        const data = bytesArg(op, options.savedata, 'savedata');
+        if (data.length === 0) throw new ToxError(op, 'LOAD_BAD_FORMAT', 'savedata is empty');
+        if (data.length >= TOX_PASS_ENCRYPTION_EXTRA_LENGTH && ffi.tox_is_data_encrypted(data)) {
+          if (passphrase === undefined) throw new ToxError(op, 'NO_PASSPHRASE', 'the profile is encrypted; a passphrase is needed to load it');
+          passKey = deriveKeyFor(ffi, passphrase, data);
+          plain = Buffer.alloc(data.length - TOX_PASS_ENCRYPTION_EXTRA_LENGTH);
+          const err = [0];
+          if (!ffi.tox_pass_key_decrypt(passKey, data, data.length, plain, err) || err[0] !== 0) {
+            const name = errName('Tox_Err_Decryption', err[0]!);
+            if (name === 'FAILED') throw new ToxError(op, 'WRONG_PASSPHRASE', 'wrong passphrase, or the encrypted profile is corrupt');
+            throw new ToxError(op, `DECRYPTION_${name}`, 'the encrypted profile could not be decrypted');
+          }
+        } else {
+          plain = data;
+        }
+        savedataType = Tox_Savedata_Type.TOX_SAVEDATA_TYPE_TOX_SAVE;
+      }
+      if (passphrase !== undefined && passKey === null) passKey = deriveKey(ffi, passphrase);
+
+      const err = [0];
+      const opts = ffi.tox_options_new(err);
+      if (opts === null || err[0] !== 0) throw new ToxError(op, errName('Tox_Err_Options_New', err[0]!), 'tox_options_new failed');
+      let tox: Ptr<'Tox'> | null;
+      try {
+        ffi.tox_options_set_udp_enabled(opts, options.udp ?? true);
+        ffi.tox_options_set_ipv6_enabled(opts, options.ipv6 ?? true);
+        ffi.tox_options_set_local_discovery_enabled(opts, options.localDiscovery ?? true);
+        ffi.tox_options_set_hole_punching_enabled(opts, options.holePunching ?? true);
+        ffi.tox_options_set_start_port(opts, startPort);
+        ffi.tox_options_set_end_port(opts, endPort);
+        ffi.tox_options_set_tcp_port(opts, tcpPort);
+        if (options.proxy !== undefined) {
+          const p = options.proxy;
+          if (p.type !== 'http' && p.type !== 'socks5') throw new ToxError(op, 'PROXY_BAD_TYPE', `proxy.type: expected "http" or "socks5"`);
+          const host = hostArg(op, p.host, 'proxy.host');
+          keep.push(host);
+          ffi.tox_options_set_proxy_type(opts, p.type === 'http' ? Tox_Proxy_Type.TOX_PROXY_TYPE_HTTP : Tox_Proxy_Type.TOX_PROXY_TYPE_SOCKS5);
+          ffi.tox_options_set_proxy_host(opts, host);
+          ffi.tox_options_set_proxy_port(opts, portArg(op, p.port, 'proxy.port', false));
+        }
+        if (plain !== undefined) {
+          keep.push(plain);
+          ffi.tox_options_set_savedata_type(opts, savedataType as Tox_Savedata_Type);
+          ffi.tox_options_set_savedata_data(opts, plain, plain.length);
+        }
+        tox = ffi.tox_new(opts, err);
+      } finally {
+        ffi.tox_options_free(opts);
+      }
+      keep.length = 0; // toxcore copied what it needed; the buffers may go now
+      if (err[0] !== 0) {
+        // tox_new can hand back a partly loaded instance together with LOAD_BAD_FORMAT: never let it live.
+        if (tox !== null) ffi.tox_kill(tox);
+        const name = errName('Tox_Err_New', err[0]!);
+        throw new ToxError(op, name, NEW_HINTS[name]);
+      }
+      if (tox === null) throw new ToxError(op, 'NULL', 'tox_new returned NULL without an error code');
+      ffi.tox_events_init(tox);
+      const node = new ToxNode(ffi, tox, passKey, options);
+      passKey = null; // owned by the node now
+      if (options.bootstrapNodes && options.bootstrapNodes.length > 0) {
+        try {
+          node.bootstrap(options.bootstrapNodes);
+        } catch (e) {
+          node.close();
+          throw e;
+        }
+      }
+      return node;
+    } finally {
+      if (passKey !== null) ffi.tox_pass_key_free(passKey);
+    }
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------------------------------
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.tox === null;
+  }
+
+  /** Whether the iterate loop is running. */
+  get running(): boolean {
+    return this.loopOn;
+  }
+
+  /** Starts the iterate loop (paced by `tox_iteration_interval`); idempotent. */
+  start(): void {
+    this.live('start');
+    if (this.loopOn) return;
+    this.loopOn = true;
+    this.timer = setTimeout(() => this.tick(), 0);
+  }
+
+  /** Stops the iterate loop; idempotent, and a no-op after close. */
+  stop(): void {
+    this.loopOn = false;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Stops the loop and frees the toxcore instance; idempotent. Every later call (but stop/close) throws ToxError `CLOSED`. */
+  close(): void {
+    if (this.tox === null) return;
+    if (this.iterating) throw new ToxError('close', 'REENTRANT', 'close() called from inside tox_events_iterate');
+    this.stop();
+    const tox = this.tox;
+    this.tox = null;
+    this.ffi.tox_kill(tox);
+    if (this.passKey !== null) this.ffi.tox_pass_key_free(this.passKey);
+    this.passKey = null;
+    this.safeEmit('close');
+  }
+
+  /** Milliseconds toxcore wants until the next iteration. */
+  iterationInterval(): number {
+    return this.ffi.tox_iteration_interval(this.live('iterationInterval'));
+  }
+
+  /**
+   * Runs one `tox_events_iterate`, then dispatches the batch of events it returned (and runs the offline re-bootstrap).
+   * Returns the number of events dispatched. Handlers run after C returned; a throwing handler becomes an `error` event.
+   */
+  iterateOnce(): number {
+    const tox = this.live('iterate');
+    if (this.iterating) throw new ToxError('iterate', 'REENTRANT', 'iterateOnce() called from inside an iteration');
+    const batch: Array<[keyof ToxNodeEvents, unknown]> = [];
+    const err = [0];
+    this.iterating = true;
+    try {
+      const events = this.ffi.tox_events_iterate(tox, false, err);
+      if (events !== null) {
+        try {
+          this.collect(events, batch);
+        } finally {
+          this.ffi.tox_events_free(events);
+        }
+      }
+    } finally {
+      this.iterating = false;
+    }
+    if (err[0] !== 0) this.emitError(new ToxError('iterate', errName('Tox_Err_Events_Iterate', err[0]!), 'some events may have been lost'));
+    for (const [name, payload] of batch) {
+      if (this.tox === null) break;
+      if (name === 'selfConnection') this.onSelfConnection((payload as SelfConnectionEvent).status);
+      this.safeEmit(name, payload);
+    }
+    this.maybeRebootstrap();
+    return batch.length;
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    if (!this.loopOn || this.tox === null) return;
+    try {
+      this.iterateOnce();
+    } catch (err) {
+      this.emitError(err);
+    }
+    if (this.loopOn && this.tox !== null) this.timer = setTimeout(() => this.tick(), this.ffi.tox_iteration_interval(this.tox));
+  }
+
+  // ---- profile ---------------------------------------------------------------------------------------------------
+
+  /** Whether saves are encrypted (a passphrase is set). */
+  get encrypted(): boolean {
+    this.live('encrypted');
+    return this.passKey !== null;
+  }
+
+  /** Sets (or with `null` removes) the passphrase used by later saves; derives the key once (scrypt, slow by design). */
+  setPassphrase(passphrase: string | Uint8Array | null): void {
+    this.live('setPassphrase');
+    const next = passphrase === null ? null : deriveKey(this.ffi, textArg('setPassphrase', passphrase, 'passphrase'));
+    if (this.passKey !== null) this.ffi.tox_pass_key_free(this.passKey);
+    this.passKey = next;
+  }
+
+  /** The profile bytes: encrypted (`toxEsave`) when a passphrase is set, unless `plain` is asked for. */
+  savedata(options: { plain?: boolean } = {}): Uint8Array {
+    const tox = this.live('savedata');
+    const size = this.ffi.tox_get_savedata_size(tox);
+    const plain = Buffer.alloc(size);
+    this.ffi.tox_get_savedata(tox, plain);
+    if (options.plain || this.passKey === null) return plain;
+    const out = Buffer.alloc(size + TOX_PASS_ENCRYPTION_EXTRA_LENGTH);
+    const err = [0];
+    if (!this.ffi.tox_pass_key_encrypt(this.passKey, plain, size, out, err) || err[0] !== 0) {
+      throw new ToxError('savedata', errName('Tox_Err_Encryption', err[0]!), 'encrypting the profile failed');
+    }
+    plain.fill(0);
+    return out;
+  }
+
+  /** Writes the profile atomically (temp file, fsync, rename, fsync dir) with mode 0600 to `path` or the `profilePath` option. */
+  async save(path?: string): Promise<void> {
+    this.live('save');
+    const target = path ?? this.profilePath;
+    if (target === undefined) throw new ToxError('save', 'NO_PATH', 'no path given and no profilePath option');
+    await writeFileAtomic(target, this.savedata(), { mode: 0o600 });
+  }
+
+  // ---- self ------------------------------------------------------------------------------------------------------
+
+  /** Our long-term public key (32 bytes). */
+  get publicKey(): Uint8Array {
+    const out = Buffer.alloc(TOX_PUBLIC_KEY_SIZE);
+    this.ffi.tox_self_get_public_key(this.live('publicKey'), out);
+    return out;
+  }
+
+  /** Our public key as uppercase hex. */
+  get publicKeyHex(): string {
+    return bytesToHex(this.publicKey);
+  }
+
+  /** Our Tox ID (38 bytes: public key, nospam, checksum), what friends pass to `friendAdd`. */
+  get address(): Uint8Array {
+    const out = Buffer.alloc(TOX_ADDRESS_SIZE);
+    this.ffi.tox_self_get_address(this.live('address'), out);
+    return out;
+  }
+
+  /** Our Tox ID as 76 uppercase hex characters. */
+  get addressHex(): string {
+    return bytesToHex(this.address);
+  }
+
+  /** Our nospam value (part of the Tox ID; changing it stops new friend requests to the old ID). */
+  get nospam(): number {
+    return this.ffi.tox_self_get_nospam(this.live('nospam'));
+  }
+
+  /** Sets the nospam value (uint32). */
+  setNospam(nospam: number): void {
+    const tox = this.live('setNospam');
+    if (!Number.isInteger(nospam) || nospam < 0 || nospam > 0xffffffff) throw new ToxError('setNospam', 'BAD_ARGUMENT', 'nospam: expected a uint32');
+    this.ffi.tox_self_set_nospam(tox, nospam);
+  }
+
+  /** Our DHT public key (changes every run; useful to bootstrap one local node off another). */
+  get dhtId(): Uint8Array {
+    const out = Buffer.alloc(TOX_PUBLIC_KEY_SIZE);
+    this.ffi.tox_self_get_dht_id(this.live('dhtId'), out);
+    return out;
+  }
+
+  /** The UDP port we are bound to; throws ToxError `getUdpPort`/`NOT_BOUND` when UDP is off. */
+  get udpPort(): number {
+    const err = [0];
+    const port = this.ffi.tox_self_get_udp_port(this.live('udpPort'), err);
+    check('udpPort', 'Tox_Err_Get_Port', err);
+    return port;
+  }
+
+  /** Our own connection to the network (DHT or TCP relay). */
+  get connectionStatus(): ConnectionStatus {
+    return CONNECTION[this.ffi.tox_self_get_connection_status(this.live('connectionStatus'))] ?? 'none';
+  }
+
+  /** Our nickname, decoded as UTF-8. */
+  get name(): string {
+    const tox = this.live('name');
+    const out = Buffer.alloc(this.ffi.tox_self_get_name_size(tox));
+    this.ffi.tox_self_get_name(tox, out);
+    return utf8.decode(out);
+  }
+
+  /** Sets our nickname (at most 128 bytes of UTF-8). */
+  setName(name: string | Uint8Array): void {
+    const tox = this.live('setName');
+    const bytes = lengthArg('setName', textArg('setName', name, 'name'), 0, TOX_MAX_NAME_LENGTH, 'name');
+    const err = [0];
+    this.ffi.tox_self_set_name(tox, bytes, bytes.length, err);
+    check('setName', 'Tox_Err_Set_Info', err);
+  }
+
+  /** Our status message as bytes (the persona layer stores binary-safe text there). */
+  get statusMessage(): Uint8Array {
+    const tox = this.live('statusMessage');
+    const out = Buffer.alloc(this.ffi.tox_self_get_status_message_size(tox));
+    this.ffi.tox_self_get_status_message(tox, out);
+    return out;
+  }
+
+  /** Sets our status message (at most 1007 bytes); friends online receive it at once, others when they connect. */
+  setStatusMessage(message: string | Uint8Array): void {
+    const tox = this.live('setStatusMessage');
+    const bytes = lengthArg('setStatusMessage', textArg('setStatusMessage', message, 'message'), 0, TOX_MAX_STATUS_MESSAGE_LENGTH, 'status message');
+    const err = [0];
+    this.ffi.tox_self_set_status_message(tox, bytes, bytes.length, err);
+    check('setStatusMessage', 'Tox_Err_Set_Info', err);
+  }
+
+  /** Our presence. */
+  get status(): UserStatus {
+    return USER_STATUS[this.ffi.tox_self_get_status(this.live('status'))] ?? 'none';
+  }
+
+  /** Sets our presence. */
+  setStatus(status: UserStatus): void {
+    const tox = this.live('setStatus');
+    const c = USER_STATUS_C[status];
+    if (c === undefined) throw new ToxError('setStatus', 'BAD_ARGUMENT', 'status: expected "none", "away" or "busy"');
+    this.ffi.tox_self_set_status(tox, c);
+  }
+
+  // ---- friends ---------------------------------------------------------------------------------------------------
+
+  /** Sends a friend request to a Tox ID (38 bytes or 76 hex) with a 1-1016 byte message; returns the new friend number. */
+  friendAdd(address: Uint8Array | string, message: string | Uint8Array): FriendNumber {
+    const op = 'friendAdd';
+    const tox = this.live(op);
+    const addr = keyArg(op, address, TOX_ADDRESS_SIZE, 'address');
+    const msg = textArg(op, message, 'message');
+    if (msg.length === 0) throw new ToxError(op, 'NO_MESSAGE', 'the request message must not be empty');
+    if (msg.length > TOX_MAX_FRIEND_REQUEST_LENGTH) throw new ToxError(op, 'TOO_LONG', `message is ${msg.length} bytes, at most ${TOX_MAX_FRIEND_REQUEST_LENGTH}`);
+    const err = [0];
+    const n = this.ffi.tox_friend_add(tox, addr, msg, msg.length, err);
+    check(op, 'Tox_Err_Friend_Add', err);
+    return n;
+  }
+
+  /** Adds a friend by public key without a request (accepting a request, or a pre-arranged pair); returns the friend number. */
+  friendAddNorequest(publicKey: Uint8Array | string): FriendNumber {
+    const op = 'friendAddNorequest';
+    const tox = this.live(op);
+    const pk = keyArg(op, publicKey, TOX_PUBLIC_KEY_SIZE, 'publicKey');
+    const err = [0];
+    const n = this.ffi.tox_friend_add_norequest(tox, pk, err);
+    check(op, 'Tox_Err_Friend_Add', err);
+    return n;
+  }
+
+  /** Removes a friend. */
+  friendDelete(friend: FriendNumber): void {
+    const op = 'friendDelete';
+    const tox = this.live(op);
+    const err = [0];
+    this.ffi.tox_friend_delete(tox, friendArg(op, friend), err);
+    check(op, 'Tox_Err_Friend_Delete', err);
+  }
+
+  /** The friend number of a public key, or undefined when it is not a friend. */
+  friendByPublicKey(publicKey: Uint8Array | string): FriendNumber | undefined {
+    const op = 'friendByPublicKey';
+    const tox = this.live(op);
+    const pk = keyArg(op, publicKey, TOX_PUBLIC_KEY_SIZE, 'publicKey');
+    const err = [0];
+    const n = this.ffi.tox_friend_by_public_key(tox, pk, err);
+    if (err[0] === enumValue('Tox_Err_Friend_By_Public_Key', 'NOT_FOUND')) return undefined;
+    check(op, 'Tox_Err_Friend_By_Public_Key', err);
+    return n;
+  }
+
+  /** Whether a friend number is in use. */
+  friendExists(friend: FriendNumber): boolean {
+    const tox = this.live('friendExists');
+    return this.ffi.tox_friend_exists(tox, friendArg('friendExists', friend));
+  }
+
+  /** All friend numbers. */
+  friendList(): FriendNumber[] {
+    const tox = this.live('friendList');
+    const out = new Uint32Array(this.ffi.tox_self_get_friend_list_size(tox));
+    if (out.length > 0) this.ffi.tox_self_get_friend_list(tox, out);
+    return Array.from(out);
+  }
+
+  /** A friend's long-term public key (32 bytes). */
+  friendPublicKey(friend: FriendNumber): Uint8Array {
+    const op = 'friendPublicKey';
+    const tox = this.live(op);
+    const out = Buffer.alloc(TOX_PUBLIC_KEY_SIZE);
+    const err = [0];
+    this.ffi.tox_friend_get_public_key(tox, friendArg(op, friend), out, err);
+    check(op, 'Tox_Err_Friend_Get_Public_Key', err);
+    return out;
+  }
+
+  /** A friend's nickname (last known), decoded as UTF-8. */
+  friendName(friend: FriendNumber): string {
+    const op = 'friendName';
+    const tox = this.live(op);
+    const n = friendArg(op, friend);
+    const err = [0];
+    const size = this.ffi.tox_friend_get_name_size(tox, n, err);
+    check(op, 'Tox_Err_Friend_Query', err);
+    const out = Buffer.alloc(size);
+    this.ffi.tox_friend_get_name(tox, n, out, err);
+    check(op, 'Tox_Err_Friend_Query', err);
+    return utf8.decode(out);
+  }
+
+  /** A friend's last known status message as bytes (restored from the profile on load, without an event). */
+  friendStatusMessage(friend: FriendNumber): Uint8Array {
+    const op = 'friendStatusMessage';
+    const tox = this.live(op);
+    const n = friendArg(op, friend);
+    const err = [0];
+    const size = this.ffi.tox_friend_get_status_message_size(tox, n, err);
+    check(op, 'Tox_Err_Friend_Query', err);
+    const out = Buffer.alloc(size);
+    this.ffi.tox_friend_get_status_message(tox, n, out, err);
+    check(op, 'Tox_Err_Friend_Query', err);
+    return out;
+  }
+
+  /** A friend's presence. */
+  friendStatus(friend: FriendNumber): UserStatus {
+    const op = 'friendStatus';
+    const tox = this.live(op);
+    const err = [0];
+    const s = this.ffi.tox_friend_get_status(tox, friendArg(op, friend), err);
+    check(op, 'Tox_Err_Friend_Query', err);
+    return USER_STATUS[s] ?? 'none';
+  }
+
+  /** How a friend is connected to us right now. */
+  friendConnectionStatus(friend: FriendNumber): ConnectionStatus {
+    const op = 'friendConnectionStatus';
+    const tox = this.live(op);
+    const err = [0];
+    const s = this.ffi.tox_friend_get_connection_status(tox, friendArg(op, friend), err);
+    check(op, 'Tox_Err_Friend_Query', err);
+    return CONNECTION[s] ?? 'none';
+  }
+
+  /** When a friend was last seen online, or undefined if never. */
+  friendLastOnline(friend: FriendNumber): Date | undefined {
+    const op = 'friendLastOnline';
+    const tox = this.live(op);
+    const err = [0];
+    const t = BigInt(this.ffi.tox_friend_get_last_online(tox, friendArg(op, friend), err));
+    check(op, 'Tox_Err_Friend_Get_Last_Online', err);
+    if (t === 0n || t === UINT64_MAX) return undefined;
+    return new Date(Number(t) * 1000);
+  }
+
+  /** Tells a friend whether we are typing. */
+  setTyping(friend: FriendNumber, typing: boolean): void {
+    const op = 'setTyping';
+    const tox = this.live(op);
+    const err = [0];
+    this.ffi.tox_self_set_typing(tox, friendArg(op, friend), Boolean(typing), err);
+    check(op, 'Tox_Err_Set_Typing', err);
+  }
+
+  /** Sends a chat message (1-1372 bytes) to an online friend; returns the message id echoed by `friendReadReceipt`. */
+  sendMessage(friend: FriendNumber, message: string | Uint8Array, type: MessageType = 'normal'): number {
+    const op = 'sendMessage';
+    const tox = this.live(op);
+    const n = friendArg(op, friend);
+    if (type !== 'normal' && type !== 'action') throw new ToxError(op, 'BAD_ARGUMENT', 'type: expected "normal" or "action"');
+    const bytes = textArg(op, message, 'message');
+    if (bytes.length === 0) throw new ToxError(op, 'EMPTY', 'message must not be empty');
+    if (bytes.length > TOX_MAX_MESSAGE_LENGTH) throw new ToxError(op, 'TOO_LONG', `message is ${bytes.length} bytes, at most ${TOX_MAX_MESSAGE_LENGTH}`);
+    const err = [0];
+    const id = this.ffi.tox_friend_send_message(
+      tox,
+      n,
+      type === 'action' ? Tox_Message_Type.TOX_MESSAGE_TYPE_ACTION : Tox_Message_Type.TOX_MESSAGE_TYPE_NORMAL,
+      bytes,
+      bytes.length,
+      err,
+    );
+    check(op, 'Tox_Err_Friend_Send_Message', err);
+    return id;
+  }
+
+  /** Sends a lossless custom packet (1-1373 bytes, first byte 160-191) to an online friend. */
+  sendLosslessPacket(friend: FriendNumber, data: Uint8Array): void {
+    const op = 'sendLosslessPacket';
+    const tox = this.live(op);
+    const n = friendArg(op, friend);
+    const bytes = packetArg(op, data, 160, 191);
+    const err = [0];
+    this.ffi.tox_friend_send_lossless_packet(tox, n, bytes, bytes.length, err);
+    check(op, 'Tox_Err_Friend_Custom_Packet', err);
+  }
+
+  /** Sends a lossy custom packet (1-1373 bytes, first byte 200-254) to an online friend. */
+  sendLossyPacket(friend: FriendNumber, data: Uint8Array): void {
+    const op = 'sendLossyPacket';
+    const tox = this.live(op);
+    const n = friendArg(op, friend);
+    const bytes = packetArg(op, data, 200, 254);
+    const err = [0];
+    this.ffi.tox_friend_send_lossy_packet(tox, n, bytes, bytes.length, err);
+    check(op, 'Tox_Err_Friend_Custom_Packet', err);
+  }
+
+  // ---- network ---------------------------------------------------------------------------------------------------
+
+  /**
+   * Bootstraps from each node, both as a UDP DHT node (`tox_bootstrap`) and as a TCP relay (`tox_add_tcp_relay`, on each
+   * of its `tcpPorts`, else its UDP port). Nodes are remembered for the automatic re-bootstrap while offline.
+   * Returns which nodes toxcore accepted; throws ToxError `bootstrap` (e.g. `BAD_HOST`) only if none was accepted.
+   * An address that resolves but does not answer is accepted: toxcore only learns later that nobody is there.
+   */
+  bootstrap(nodes: readonly BootstrapNode[]): BootstrapReport {
+    const op = 'bootstrap';
+    this.live(op);
+    if (!Array.isArray(nodes)) throw new ToxError(op, 'BAD_ARGUMENT', 'nodes: expected an array of {host, port, publicKey}');
+    const checked = nodes.map((node: BootstrapNode, i) => {
+      if (typeof node !== 'object' || node === null) throw new ToxError(op, 'BAD_ARGUMENT', `nodes[${i}]: expected {host, port, publicKey}`);
+      return {
+        node,
+        host: hostArg(op, node.host, `nodes[${i}].host`),
+        port: portArg(op, node.port, `nodes[${i}].port`, false),
+        key: keyArg(op, node.publicKey, TOX_PUBLIC_KEY_SIZE, `nodes[${i}].publicKey`),
+        tcpPorts: (node.tcpPorts ?? [node.port]).map((p: unknown) => portArg(op, p, `nodes[${i}].tcpPorts`, false)),
+      };
+    });
+    for (const c of checked) this.knownNodes.set(`${c.node.host}:${c.port}:${bytesToHex(c.key)}`, c.node);
+    const report = this.bootstrapChecked(checked);
+    if (checked.length > 0 && report.accepted.length === 0) {
+      const first = report.failed[0]!.error;
+      throw new ToxError(op, first.code, `no bootstrap node was accepted: ${report.failed.map((f) => `${f.node.host}:${f.node.port} ${f.error.code}`).join(', ')}`);
+    }
+    return report;
+  }
+
+  private bootstrapChecked(checked: Array<{ node: BootstrapNode; host: Buffer; port: number; key: Uint8Array; tcpPorts: number[] }>): BootstrapReport {
+    const tox = this.live('bootstrap');
+    const report: BootstrapReport = { accepted: [], failed: [] };
+    for (const c of checked) {
+      const err = [0];
+      this.ffi.tox_bootstrap(tox, c.host, c.port, c.key, err);
+      let failure = err[0] === 0 ? undefined : new ToxError('bootstrap', errName('Tox_Err_Bootstrap', err[0]!), `${c.node.host}:${c.port}`);
+      let relayOk = false;
+      for (const tcpPort of c.tcpPorts) {
+        const e2 = [0];
+        this.ffi.tox_add_tcp_relay(tox, c.host, tcpPort, c.key, e2);
+        if (e2[0] === 0) relayOk = true;
+        else failure ??= new ToxError('bootstrap', errName('Tox_Err_Bootstrap', e2[0]!), `TCP relay ${c.node.host}:${tcpPort}`);
+      }
+      if (err[0] === 0 || relayOk) report.accepted.push(c.node);
+      else report.failed.push({ node: c.node, error: failure! });
+    }
+    return report;
+  }
+
+  private onSelfConnection(status: ConnectionStatus): void {
+    const was = this.lastSelfStatus;
+    this.lastSelfStatus = status;
+    if (status === 'none' && was !== 'none') {
+      // Just went offline: give toxcore's own reconnection a moment, then start the backoff from the beginning.
+      this.rebootstrapDelay = this.rebootstrapInitial;
+      this.rebootstrapAttempt = 0;
+      this.nextRebootstrapAt = Date.now() + this.rebootstrapInitial;
+    }
+  }
+
+  private maybeRebootstrap(): void {
+    if (!this.rebootstrapOn || this.knownNodes.size === 0 || this.tox === null) return;
+    if (this.lastSelfStatus !== 'none') return;
+    const now = Date.now();
+    if (now < this.nextRebootstrapAt) return;
+    const nodes = [...this.knownNodes.values()];
+    let accepted = 0;
+    try {
+      accepted = this.bootstrapChecked(
+        nodes.map((node) => ({
+          node,
+          host: Buffer.from(`${node.host}\0`),
+          port: node.port,
+          key: bytesOrHex(node.publicKey, TOX_PUBLIC_KEY_SIZE, 'publicKey'),
+          tcpPorts: node.tcpPorts ?? [node.port],
+        })),
+      ).accepted.length;
+    } catch (err) {
+      this.emitError(err);
+    }
+    this.rebootstrapAttempt += 1;
+    const delay = this.rebootstrapDelay;
+    this.rebootstrapDelay = Math.min(this.rebootstrapDelay * 2, this.rebootstrapMax);
+    this.nextRebootstrapAt = now + delay;
+    this.safeEmit('rebootstrap', { attempt: this.rebootstrapAttempt, accepted, nextDelayMs: delay });
+  }
+
+  // ---- events ----------------------------------------------------------------------------------------------------
+
+  private collect(ev: Ptr<'Tox_Events'>, out: Array<[keyof ToxNodeEvents, unknown]>): void {
+    const f = this.ffi;
+    const conn = (c: number): ConnectionStatus => CONNECTION[c] ?? 'none';
+    for (let i = 0, n = f.tox_events_get_self_connection_status_size(ev); i < n; i++) {
+      const e = f.tox_events_get_self_connection_status(ev, i);
+      if (e) out.push(['selfConnection', { status: conn(f.tox_event_self_connection_status_get_connection_status(e)) }]);
+    }
+    for (let i = 0, n = f.tox_events_get_friend_request_size(ev); i < n; i++) {
+      const e = f.tox_events_get_friend_request(ev, i);
+      if (!e) continue;
+      const bytes = readBytes(f.tox_event_friend_request_get_message(e), f.tox_event_friend_request_get_message_length(e));
+      const publicKey = readBytes(f.tox_event_friend_request_get_public_key(e), TOX_PUBLIC_KEY_SIZE);
+      out.push(['friendRequest', { publicKey, message: utf8.decode(bytes), bytes }]);
+    }
+    for (let i = 0, n = f.tox_events_get_friend_connection_status_size(ev); i < n; i++) {
+      const e = f.tox_events_get_friend_connection_status(ev, i);
+      if (!e) continue;
+      out.push(['friendConnection', {
+        friend: f.tox_event_friend_connection_status_get_friend_number(e),
+        status: conn(f.tox_event_friend_connection_status_get_connection_status(e)),
+      }]);
+    }
+    for (let i = 0, n = f.tox_events_get_friend_name_size(ev); i < n; i++) {
+      const e = f.tox_events_get_friend_name(ev, i);
+      if (!e) continue;
+      const bytes = readBytes(f.tox_event_friend_name_get_name(e), f.tox_event_friend_name_get_name_length(e));
+      out.push(['friendName', { friend: f.tox_event_friend_name_get_friend_number(e), name: utf8.decode(bytes), bytes }]);
+    }
+    for (let i = 0, n = f.tox_events_get_friend_status_message_size(ev); i < n; i++) {
+      const e = f.tox_events_get_friend_status_message(ev, i);
+      if (!e) continue;
+      const bytes = readBytes(f.tox_event_friend_status_message_get_message(e), f.tox_event_friend_status_message_get_message_length(e));
+      out.push(['friendStatusMessage', { friend: f.tox_event_friend_status_message_get_friend_number(e), message: utf8.decode(bytes), bytes }]);
+    }
+    for (let i = 0, n = f.tox_events_get_friend_status_size(ev); i < n; i++) {
+      const e = f.tox_events_get_friend_status(ev, i);
+      if (!e) continue;
+      out.push(['friendStatus', { friend: f.tox_event_friend_status_get_friend_number(e), status: USER_STATUS[f.tox_event_friend_status_get_status(e)] ?? 'none' }]);
+    }
+    for (let i = 0, n = f.tox_events_get_friend_typing_size(ev); i < n; i++) {
+      const e = f.tox_events_get_friend_typing(ev, i);
+      if (!e) continue;
+      out.push(['friendTyping', { friend: f.tox_event_friend_typing_get_friend_number(e), typing: f.tox_event_friend_typing_get_typing(e) }]);
+    }
+    for (let i = 0, n = f.tox_events_get_friend_message_size(ev); i < n; i++) {
+      const e = f.tox_events_get_friend_message(ev, i);
+      if (!e) continue;
+      const bytes = readBytes(f.tox_event_friend_message_get_message(e), f.tox_event_friend_message_get_message_length(e));
+      out.push(['friendMessage', {
+        friend: f.tox_event_friend_message_get_friend_number(e),
+        type: f.tox_event_friend_message_get_type(e) === Tox_Message_Type.TOX_MESSAGE_TYPE_ACTION ? 'action' : 'normal',
+        message: utf8.decode(bytes),
+        bytes,
+      }]);
+    }
+    for (let i = 0, n = f.tox_events_get_friend_read_receipt_size(ev); i < n; i++) {
+      const e = f.tox_events_get_friend_read_receipt(ev, i);
+      if (!e) continue;
+      out.push(['friendReadReceipt', { friend: f.tox_event_friend_read_receipt_get_friend_number(e), messageId: f.tox_event_friend_read_receipt_get_message_id(e) }]);
+    }
+    for (let i = 0, n = f.tox_events_get_friend_lossless_packet_size(ev); i < n; i++) {
+      const e = f.tox_events_get_friend_lossless_packet(ev, i);
+      if (!e) continue;
+      const data = readBytes(f.tox_event_friend_lossless_packet_get_data(e), f.tox_event_friend_lossless_packet_get_data_length(e));
+      out.push(['friendLosslessPacket', { friend: f.tox_event_friend_lossless_packet_get_friend_number(e), data }]);
+    }
+    for (let i = 0, n = f.tox_events_get_friend_lossy_packet_size(ev); i < n; i++) {
+      const e = f.tox_events_get_friend_lossy_packet(ev, i);
+      if (!e) continue;
+      const data = readBytes(f.tox_event_friend_lossy_packet_get_data(e), f.tox_event_friend_lossy_packet_get_data_length(e));
+      out.push(['friendLossyPacket', { friend: f.tox_event_friend_lossy_packet_get_friend_number(e), data }]);
+    }
+  }
+
+  private safeEmit(name: keyof ToxNodeEvents, payload?: unknown): void {
+    try {
+      (this.emit as (n: string, ...a: unknown[]) => boolean)(name, ...(payload === undefined ? [] : [payload]));
+    } catch (err) {
+      this.emitError(err);
+    }
+  }
+
+  private emitError(err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    try {
+      if (this.listenerCount('error') > 0) {
+        this.emit('error', error);
+        return;
+      }
+    } catch (inner) {
+      process.emitWarning(`ToxNode 'error' handler threw: ${(inner as Error)?.message ?? String(inner)}`, 'ToxNodeWarning');
+      return;
+    }
+    // Without an 'error' listener EventEmitter would throw from inside the timer and kill the process: warn instead.
+    process.emitWarning(`ToxNode: unhandled error: ${error.message}`, 'ToxNodeWarning');
+  }
+
+  private live(op: string): Ptr<'Tox'> {
+    if (this.tox === null) throw new ToxError(op, 'CLOSED', 'the ToxNode was closed');
+    return this.tox;
+  }
+}
+
+const NEW_HINTS: Record<string, string> = {
+  LOAD_BAD_FORMAT: 'the profile is corrupt or not a Tox profile',
+  LOAD_ENCRYPTED: 'the profile is encrypted; a passphrase is needed',
+  PORT_ALLOC: 'no free UDP port in the configured range (or the TCP server port is taken)',
+  PROXY_BAD_HOST: 'the proxy host could not be resolved',
+  PROXY_BAD_PORT: 'the proxy port is invalid',
+  PROXY_BAD_TYPE: 'unknown proxy type',
+  PROXY_NOT_FOUND: 'the proxy could not be reached',
+  MALLOC: 'out of memory',
+};
+
+/** The short member name (`ALREADY_SENT`) of a value of a C error enum. */
+export function errName(e: EnumName, value: number): string {
+  return enumNames[e].short[value] ?? `UNKNOWN_${value}`;
+}
+
+function enumValue(e: EnumName, short: string): number {
+  const table = enumNames[e].short;
+  for (const k of Object.keys(table)) if (table[Number(k)] === short) return Number(k);
+  throw new Error(`no member ${short} in ${e}`);
+}
+
+function check(op: string, e: EnumName, err: number[]): void {
+  if (err[0] !== 0) throw new ToxError(op, errName(e, err[0]!));
+}
+
+function keyArg(op: string, value: unknown, length: number, what: string): Uint8Array {
+  try {
+    return bytesOrHex(value, length, what);
+  } catch (err) {
+    throw new ToxError(op, 'BAD_ARGUMENT', (err as Error).message, { cause: err });
+  }
+}
+
+function bytesArg(op: string, value: unknown, what: string): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new ToxError(op, 'BAD_ARGUMENT', `${what}: expected a Uint8Array`);
+  return value;
+}
+
+function textArg(op: string, value: unknown, what: string): Uint8Array {
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  if (value instanceof Uint8Array) return value;
+  throw new ToxError(op, 'BAD_ARGUMENT', `${what}: expected a string or a Uint8Array`);
+}
+
+function lengthArg(op: string, bytes: Uint8Array, min: number, max: number, what: string): Uint8Array {
+  if (bytes.length > max) throw new ToxError(op, 'TOO_LONG', `${what} is ${bytes.length} bytes, at most ${max}`);
+  if (bytes.length < min) throw new ToxError(op, 'EMPTY', `${what} must not be empty`);
+  return bytes;
+}
+
+function friendArg(op: string, friend: unknown): number {
+  if (typeof friend !== 'number' || !Number.isInteger(friend) || friend < 0 || friend > 0xffffffff) {
+    throw new ToxError(op, 'BAD_ARGUMENT', `friend number: expected a uint32, got ${String(friend)}`);
+  }
+  return friend;
+}
+
+function portArg(op: string, port: unknown, what: string, zeroOk: boolean): number {
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < (zeroOk ? 0 : 1) || port > 65535) {
+    throw new ToxError(op, 'BAD_ARGUMENT', `${what}: expected a port ${zeroOk ? 0 : 1}-65535, got ${String(port)}`);
+  }
+  return port;
+}
+
+// toxcore may keep a host pointer (proxy), so hosts travel as NUL-terminated Buffers we control.
+function hostArg(op: string, host: unknown, what: string): Buffer {
+  if (typeof host !== 'string' || host.length === 0 || host.includes('\0')) throw new ToxError(op, 'BAD_ARGUMENT', `${what}: expected a host name or address`);
+  const bytes = Buffer.from(`${host}\0`, 'utf8');
+  if (bytes.length - 1 > TOX_MAX_HOSTNAME_LENGTH) throw new ToxError(op, 'BAD_HOST', `${what}: longer than ${TOX_MAX_HOSTNAME_LENGTH} bytes`);
+  return bytes;
+}
+
+function packetArg(op: string, data: unknown, lo: number, hi: number): Uint8Array {
+  const bytes = bytesArg(op, data, 'data');
+  if (bytes.length === 0) throw new ToxError(op, 'EMPTY', 'packet must not be empty');
+  if (bytes.length > TOX_MAX_CUSTOM_PACKET_SIZE) throw new ToxError(op, 'TOO_LONG', `packet is ${bytes.length} bytes, at most ${TOX_MAX_CUSTOM_PACKET_SIZE}`);
+  if (bytes[0]! < lo || bytes[0]! > hi) throw new ToxError(op, 'INVALID', `packet id (first byte) must be ${lo}-${hi}, got ${bytes[0]}`);
+  return bytes;
+}
+
+function deriveKey(ffi: ToxFfi, passphrase: Uint8Array): Ptr<'Tox_Pass_Key'> {
+  const err = [0];
+  const key = ffi.tox_pass_key_derive(passphrase, passphrase.length, err);
+  if (key === null || err[0] !== 0) throw new ToxError('create', `KEY_DERIVATION_${errName('Tox_Err_Key_Derivation', err[0]!)}`, 'deriving the profile key failed');
+  return key;
+}
+
+// Re-using the file's salt lets us decrypt with one key derivation and then encrypt every later save without another.
+function deriveKeyFor(ffi: ToxFfi, passphrase: Uint8Array, encrypted: Uint8Array): Ptr<'Tox_Pass_Key'> {
+  const salt = Buffer.alloc(TOX_PASS_SALT_LENGTH);
+  const err = [0];
+  if (!ffi.tox_get_salt(encrypted, salt, err) || err[0] !== 0) {
+    throw new ToxError('create', `GET_SALT_${errName('Tox_Err_Get_Salt', err[0]!)}`, 'the encrypted profile header is corrupt');
+  }
+  const key = ffi.tox_pass_key_derive_with_salt(passphrase, passphrase.length, salt, err);
+  if (key === null || err[0] !== 0) throw new ToxError('create', `KEY_DERIVATION_${errName('Tox_Err_Key_Derivation', err[0]!)}`, 'deriving the profile key failed');
+  return key;
+}
