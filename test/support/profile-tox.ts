@@ -104,3 +104,138 @@ export function setSelfInfo(tox: Ptr<'Tox'>, info: { name?: string; statusMessag
     if (!ffi.tox_self_set_status_message(tox, b, b.length, err)) throw new Error(`tox_self_set_status_message failed: ${err[0]}`);
   }
 }
+
+/** Own Tox address (38 bytes). */
+export function selfAddress(tox: Ptr<'Tox'>): Uint8Array {
+  const buf = Buffer.alloc(38);
+  loadToxcore().tox_self_get_address(tox, buf);
+  return new Uint8Array(buf);
+}
+
+/** Sends a friend request to a 38-byte address (the friend is saved with status 1/2 until accepted). */
+export function addFriendWithRequest(tox: Ptr<'Tox'>, address: Uint8Array, message: string): number {
+  const err = [0];
+  const msg = Buffer.from(message);
+  const num = loadToxcore().tox_friend_add(tox, Buffer.from(address), msg, msg.length, err);
+  if (err[0] !== 0) throw new Error(`tox_friend_add failed: ${err[0]}`);
+  return num;
+}
+
+/** Iterates every instance, paced by tox_iteration_interval, until `condition` holds; throws naming `what` after `timeoutMs`. */
+export async function iterateUntil(toxes: readonly RawTox[], condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const ffi = loadToxcore();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const t of toxes) ffi.tox_iterate(t.tox, null);
+    if (condition()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    const interval = Math.min(...toxes.map((t) => ffi.tox_iteration_interval(t.tox)));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(interval, 50))));
+  }
+}
+
+/** A profile libtoxcore wrote with no network: name, status message, confirmed friends, a pending request, a conference. */
+export interface SocialProfile {
+  savedata: Uint8Array;
+  publicKey: Uint8Array;
+  nospam: number;
+  /** Friend keys in friend-number order (uppercase hex), as libtoxcore lists them. */
+  friendKeys: string[];
+  name: string;
+  statusMessage: string;
+}
+
+/** Builds a {@link SocialProfile} with real libtoxcore instances (UDP off, so no sockets are needed beyond creation). */
+export function buildSocialProfile(): SocialProfile {
+  const ffi = loadToxcore();
+  const alice = newRawTox({ udp: false });
+  const others = [0, 1, 2, 3].map(() => newRawTox({ udp: false }));
+  try {
+    const name = 'Alice ✓ desktop';
+    const statusMessage = 'available – ask me about PersonaIDs';
+    setSelfInfo(alice.tox, { name, statusMessage });
+    for (const o of others.slice(0, 3)) addFriendNoRequest(alice.tox, selfPublicKey(o.tox));
+    addFriendWithRequest(alice.tox, selfAddress(others[3]!.tox), 'Hi, it is Alice: please add me');
+    const err = [0];
+    ffi.tox_conference_new(alice.tox, err);
+    if (err[0] !== 0) throw new Error(`tox_conference_new failed: ${err[0]}`);
+    return {
+      savedata: getSavedata(alice.tox),
+      publicKey: selfPublicKey(alice.tox),
+      nospam: selfNospam(alice.tox),
+      friendKeys: friendKeysHex(alice.tox),
+      name,
+      statusMessage,
+    };
+  } finally {
+    alice.kill();
+    for (const o of others) o.kill();
+  }
+}
+
+/** Where a local tox-bootstrapd listens, as {@link buildNetworkedProfile} needs it. */
+export interface LocalBootstrap {
+  host: string;
+  port: number;
+  tcpPort: number;
+  publicKey: string;
+}
+
+/** Bootstraps a raw instance off a local node, over UDP and as a TCP relay. */
+export function bootstrapRaw(t: RawTox, node: LocalBootstrap): void {
+  const ffi = loadToxcore();
+  const pk = Buffer.from(node.publicKey, 'hex');
+  const err = [0];
+  if (!ffi.tox_bootstrap(t.tox, node.host, node.port, pk, err)) throw new Error(`tox_bootstrap failed: ${err[0]}`);
+  if (!ffi.tox_add_tcp_relay(t.tox, node.host, node.tcpPort, pk, err)) throw new Error(`tox_add_tcp_relay failed: ${err[0]}`);
+}
+
+/**
+ * A profile libtoxcore wrote after being online on the local network: DHT nodes, a TCP relay, onion path nodes, and a
+ * friend (Bob) that connected, so his name, status message and last-seen time are in the friend record.
+ */
+export async function buildNetworkedProfile(node: LocalBootstrap): Promise<{ savedata: Uint8Array; bobKey: Uint8Array }> {
+  const ffi = loadToxcore();
+  const alice = newRawTox();
+  const bob = newRawTox();
+  try {
+    setSelfInfo(alice.tox, { name: 'Alice', statusMessage: 'online on the local net' });
+    setSelfInfo(bob.tox, { name: 'Bob', statusMessage: 'Bob was here' });
+    addFriendNoRequest(alice.tox, selfPublicKey(bob.tox));
+    addFriendNoRequest(bob.tox, selfPublicKey(alice.tox));
+    bootstrapRaw(alice, node);
+    bootstrapRaw(bob, node);
+    const bobPk = selfPublicKey(bob.tox);
+    let save: Uint8Array = new Uint8Array(0);
+    await iterateUntil(
+      [alice, bob],
+      () => {
+        if (ffi.tox_friend_get_connection_status(alice.tox, 0, [0]) === 0) return false;
+        save = getSavedata(alice.tox);
+        const text = Buffer.from(save);
+        // Bob's status message reached Alice, and the save holds at least one TCP relay and one path node.
+        return text.includes(Buffer.from('Bob was here')) && hasNonEmptySection(save, 10) && hasNonEmptySection(save, 11);
+      },
+      'Alice connected to Bob, with Bob\'s status message, a TCP relay and a path node in her savedata',
+      60_000,
+    );
+    return { savedata: save, bobKey: bobPk };
+  } finally {
+    alice.kill();
+    bob.kill();
+  }
+}
+
+/** Whether the savedata has a section of `type` with a non-zero length (a tiny independent walker, not our parser). */
+export function hasNonEmptySection(save: Uint8Array, type: number): boolean {
+  const view = new DataView(save.buffer, save.byteOffset, save.byteLength);
+  let at = 8;
+  while (at + 8 <= save.length) {
+    const len = view.getUint32(at, true);
+    const t = view.getUint16(at + 4, true);
+    if (t === type && len > 0) return true;
+    if (t === 255) return false;
+    at += 8 + len;
+  }
+  return false;
+}
