@@ -224,7 +224,7 @@ describe('bad input gives a typed error', () => {
 
   it('wrong magic', () => {
     const b = base();
-    b[4] ^= 0xff;
+    b[4] = b[4]! ^ 0xff;
     expectProfileError(() => parseProfile(b), 'BAD_MAGIC');
     expectProfileError(() => parseProfile(new TextEncoder().encode('{"not":"a profile"}')), 'BAD_MAGIC');
   });
@@ -256,7 +256,7 @@ describe('bad input gives a typed error', () => {
 
   it('a bad key pair (public key not derived from the secret key), which libtoxcore also refuses', () => {
     const b = base();
-    b[sectionOffset(b, 1) + 8 + 4] ^= 1;
+    b[sectionOffset(b, 1) + 8 + 4] = b[sectionOffset(b, 1) + 8 + 4]! ^ 1;
     expectProfileError(() => parseProfile(b), 'BAD_KEYPAIR');
     expect(() => newRawTox({ savedata: b, udp: false })).toThrow(/LOAD_BAD_FORMAT/);
     expect(parseProfile(b, { checkKeyPair: false }).sections[0]!.kind).toBe('nospamKeys');
@@ -272,7 +272,7 @@ describe('bad input gives a typed error', () => {
     relays[sectionOffset(relays, 10) + 8] = 77; // unknown family byte
     expectProfileError(() => parseProfile(relays), 'BAD_SECTION');
     const dhtCookie = Uint8Array.from(stripZeros(networked.savedata));
-    dhtCookie[sectionOffset(dhtCookie, 2) + 8] ^= 1;
+    dhtCookie[sectionOffset(dhtCookie, 2) + 8] = dhtCookie[sectionOffset(dhtCookie, 2) + 8]! ^ 1;
     expectProfileError(() => parseProfile(dhtCookie), 'BAD_SECTION');
   });
 
