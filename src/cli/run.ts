@@ -1,0 +1,115 @@
+// `tox-persona run`: the daemon command. Flags → config, start, progress lines and QR code on a terminal, graceful shutdown on signals.
+import { Command, Option } from 'commander';
+import qrcode from 'qrcode-terminal';
+import { common, commandConfig, type CommonOptions } from './context.js';
+import type { RawConfig } from '../companion/config.js';
+import { createLogger } from '../companion/log.js';
+import { startDaemon } from '../companion/open.js';
+
+interface RunOptions extends CommonOptions {
+  network?: string;
+  bootstrap?: string[];
+  bootstrapKeyFile?: string;
+  localPort?: string;
+  policy?: string;
+  acceptRequests?: string;
+  adminHost?: string;
+  adminPort?: string;
+  admin?: boolean;
+  statusText?: string;
+  name?: string;
+  ttl?: string;
+  udp?: boolean;
+  qr?: boolean;
+  init?: boolean;
+}
+
+/** Renders the Tox ID as a terminal QR code (Tox clients scan these). */
+export function qrText(toxId: string): Promise<string> {
+  return new Promise((resolve) => qrcode.generate(toxId, { small: true }, (s: string) => resolve(s)));
+}
+
+function runFlags(o: RunOptions): RawConfig {
+  const flags: RawConfig = {};
+  if (o.network) flags.network = o.network;
+  if (o.bootstrap?.length) flags.bootstrap = [...o.bootstrap];
+  if (o.localPort) flags.localPort = o.localPort;
+  if (o.policy) flags.policy = o.policy;
+  if (o.acceptRequests) flags.acceptRequests = o.acceptRequests;
+  if (o.statusText !== undefined) flags.statusText = o.statusText;
+  if (o.name !== undefined) flags.name = o.name;
+  if (o.ttl) flags.ttlSeconds = o.ttl;
+  if (o.udp === false) flags.udp = false;
+  const admin: NonNullable<RawConfig['admin']> = {};
+  if (o.adminHost) admin.host = o.adminHost;
+  if (o.adminPort) admin.port = o.adminPort;
+  if (o.admin === false) admin.enabled = false;
+  if (Object.keys(admin).length) flags.admin = admin;
+  return flags;
+}
+
+/** Registers `run`. */
+export function registerRunCommand(program: Command): void {
+  common(program.command('run'))
+    .description('run the companion daemon: publish this persona\'s list, verify friends\' lists and remap them by itself')
+    .addOption(new Option('--network <MODE>', 'public: the shipped node list; local: an embedded tox-bootstrapd on loopback').choices(['public', 'local']))
+    .option('--bootstrap <HOST:PORT:KEY>', 'extra bootstrap node (repeatable); KEY may be @FILE (hex, or tox-bootstrapd\'s keys file)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--local-port <PORT>', 'UDP port of the embedded tox-bootstrapd under --network local (default: a free one)')
+    .addOption(new Option('--policy <POLICY>', 'apply friends\' list updates automatically or after approve').choices(['auto', 'manual']))
+    .addOption(new Option('--accept-requests <WHICH>', 'friend requests accepted without "accept"').choices(['none', 'personas', 'all']))
+    .option('--admin-host <HOST>', 'admin endpoint address (default 127.0.0.1)')
+    .option('--admin-port <PORT>', 'admin endpoint port (default: a free one, recorded in DIR/daemon.json)')
+    .option('--no-admin', 'no admin endpoint (commands then cannot reach the running daemon)')
+    .option('--status-text <TEXT>', 'human part of the status message')
+    .option('--name <NAME>', 'Tox name of this node')
+    .option('--ttl <SECONDS>', 'lifetime of the signed list; it is re-signed at half of it')
+    .option('--no-udp', 'TCP relays only')
+    .option('--no-qr', 'do not print the Tox ID as a QR code on a terminal')
+    .option('--init', 'initialize the data directory first when it is empty (containers)')
+    .action(async (o: RunOptions) => {
+      const config = commandConfig(o, runFlags(o));
+      const log = createLogger({ level: config.logLevel });
+      const tty = Boolean(process.stderr.isTTY);
+      const say = (line: string) => {
+        if (tty) process.stderr.write(`${line}\n`);
+      };
+      say(`tox-persona: starting on ${config.dir} (network ${config.network})`);
+      const daemon = await startDaemon(config, log, { initIfMissing: !!o.init });
+      const c = daemon.companion;
+      say(`bootstrapping off ${daemon.bootstrapNodes.length} node${daemon.bootstrapNodes.length === 1 ? '' : 's'}…`);
+      say(`Tox ID:    ${c.node.address}`);
+      say(`PersonaID: ${c.personaId}`);
+      if (daemon.admin) say(`admin:     http://${daemon.admin.host}:${daemon.admin.port}/healthz`);
+      if (tty && o.qr !== false) process.stderr.write(`${await qrText(c.node.address)}\n`);
+      c.on('selfConnection', (conn) => say(conn === 'none' ? 'DHT disconnected' : `DHT connected (${conn})`));
+      c.on('friendConnection', (e) => say(`friends online ${e.online}/${e.total}`));
+      c.on('alarm', (a) => say(`ALARM ${a.reason}: persona ${a.personaId.slice(0, 8)}…: ${a.detail}`));
+
+      await new Promise<void>((resolve) => {
+        let signals = 0;
+        const onSignal = (sig: NodeJS.Signals) => {
+          signals++;
+          if (signals > 1) {
+            log.warn({ signal: sig }, 'second signal: exiting at once');
+            process.exit(130);
+          }
+          log.info({ signal: sig }, 'shutting down: saving');
+          const timer = setTimeout(() => {
+            log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out: exiting at once');
+            process.exit(1);
+          }, config.shutdownTimeoutMs);
+          timer.unref();
+          void daemon.stop().then(
+            () => resolve(),
+            (err: unknown) => {
+              log.error({ err: (err as Error).message }, 'error while stopping');
+              process.exitCode = 1;
+              resolve();
+            },
+          );
+        };
+        process.on('SIGTERM', onSignal);
+        process.on('SIGINT', onSignal);
+      });
+    });
+}

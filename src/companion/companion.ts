@@ -1,0 +1,593 @@
+// The companion: owns one data directory (profile, persona key, own list, table), applies friends' lists, publishes its own, and offers the operations the CLI calls.
+import { existsSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
+import type { Logger } from './log.js';
+import type { CompanionConfig, Policy } from './config.js';
+import { dataPath, readJsonFile, writeJsonFile, DataDirError } from './datadir.js';
+import type { NodePort, NodePortBootstrap, SelfConnection } from './node-port.js';
+import { CompanionMetrics } from './metrics.js';
+import { ToxPersonaError } from '../util/errors.js';
+import * as P from './persona-port.js';
+import { rekeyProfile, writeNewFile } from '../profile/rekey.js';
+import { generateKeyPair, toxAddress } from '../profile/keys.js';
+import { bytesToHex } from '../util/bytes.js';
+import { resolve as resolvePath } from 'node:path';
+
+/** A refused companion operation. Codes: `UNKNOWN_DEVICE`, `DEVICE_EXISTS`, `LAST_DEVICE`, `OWN_DEVICE`, `UNKNOWN_PERSONA`, `NO_PENDING`, `UNKNOWN_REQUEST`, `UNKNOWN_FRIEND`, `BAD_ARGUMENT`, `NOT_RUNNING`. */
+export class CompanionError extends ToxPersonaError {}
+
+/** An incoming friend request waiting for accept/decline. */
+export interface PendingRequest {
+  publicKey: string;
+  message: string;
+  receivedAt: string;
+}
+
+/** One alarm kept for `status` (the log has them all). */
+export interface AlarmRecord {
+  at: string;
+  personaId: string;
+  reason: string;
+  detail: string;
+  from?: string;
+}
+
+/** Companion events, for the daemon's progress lines, the demo and tests. */
+export interface CompanionEvents {
+  /** A friend's status message went through the table; `outcome` says what happened. */
+  statusProcessed: [{ from: string; outcome: P.OutcomeView; actions: P.CompanionAction[] }];
+  /** Our own list was re-signed and set as status message. */
+  published: [{ seq: number; devices: P.DeviceView[] }];
+  selfConnection: [SelfConnection];
+  friendConnection: [{ publicKey: string; connection: SelfConnection; online: number; total: number }];
+  alarm: [AlarmRecord];
+  saved: [];
+}
+
+/** Dependencies of a {@link Companion}. */
+export interface CompanionComponents {
+  node: NodePort;
+  log: Logger;
+  metrics?: CompanionMetrics;
+  /** Clock in Unix seconds (tests pin it). */
+  now?: () => number;
+}
+
+/** Loaded persona state handed to the constructor by {@link openCompanion}. */
+export interface CompanionState {
+  key: P.PersonaKey;
+  own: P.SignedDeviceList;
+  table: P.Table;
+  requests: PendingRequest[];
+}
+
+const MAX_ALARMS_KEPT = 100;
+
+/**
+ * The companion service over one data directory. In daemon mode it listens to the node's events; in offline mode the
+ * CLI calls one operation and closes it. Every state change is saved (profile, table, own list) before the operation returns.
+ */
+export class Companion extends EventEmitter<CompanionEvents> {
+  readonly config: CompanionConfig;
+  readonly node: NodePort;
+  readonly log: Logger;
+  readonly metrics: CompanionMetrics;
+  private readonly now: () => number;
+  private key: P.PersonaKey;
+  private own: P.SignedDeviceList;
+  private table: P.Table;
+  private requests: PendingRequest[];
+  private readonly alarms: AlarmRecord[] = [];
+  private saveChain: Promise<void> = Promise.resolve();
+  private dirty = false;
+  private running = false;
+  private timers: NodeJS.Timeout[] = [];
+  private republishTimer: NodeJS.Timeout | undefined;
+  private readonly startedAt = Date.now();
+  private readonly unsubscribe: Array<() => void> = [];
+
+  constructor(config: CompanionConfig, state: CompanionState, components: CompanionComponents) {
+    super();
+    this.config = config;
+    this.node = components.node;
+    this.log = components.log;
+    this.metrics = components.metrics ?? new CompanionMetrics({ defaultMetrics: false });
+    this.now = components.now ?? (() => Date.now() / 1000);
+    this.key = state.key;
+    this.own = state.own;
+    this.table = state.table;
+    this.requests = state.requests;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** The PersonaID, 64 uppercase hex. */
+  get personaId(): string {
+    return P.personaIdHex(this.key);
+  }
+
+  /** Our own current signed list. */
+  get ownList(): P.SignedDeviceList {
+    return this.own;
+  }
+
+  /** The status message we publish: human text plus the signed blob. */
+  statusMessage(): string {
+    return P.buildStatusMessage(this.own, this.config.statusText);
+  }
+
+  /**
+   * Daemon start: publish, scan every friend's saved status message (toxcore restores them without an event), start
+   * networking, listen to events, schedule periodic saves and the republish before the TTL runs out.
+   */
+  async start(bootstrap: readonly NodePortBootstrap[]): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    const node = this.node;
+    const on = <K extends Parameters<NodePort['on']>[0]>(event: K, fn: Parameters<NodePort['on']>[1] & ((p: never) => void)) => {
+      node.on(event, fn as never);
+      this.unsubscribe.push(() => node.off(event, fn as never));
+    };
+    on('friendStatusMessage', ((e: { publicKey: string; message: string | Uint8Array }) => this.guard('friendStatusMessage', () => this.onStatusMessage(e.publicKey, e.message))) as never);
+    on('friendRequest', ((e: { publicKey: string; message: string }) => this.guard('friendRequest', () => this.onFriendRequest(e.publicKey, e.message))) as never);
+    on('selfConnection', ((e: { connection: SelfConnection }) => this.guard('selfConnection', () => this.onSelfConnection(e.connection))) as never);
+    on('friendConnection', ((e: { publicKey: string; connection: SelfConnection }) => this.guard('friendConnection', () => this.onFriendConnection(e.publicKey, e.connection))) as never);
+    on('error', ((e: { error: Error }) => this.log.error({ err: e.error.message }, 'tox node error')) as never);
+
+    if (this.config.name) node.setName(this.config.name);
+    this.ensureFresh();
+    this.publish('start');
+    this.scanFriends();
+    node.bootstrap(bootstrap);
+    node.start();
+    this.timers.push(setInterval(() => {
+      this.guard('periodic', () => {
+        const r = P.staleness(this.table, this.now());
+        if (r.changed.length > 0) {
+          this.table = r.table;
+          this.log.info({ personas: r.changed }, 'lists past their time-to-live are stale now');
+        }
+        this.requestSave('periodic');
+      });
+    }, this.config.saveIntervalSeconds * 1000));
+    this.scheduleRepublish();
+    await this.flush();
+  }
+
+  /** Stops networking and timers, saves everything, and frees the node. Idempotent. */
+  async close(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    if (this.republishTimer) clearTimeout(this.republishTimer);
+    this.republishTimer = undefined;
+    for (const off of this.unsubscribe.splice(0)) off();
+    if (this.running) {
+      this.running = false;
+      await this.node.stop();
+    }
+    this.dirty = true;
+    await this.flush();
+    await this.node.close();
+    this.metrics.close();
+  }
+
+  /** Runs an event handler so that nothing it throws reaches the node's iterate loop. */
+  private guard(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ event: what, err: (err as Error).message, code: (err as ToxPersonaError).code }, 'event handler failed');
+    }
+  }
+
+  // ---------------------------------------------------------------- persistence
+
+  /** Marks state dirty and saves soon (coalescing bursts into one write). */
+  requestSave(why: string): void {
+    this.dirty = true;
+    this.saveChain = this.saveChain.then(() => this.saveNow(why)).catch((err: unknown) => {
+      this.log.error({ err: (err as Error).message }, 'save failed');
+    });
+  }
+
+  /** Resolves once every requested save has completed. */
+  async flush(): Promise<void> {
+    if (this.dirty) this.requestSave('flush');
+    await this.saveChain;
+  }
+
+  private async saveNow(why: string): Promise<void> {
+    if (!this.dirty) return;
+    this.dirty = false;
+    const dir = this.config.dir;
+    await this.node.save();
+    await P.saveTable(dataPath(dir, 'table'), this.table);
+    await writeJsonFile(dataPath(dir, 'devices'), P.ownListToJson(this.own));
+    await writeJsonFile(dataPath(dir, 'requests'), { version: 1, requests: this.requests });
+    this.metrics.saves.inc();
+    this.log.debug({ why }, 'saved profile, table and own list');
+    this.emit('saved');
+  }
+
+  // ---------------------------------------------------------------- publishing
+
+  /** Sets the status message to human text + our signed list (a no-op in toxcore when unchanged). */
+  private publish(why: string): void {
+    this.node.setStatusMessage(this.statusMessage());
+    this.metrics.publishes.inc();
+    this.log.info({ why, seq: this.own.list.seq, devices: this.own.list.devices.length }, 'published device list');
+    this.emit('published', { seq: this.own.list.seq, devices: P.devicesOf(this.own.list) });
+  }
+
+  /** Re-signs our list with `devices` (or the same devices) and publishes it. */
+  private resign(devices: P.DeviceView[], why: string): void {
+    this.own = P.signNext(this.own.list, devices, this.key.pair, this.now(), this.config.ttlSeconds);
+    this.publish(why);
+    this.scheduleRepublish();
+    this.requestSave(why);
+  }
+
+  /** Re-signs at start when the list is past half its lifetime or the TTL setting changed. */
+  private ensureFresh(): void {
+    const l = this.own.list;
+    const age = this.now() - l.issuedAt;
+    if (age > l.ttl / 2 || l.ttl !== this.config.ttlSeconds) this.resign(P.devicesOf(l), 'refresh');
+  }
+
+  private scheduleRepublish(): void {
+    if (!this.running) return;
+    if (this.republishTimer) clearTimeout(this.republishTimer);
+    const l = this.own.list;
+    // Half the lifetime: friends that were offline for a while still see a fresh list well before it goes stale.
+    const dueIn = Math.max(1, l.issuedAt + l.ttl / 2 - this.now());
+    // setTimeout's limit is 2^31-1 ms (about 24.8 days); longer TTLs re-arm on the way.
+    const ms = Math.min(dueIn * 1000, 2 ** 31 - 1);
+    this.republishTimer = setTimeout(() => {
+      this.guard('republish', () => {
+        if (this.now() >= l.issuedAt + l.ttl / 2) this.resign(P.devicesOf(this.own.list), 'ttl refresh');
+        else this.scheduleRepublish();
+      });
+    }, ms);
+    this.republishTimer.unref();
+  }
+
+  // ---------------------------------------------------------------- incoming
+
+  /** Records every friend in the table and feeds its saved status message through it once. */
+  scanFriends(): void {
+    for (const f of this.node.friends()) {
+      const before = this.table;
+      this.table = P.observe(this.table, f.publicKey);
+      if (this.table !== before) this.requestSave('friend observed');
+      if (f.statusMessage.length > 0) this.guard('scan', () => this.onStatusMessage(f.publicKey, f.statusMessage));
+    }
+    this.refreshGauges();
+  }
+
+  /** Our own device keys: never added or removed as friends by the table's actions. */
+  private selfDevices(): string[] {
+    return P.devicesOf(this.own.list).map((d) => d.publicKey);
+  }
+
+  /** One friend's status message: decode, verify, update the table, apply the actions, save. Public so benches feed the same path. */
+  onStatusMessage(from: string, text: string | Uint8Array): P.OutcomeView {
+    const result = P.applyStatus(this.table, { from, text, now: this.now(), policy: this.config.policy, selfDevices: this.selfDevices() });
+    this.table = result.table;
+    const o = result.outcome;
+    if (o.kind === 'applied' || o.kind === 'unchanged' || o.kind === 'pending') this.metrics.listsVerified.inc();
+    else if (o.kind === 'rejected') this.metrics.listsRejected.inc({ reason: o.reason });
+    else if (o.kind === 'ignored') this.metrics.listsRejected.inc({ reason: o.reason });
+    const level = o.kind === 'applied' || o.kind === 'pending' ? 'info' : 'debug';
+    this.log[level]({ from, outcome: o.kind, ...('reason' in o ? { reason: o.reason } : {}), ...('personaId' in o ? { persona: o.personaId } : {}) }, 'friend status message processed');
+    this.applyActions(result.actions, from);
+    if (result.changed) this.requestSave('table update');
+    this.refreshGauges();
+    this.emit('statusProcessed', { from, outcome: o, actions: result.actions });
+    return o;
+  }
+
+  private applyActions(actions: readonly P.CompanionAction[], from?: string): void {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'addDevice': {
+          if (a.publicKey === this.node.publicKey) break;
+          if (!this.node.friend(a.publicKey)) {
+            try {
+              this.node.friendAddNorequest(a.publicKey);
+            } catch (err) {
+              this.log.warn({ persona: a.personaId, device: a.publicKey, code: (err as ToxPersonaError).code }, 'could not add device');
+              break;
+            }
+            this.metrics.devicesAdded.inc();
+            this.log.info({ persona: a.personaId, device: a.publicKey, name: a.name }, 'added a device of a verified persona');
+          }
+          this.table = P.added(this.table, a.publicKey);
+          this.requestSave('device added');
+          break;
+        }
+        case 'removeDevice': {
+          if (this.node.friend(a.publicKey)) {
+            try {
+              this.node.friendDelete(a.publicKey);
+            } catch (err) {
+              this.log.warn({ persona: a.personaId, device: a.publicKey, code: (err as ToxPersonaError).code }, 'could not remove device');
+              break;
+            }
+            this.metrics.devicesRemoved.inc();
+            this.log.info({ persona: a.personaId, device: a.publicKey }, 'removed a device its persona dropped');
+          }
+          this.table = P.forgot(this.table, a.publicKey);
+          this.requestSave('device removed');
+          break;
+        }
+        case 'setActive':
+          this.log.info({ persona: a.personaId, device: a.publicKey }, 'active device');
+          break;
+        case 'alarm': {
+          const rec: AlarmRecord = { at: new Date(this.now() * 1000).toISOString(), personaId: a.personaId, reason: a.code, detail: a.detail, ...(from ? { from } : {}) };
+          this.alarms.push(rec);
+          if (this.alarms.length > MAX_ALARMS_KEPT) this.alarms.shift();
+          this.metrics.alarms.inc({ reason: a.code });
+          this.log.warn({ persona: a.personaId, reason: a.code, detail: a.detail, from }, 'ALARM');
+          this.emit('alarm', rec);
+          break;
+        }
+      }
+    }
+  }
+
+  private onFriendRequest(publicKey: string, message: string): void {
+    const policy = this.config.acceptRequests;
+    const known = P.isVerifiedDevice(this.table, publicKey);
+    if (policy === 'all' || (policy === 'personas' && known)) {
+      if (!this.node.friend(publicKey)) this.node.friendAddNorequest(publicKey);
+      this.table = P.observe(this.table, publicKey);
+      this.log.info({ from: publicKey, policy, known }, 'friend request accepted by policy');
+      this.requestSave('request accepted');
+      return;
+    }
+    if (!this.requests.some((r) => r.publicKey === publicKey)) {
+      this.requests.push({ publicKey, message, receivedAt: new Date().toISOString() });
+      this.requestSave('request stored');
+    }
+    this.log.info({ from: publicKey, policy }, 'friend request waiting for accept/decline');
+  }
+
+  private onSelfConnection(connection: SelfConnection): void {
+    this.metrics.connection.set(connection === 'none' ? 0 : connection === 'tcp' ? 1 : 2);
+    this.log.info({ connection }, connection === 'none' ? 'DHT disconnected' : 'DHT connected');
+    this.emit('selfConnection', connection);
+  }
+
+  private onFriendConnection(publicKey: string, connection: SelfConnection): void {
+    const { online, total } = this.refreshGauges();
+    this.log.info({ friend: publicKey, connection, online, total }, connection === 'none' ? 'friend offline' : 'friend online');
+    this.emit('friendConnection', { publicKey, connection, online, total });
+  }
+
+  private refreshGauges(): { online: number; total: number } {
+    const friends = this.node.friends();
+    const online = friends.filter((f) => f.connection !== 'none').length;
+    this.metrics.friendsOnline.set(online);
+    this.metrics.friendsTotal.set(friends.length);
+    this.metrics.setPersonaCounts(P.countByState(this.table));
+    return { online, total: friends.length };
+  }
+
+  // ---------------------------------------------------------------- views
+
+  /** True when connected, or within the start-up grace period. */
+  health(): { healthy: boolean; body: unknown } {
+    const connection = this.node.selfConnection();
+    const inGrace = Date.now() - this.startedAt < this.config.healthGraceSeconds * 1000;
+    const healthy = connection !== 'none' || inGrace;
+    return { healthy, body: { status: healthy ? 'ok' : 'unhealthy', connection, inGracePeriod: inGrace && connection === 'none', uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) } };
+  }
+
+  /** The table as JSON-friendly views. */
+  personas(): P.PersonaView[] {
+    return P.tableView(this.table);
+  }
+
+  /** What `tox-persona status` shows. */
+  status(): Record<string, unknown> & { alarms: AlarmRecord[] } {
+    const friends = this.node.friends();
+    return {
+      toxId: this.node.address,
+      publicKey: this.node.publicKey,
+      personaId: this.personaId,
+      connection: this.node.selfConnection(),
+      running: this.running,
+      friends: { online: friends.filter((f) => f.connection !== 'none').length, total: friends.length },
+      devices: P.devicesOf(this.own.list),
+      seq: this.own.list.seq,
+      issuedAt: this.own.list.issuedAt,
+      ttl: this.own.list.ttl,
+      policy: this.config.policy,
+      acceptRequests: this.config.acceptRequests,
+      personas: P.countByState(this.table),
+      pendingApprovals: P.tableView(this.table).filter((p) => p.pending).length,
+      pendingRequests: this.requests.length,
+      alarms: [...this.alarms],
+    };
+  }
+
+  /** Friend list view. */
+  friendList(): Array<{ publicKey: string; name: string; connection: SelfConnection; persona?: string }> {
+    const owners = P.deviceOwners(this.table);
+    return this.node.friends().map((f) => ({ publicKey: f.publicKey, name: f.name, connection: f.connection, ...(owners.get(f.publicKey) ? { persona: owners.get(f.publicKey)! } : {}) }));
+  }
+
+  // ---------------------------------------------------------------- operations (CLI / admin)
+
+  /** Adds a device to our list (at the end, or first with `active`), re-signs and publishes. */
+  deviceAdd(publicKey: string, name = '', active = false): P.DeviceView[] {
+    const pk = normKey(publicKey);
+    const devices = P.devicesOf(this.own.list);
+    if (devices.some((d) => d.publicKey === pk)) throw new CompanionError('DEVICE_EXISTS', `device ${short(pk)} is already in the list`);
+    const entry = { publicKey: pk, name };
+    const next = active ? [entry, ...devices] : [...devices, entry];
+    this.resign(next, 'device added');
+    return P.devicesOf(this.own.list);
+  }
+
+  /** Removes a device from our list, re-signs and publishes. */
+  deviceRemove(publicKey: string): P.DeviceView[] {
+    const pk = this.resolveOwnDevice(publicKey);
+    if (pk === this.node.publicKey) throw new CompanionError('OWN_DEVICE', 'this device cannot remove itself from the list');
+    const devices = P.devicesOf(this.own.list).filter((d) => d.publicKey !== pk);
+    if (devices.length === 0) throw new CompanionError('LAST_DEVICE', 'a list needs at least one device');
+    this.resign(devices, 'device removed');
+    return P.devicesOf(this.own.list);
+  }
+
+  /** Makes a device the active one (first in the list), re-signs and publishes. */
+  deviceActivate(publicKey: string): P.DeviceView[] {
+    const pk = this.resolveOwnDevice(publicKey);
+    const devices = P.devicesOf(this.own.list);
+    const d = devices.find((x) => x.publicKey === pk)!;
+    this.resign([d, ...devices.filter((x) => x.publicKey !== pk)], 'device activated');
+    return P.devicesOf(this.own.list);
+  }
+
+  /**
+   * The new-device flow: rekey our own profile into `out` (fresh keypair and nospam, same friends), add the new key to
+   * our list, re-sign, write the new signed status message into `out` so the new device publishes it from its first
+   * start, then publish it here. Nothing changes here when writing `out` fails.
+   */
+  async enroll(out: string, name = ''): Promise<{ out: string; publicKey: string; toxId: string; devices: P.DeviceView[]; friends: number }> {
+    const outPath = resolvePath(out);
+    if (existsSync(outPath)) throw new CompanionError('OUTPUT_EXISTS', `${out} already exists; choose a new path`);
+    const pair = generateKeyPair();
+    const pk = bytesToHex(pair.publicKey);
+    const devices = [...P.devicesOf(this.own.list), { publicKey: pk, name }];
+    const next = P.signNext(this.own.list, devices, this.key.pair, this.now(), this.config.ttlSeconds);
+    const status = P.buildStatusMessage(next, this.config.statusText);
+    const r = rekeyProfile(this.node.savedata(), { keyPair: pair, statusMessage: status });
+    await writeNewFile(outPath, r.bytes);
+    this.own = next;
+    this.publish('device enrolled');
+    this.scheduleRepublish();
+    this.requestSave('device enrolled');
+    await this.flush();
+    return { out: outPath, publicKey: pk, toxId: bytesToHex(toxAddress(r.publicKey, r.nospam)), devices: P.devicesOf(next.list), friends: r.friendCount };
+  }
+
+  /** Accepts a device key by full hex or by a unique prefix / name. */
+  private resolveOwnDevice(ref: string): string {
+    const devices = P.devicesOf(this.own.list);
+    const up = ref.trim().toUpperCase();
+    const hits = devices.filter((d) => d.publicKey === up || (up.length >= 8 && d.publicKey.startsWith(up)) || d.name === ref);
+    if (hits.length !== 1) throw new CompanionError('UNKNOWN_DEVICE', hits.length === 0 ? `no device "${ref}" in the list` : `"${ref}" matches ${hits.length} devices`);
+    return hits[0]!.publicKey;
+  }
+
+  /** Applies the pending update(s) of a persona (PersonaID, 8+ hex prefix, or a pending id), newest first; applies the resulting actions. */
+  approve(ref: string): P.PersonaView {
+    const pend = P.pendingFor(this.table, ref).sort((x, y) => y.seq - x.seq);
+    if (pend.length === 0) throw new CompanionError('NO_PENDING', `no pending update for "${ref}"`);
+    const personaId = pend[0]!.personaId;
+    const r = P.approve(this.table, pend[0]!.id, this.now(), this.selfDevices());
+    this.table = r.table;
+    this.applyActions(r.actions);
+    this.log.info({ persona: personaId, outcome: r.outcome.kind }, 'pending update approved');
+    this.requestSave('approved');
+    this.refreshGauges();
+    return this.personaView(personaId);
+  }
+
+  /** Drops every pending update of a persona (or the one with this pending id). */
+  reject(ref: string): P.PersonaView {
+    const pend = P.pendingFor(this.table, ref);
+    if (pend.length === 0) throw new CompanionError('NO_PENDING', `no pending update for "${ref}"`);
+    for (const p of pend) this.table = P.reject(this.table, p.id);
+    this.log.info({ persona: pend[0]!.personaId, count: pend.length }, 'pending update rejected');
+    this.requestSave('rejected');
+    this.refreshGauges();
+    return this.personaView(pend[0]!.personaId);
+  }
+
+  private personaView(personaId: string): P.PersonaView {
+    return P.tableView(this.table).find((p) => p.personaId === personaId) ?? { personaId, state: 'none', seq: null, issuedAt: null, ttl: null, lastSeen: null, from: null, devices: [] };
+  }
+
+  /** Sends a friend request to a Tox ID. */
+  friendAdd(address: string, message: string): { publicKey: string } {
+    const addr = address.trim().toUpperCase();
+    if (!/^[0-9A-F]{76}$/.test(addr)) throw new CompanionError('BAD_ARGUMENT', 'a Tox ID is 76 hex characters');
+    this.node.friendAdd(addr, message || 'tox-persona');
+    this.requestSave('friend added');
+    return { publicKey: addr.slice(0, 64) };
+  }
+
+  /** Removes a friend by public key (or unique prefix). */
+  friendRemove(ref: string): { publicKey: string } {
+    const up = ref.trim().toUpperCase();
+    const hits = this.node.friends().filter((f) => f.publicKey === up || (up.length >= 8 && f.publicKey.startsWith(up)));
+    if (hits.length !== 1) throw new CompanionError('UNKNOWN_FRIEND', hits.length === 0 ? `no friend "${ref}"` : `"${ref}" matches ${hits.length} friends`);
+    this.node.friendDelete(hits[0]!.publicKey);
+    this.table = P.forgot(this.table, hits[0]!.publicKey);
+    this.requestSave('friend removed');
+    return { publicKey: hits[0]!.publicKey };
+  }
+
+  /** Incoming friend requests waiting for a decision. */
+  pendingRequests(): PendingRequest[] {
+    return [...this.requests];
+  }
+
+  /** Accepts a stored friend request. */
+  accept(ref: string): PendingRequest {
+    const r = this.takeRequest(ref);
+    if (!this.node.friend(r.publicKey)) this.node.friendAddNorequest(r.publicKey);
+    this.table = P.observe(this.table, r.publicKey);
+    this.requestSave('request accepted');
+    return r;
+  }
+
+  /** Declines (forgets) a stored friend request. */
+  decline(ref: string): PendingRequest {
+    const r = this.takeRequest(ref);
+    this.requestSave('request declined');
+    return r;
+  }
+
+  private takeRequest(ref: string): PendingRequest {
+    const up = ref.trim().toUpperCase();
+    const i = this.requests.findIndex((r) => r.publicKey === up || (up.length >= 8 && r.publicKey.startsWith(up)));
+    if (i < 0) throw new CompanionError('UNKNOWN_REQUEST', `no pending friend request from "${ref}"`);
+    return this.requests.splice(i, 1)[0]!;
+  }
+}
+
+function normKey(text: string): string {
+  const t = text.trim().toUpperCase();
+  // A full Tox ID is accepted too: its first 32 bytes are the public key.
+  const pk = /^[0-9A-F]{76}$/.test(t) ? t.slice(0, 64) : t;
+  if (!/^[0-9A-F]{64}$/.test(pk)) throw new CompanionError('BAD_ARGUMENT', `not a Tox public key (64 hex) or Tox ID (76 hex): "${text}"`);
+  return pk;
+}
+
+function short(pk: string): string {
+  return `${pk.slice(0, 8)}…`;
+}
+
+/** Loads the persona state of an initialized data directory. */
+export async function loadCompanionState(dir: string, devicePublicKey: string, ttl: number, now = Date.now() / 1000): Promise<CompanionState> {
+  const key = await P.loadPersonaKey(dataPath(dir, 'personaKey'));
+  const devicesPath = dataPath(dir, 'devices');
+  let own: P.SignedDeviceList;
+  if (existsSync(devicesPath)) {
+    own = P.ownListFromJson(readJsonFile(devicesPath, null), devicesPath);
+    if (P.personaIdHex(key) !== P.listPersonaIdHex(own.list)) {
+      throw new DataDirError('BAD_FILE', `${devicesPath}: the device list belongs to another persona than persona.key`);
+    }
+  } else {
+    own = P.signNext(undefined, [{ publicKey: devicePublicKey, name: '' }], key.pair, now, ttl);
+  }
+  const table = await P.loadTable(dataPath(dir, 'table'));
+  const req = readJsonFile<{ requests?: PendingRequest[] }>(dataPath(dir, 'requests'), { requests: [] });
+  return { key, own, table, requests: Array.isArray(req.requests) ? req.requests : [] };
+}
+
+export type { Policy };

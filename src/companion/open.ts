@@ -1,0 +1,209 @@
+// Opening a data directory: create one (init), open it for one offline operation under the lock, or run it as the daemon.
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CompanionConfig } from './config.js';
+import { configPath } from './config.js';
+import { Companion, loadCompanionState } from './companion.js';
+import { dataPath, ensureDir, isInitialized, lockDataDir, readOrCreateToken, requireInitialized, writeJsonFile, writeRuntime, DataDirError, type Release } from './datadir.js';
+import type { Logger } from './log.js';
+import { CompanionMetrics } from './metrics.js';
+import { openNode } from './node-adapter.js';
+import type { NodePortBootstrap } from './node-port.js';
+import { startAdminServer, type AdminServer } from './admin.js';
+import { runOperation } from './ops.js';
+import * as P from './persona-port.js';
+import { startBootstrapd, type Bootstrapd } from '../tox/bootstrapd.js';
+import { defaultNodes } from '../tox/nodes.js';
+
+/** Options for {@link initDataDir}. */
+export interface InitOptions {
+  /** Import this persona key (an export string) instead of generating one. */
+  personaExport?: string;
+  /** Passphrase of that export string. */
+  exportPassphrase?: string;
+  /** Settings written to config.json (only the given ones). */
+  settings?: Record<string, unknown>;
+  /** Device name of this device in the first list. */
+  deviceName?: string;
+  ttlSeconds?: number;
+  /**
+   * A status message (or bare blob) carrying this persona's newest list, from a device that already has it: the new
+   * device starts from that list plus itself, instead of a list of itself alone that would drop the other devices.
+   */
+  baseList?: string;
+}
+
+/** What {@link initDataDir} created. */
+export interface InitResult {
+  dir: string;
+  toxId: string;
+  publicKey: string;
+  personaId: string;
+}
+
+/** Creates a data directory: profile, persona key, first signed list, empty table, config. Refuses an existing one (`ALREADY_INITIALIZED`). */
+export async function initDataDir(dir: string, options: InitOptions = {}): Promise<InitResult> {
+  ensureDir(dir);
+  for (const f of ['profile', 'personaKey', 'devices', 'table'] as const) {
+    if (existsSync(dataPath(dir, f))) throw new DataDirError('ALREADY_INITIALIZED', `${dataPath(dir, f)} already exists; init never overwrites a data directory`);
+  }
+  const release = await lockDataDir(dir);
+  try {
+    const key = options.personaExport ? await P.importKey(options.personaExport, options.exportPassphrase) : await P.newPersonaKey();
+    const node = await openNode({ profilePath: dataPath(dir, 'profile'), create: true });
+    try {
+      const me = { publicKey: node.publicKey, name: options.deviceName ?? '' };
+      let prev: P.DeviceList | undefined;
+      let devices: P.DeviceView[] = [me];
+      if (options.baseList) {
+        const v = P.decodeOwnList(options.baseList);
+        if (!v.ok) throw new DataDirError('BAD_ARGUMENT', `--list: ${v.reason}: ${v.detail}`);
+        if (P.listPersonaIdHex(v.signed.list) !== P.personaIdHex(key)) throw new DataDirError('BAD_ARGUMENT', '--list: that list belongs to another persona than the imported key');
+        prev = v.signed.list;
+        devices = [...P.devicesOf(prev).filter((d) => d.publicKey !== me.publicKey), me];
+      }
+      const own = P.signNext(prev, devices, key.pair, Date.now() / 1000, options.ttlSeconds ?? prev?.ttl ?? 7 * 24 * 3600);
+      node.setStatusMessage(P.buildStatusMessage(own, typeof options.settings?.statusText === 'string' ? options.settings.statusText : 'tox-persona'));
+      await node.save();
+      await P.writePersonaKey(dataPath(dir, 'personaKey'), key);
+      await writeJsonFile(dataPath(dir, 'devices'), P.ownListToJson(own));
+      await P.saveTable(dataPath(dir, 'table'), P.emptyTable());
+      if (!existsSync(configPath(dir))) await writeJsonFile(configPath(dir), options.settings ?? {});
+      await readOrCreateToken(dir);
+      return { dir, toxId: node.address, publicKey: node.publicKey, personaId: P.personaIdHex(key) };
+    } finally {
+      await node.close();
+    }
+  } finally {
+    await release();
+  }
+}
+
+/** Opens an initialized data directory without networking; the caller must `close()` the companion and then `release()`. */
+export async function openOffline(config: CompanionConfig, log: Logger): Promise<{ companion: Companion; release: Release }> {
+  requireInitialized(config.dir);
+  const release = await lockDataDir(config.dir);
+  try {
+    const node = await openNode({ profilePath: dataPath(config.dir, 'profile'), udp: config.udp, ipv6: config.ipv6, localDiscovery: config.localDiscovery });
+    try {
+      const state = await loadCompanionState(config.dir, node.publicKey, config.ttlSeconds);
+      return { companion: new Companion(config, state, { node, log }), release };
+    } catch (err) {
+      await node.close();
+      throw err;
+    }
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}
+
+/** Runs one operation directly on the data directory (daemon not running), under the lock. */
+export async function runOffline(config: CompanionConfig, log: Logger, op: string, args: Record<string, unknown>): Promise<unknown> {
+  const { companion, release } = await openOffline(config, log);
+  try {
+    return await runOperation(companion, op, args);
+  } finally {
+    await companion.close();
+    await release();
+  }
+}
+
+/** A running daemon. */
+export interface Daemon {
+  readonly companion: Companion;
+  readonly admin: AdminServer | undefined;
+  readonly bootstrapd: Bootstrapd | undefined;
+  readonly bootstrapNodes: readonly NodePortBootstrap[];
+  /** Saves and stops everything; idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Options for {@link startDaemon}. */
+export interface DaemonOptions {
+  /** Create the data directory first when it is not initialized (containers start from an empty volume). */
+  initIfMissing?: boolean;
+  metrics?: CompanionMetrics;
+}
+
+/** Starts the daemon: takes the lock for its lifetime, opens profile/key/table, starts the network, the admin endpoint, and publishes. */
+export async function startDaemon(config: CompanionConfig, log: Logger, options: DaemonOptions = {}): Promise<Daemon> {
+  if (!isInitialized(config.dir)) {
+    if (!options.initIfMissing) requireInitialized(config.dir);
+    const r = await initDataDir(config.dir, { ttlSeconds: config.ttlSeconds });
+    log.info({ dir: config.dir, toxId: r.toxId, personaId: r.personaId }, 'initialized a new data directory');
+  }
+  const release = await lockDataDir(config.dir, {
+    onCompromised: (err) => log.error({ err: err.message }, 'data directory lock compromised (another process may write it)'),
+  });
+  const cleanups: Array<() => Promise<void>> = [release];
+  const undo = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    let bootstrapd: Bootstrapd | undefined;
+    const nodes: NodePortBootstrap[] = [];
+    if (config.network === 'local') {
+      bootstrapd = await startBootstrapd({
+        dir: join(config.dir, 'bootstrapd'),
+        ...(config.localPort ? { port: config.localPort } : {}),
+        onLog: (line) => log.trace({ component: 'bootstrapd' }, line),
+      });
+      cleanups.push(() => bootstrapd!.close());
+      nodes.push(bootstrapd.node());
+      log.info({ node: bootstrapd.nodeString() }, 'local tox-bootstrapd running');
+    } else if (config.bootstrap.length === 0) {
+      nodes.push(...defaultNodes());
+    }
+    nodes.push(...config.bootstrap);
+    const node = await openNode({ profilePath: dataPath(config.dir, 'profile'), udp: config.udp, ipv6: config.ipv6, localDiscovery: config.localDiscovery });
+    const state = await loadCompanionState(config.dir, node.publicKey, config.ttlSeconds).catch(async (err: unknown) => {
+      await node.close();
+      throw err;
+    });
+    const metrics = options.metrics ?? new CompanionMetrics();
+    const companion = new Companion(config, state, { node, log, metrics });
+    cleanups.push(() => companion.close());
+    let admin: AdminServer | undefined;
+    if (config.admin.enabled) {
+      const token = await readOrCreateToken(config.dir);
+      admin = await startAdminServer({
+        host: config.admin.host,
+        port: config.admin.port,
+        token,
+        log: log.child({ component: 'admin' }),
+        handlers: {
+          health: () => companion.health(),
+          metrics: async () => ({ contentType: metrics.contentType, text: await metrics.render() }),
+          personas: () => ({ personas: companion.personas() }),
+          status: () => companion.status(),
+          op: (name, args) => runOperation(companion, name, args),
+        },
+      });
+      // Closed before the companion so no operation arrives while it saves for the last time.
+      cleanups.push(() => admin!.close());
+      log.info({ host: admin.host, port: admin.port }, 'admin endpoint listening');
+    }
+    await companion.start(nodes);
+    await writeRuntime(config.dir, { pid: process.pid, admin: admin ? { host: admin.host, port: admin.port } : null, startedAt: new Date().toISOString(), toxId: node.address });
+    cleanups.push(() => rm(dataPath(config.dir, 'runtime'), { force: true }));
+    let stopping: Promise<void> | undefined;
+    return {
+      companion,
+      admin,
+      bootstrapd,
+      bootstrapNodes: nodes,
+      stop() {
+        stopping ??= (async () => {
+          await undo();
+          log.info('daemon stopped, everything saved');
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}

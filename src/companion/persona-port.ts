@@ -1,0 +1,284 @@
+// The companion's adapter over the persona layer: the only companion file that imports src/persona, with hex keys at its edge.
+import { bytesToHex, hexToBytes } from '../util/bytes.js';
+import { ToxPersonaError } from '../util/errors.js';
+import { nextDeviceList, signDeviceList, signedRecord, parseSignedRecord, type DeviceList, type SignedDeviceList } from '../persona/list.js';
+import { encodeStatusMessage, decodeStatusMessage, statusMessageBudget } from '../persona/codec.js';
+import { generatePersonaKey, savePersonaKey, loadPersonaKey as loadKeyFile, exportPersonaKey, importPersonaKey, type PersonaKeyPair } from '../persona/keys.js';
+import { personaReady } from '../persona/sodium.js';
+import {
+  emptyTable as emptyPersonaTable, applyStatusMessage, approvePending, rejectPending, observeFriend, markAdded, forgetFriend, refreshStaleness,
+  type PersonaTable, type Action, type Outcome, type PendingUpdate,
+} from '../persona/table.js';
+import { loadTable as loadTableFile, saveTable as saveTableFile } from '../persona/store.js';
+
+export type { DeviceList, SignedDeviceList };
+
+/** A device as the companion shows it: hex key and name. */
+export interface DeviceView {
+  publicKey: string;
+  name: string;
+}
+
+/** Converts a signed list's devices to hex views (first = active). */
+export function devicesOf(list: DeviceList): DeviceView[] {
+  return list.devices.map((d) => ({ publicKey: bytesToHex(d.publicKey), name: d.name }));
+}
+
+/** Signs the successor of `prev` (or a first list) with the given devices. */
+export function signNext(
+  prev: DeviceList | undefined,
+  devices: readonly DeviceView[],
+  key: { publicKey: Uint8Array; secretKey: Uint8Array },
+  now: number,
+  ttl: number,
+): SignedDeviceList {
+  const list = nextDeviceList(
+    prev,
+    devices.map((d) => ({ publicKey: hexToBytes(d.publicKey, 32, 'device public key'), name: d.name })),
+    { now, ttl, personaId: key.publicKey },
+  );
+  return signDeviceList(list, key);
+}
+
+/** Serialises our own signed list for devices.json. */
+export function ownListToJson(signed: SignedDeviceList): { record: string } {
+  return { record: Buffer.from(signedRecord(signed)).toString('base64') };
+}
+
+/** Reads our own signed list back from devices.json; throws `BAD_FILE` when it does not parse. */
+export function ownListFromJson(value: unknown, where: string): SignedDeviceList {
+  const rec = (value as { record?: unknown } | null)?.record;
+  if (typeof rec !== 'string') throw new ToxPersonaError('BAD_FILE', `${where}: missing "record"`);
+  const parsed = parseSignedRecord(Uint8Array.from(Buffer.from(rec, 'base64')));
+  if (!parsed.ok) throw new ToxPersonaError('BAD_FILE', `${where}: own device list does not parse (${parsed.reason}: ${parsed.detail})`);
+  return parsed.value;
+}
+
+/** The persona key as the companion holds it. */
+export interface PersonaKey {
+  pair: PersonaKeyPair;
+}
+
+/** Waits for libsodium. */
+export async function ready(): Promise<void> {
+  await personaReady();
+}
+
+/** The PersonaID of a key, 64 uppercase hex. */
+export function personaIdHex(key: PersonaKey): string {
+  return bytesToHex(key.pair.publicKey);
+}
+
+/** The PersonaID a list belongs to, 64 uppercase hex. */
+export function listPersonaIdHex(list: DeviceList): string {
+  return bytesToHex(list.personaId);
+}
+
+/** Generates a new persona key. */
+export async function newPersonaKey(): Promise<PersonaKey> {
+  await personaReady();
+  return { pair: await generatePersonaKey() };
+}
+
+/** Writes the key file (0600); refuses to replace one unless `overwrite`. */
+export async function writePersonaKey(path: string, key: PersonaKey, options: { passphrase?: string; overwrite?: boolean } = {}): Promise<void> {
+  await personaReady();
+  await savePersonaKey(path, key.pair, options);
+}
+
+/** Reads the key file (`passphrase` when it is encrypted, from `$TOX_PERSONA_KEY_PASSPHRASE` by default). */
+export async function loadPersonaKey(path: string, passphrase = process.env.TOX_PERSONA_KEY_PASSPHRASE): Promise<PersonaKey> {
+  await personaReady();
+  return { pair: await loadKeyFile(path, passphrase ? { passphrase } : {}) };
+}
+
+/** The copy-pasteable export string of a key (encrypted when a passphrase is given). */
+export async function exportKey(key: PersonaKey, passphrase?: string): Promise<string> {
+  await personaReady();
+  return exportPersonaKey(key.pair, passphrase);
+}
+
+/** Parses an export string. */
+export async function importKey(text: string, passphrase?: string): Promise<PersonaKey> {
+  await personaReady();
+  return { pair: await importPersonaKey(text.trim(), passphrase) };
+}
+
+/** The status message: human text + marker + blob (throws StatusMessageTooLong with the budget when it does not fit). */
+export function buildStatusMessage(signed: SignedDeviceList, humanText: string): string {
+  return encodeStatusMessage(signed, humanText);
+}
+
+/** The blob alone (marker included), for pasting into another client. */
+export function blobOnly(signed: SignedDeviceList): string {
+  return encodeStatusMessage(signed, '');
+}
+
+/** Bytes left for human text next to this list. */
+export function humanBudget(signed: SignedDeviceList): number {
+  return statusMessageBudget(signed).humanBytes;
+}
+
+/** What `verify` reports about one status message. */
+export type VerifyView =
+  | { ok: true; personaId: string; human: string; seq: number; issuedAt: number; ttl: number; expiresAt: number; stale: boolean; devices: DeviceView[]; envelope: string }
+  | { ok: false; reason: string; detail: string };
+
+/** Decodes and verifies a status message in isolation (signature, format, freshness of issuedAt vs `now`). */
+export function verifyStatus(text: string, now: number): VerifyView {
+  const r = decodeStatusMessage(text);
+  if (!r.ok) return { ok: false, reason: r.reason, detail: r.detail };
+  const l = r.signed.list;
+  return {
+    ok: true,
+    personaId: bytesToHex(l.personaId),
+    human: r.human,
+    seq: l.seq,
+    issuedAt: l.issuedAt,
+    ttl: l.ttl,
+    expiresAt: l.issuedAt + l.ttl,
+    stale: now > l.issuedAt + l.ttl,
+    devices: devicesOf(l),
+    envelope: r.envelope,
+  };
+}
+
+/** Decodes and verifies a status message carrying a list (our own persona's, for `persona import --list`). */
+export function decodeOwnList(text: string): { ok: true; signed: SignedDeviceList } | { ok: false; reason: string; detail: string } {
+  const r = decodeStatusMessage(text.trim());
+  return r.ok ? { ok: true, signed: r.signed } : { ok: false, reason: r.reason, detail: r.detail };
+}
+
+// ---------------------------------------------------------------- the table
+
+export type Table = PersonaTable;
+/** An action the companion applies (persona layer's type). */
+export type CompanionAction = Action;
+/** What happened to one status message (persona layer's type). */
+export type OutcomeView = Outcome;
+
+/** A persona entry as `personas` shows it. */
+export interface PersonaView {
+  personaId: string;
+  state: string;
+  seq: number | null;
+  issuedAt: number | null;
+  ttl: number | null;
+  lastSeen: number | null;
+  from: string | null;
+  devices: Array<{ publicKey: string; name: string; active: boolean; confirmed: boolean; addedByUs: boolean }>;
+  /** Updates waiting for approve/reject (manual policy, or held back by a pinning rule). */
+  pending?: Array<{ id: string; seq: number; from: string; reason: string; receivedAt: number }>;
+}
+
+/** A fresh table. */
+export function emptyTable(): Table {
+  return emptyPersonaTable();
+}
+
+/** Loads the table file (missing → empty; corrupt → typed error, file untouched). */
+export async function loadTable(path: string): Promise<Table> {
+  return loadTableFile(path);
+}
+
+/** Saves the table file atomically (the previous good copy kept as .bak). */
+export async function saveTable(path: string, table: Table): Promise<void> {
+  await saveTableFile(path, table);
+}
+
+/** One friend's status message through the pure table update. `changed` says whether the table needs saving. */
+export function applyStatus(
+  table: Table,
+  input: { from: string; text: string | Uint8Array; now: number; policy: 'auto' | 'manual'; selfDevices: readonly string[] },
+): { table: Table; actions: CompanionAction[]; outcome: OutcomeView; changed: boolean } {
+  const observed = table.friends[input.from] ? table : observeFriend(table, input.from);
+  const r = applyStatusMessage(observed, input);
+  return { ...r, changed: observed !== table || (r.outcome.kind !== 'none' && r.outcome.kind !== 'rejected') };
+}
+
+/** Records a friend (provisional entry when it has no persona yet). */
+export function observe(table: Table, publicKey: string): Table {
+  return table.friends[publicKey] ? table : observeFriend(table, publicKey);
+}
+
+/** Records that we added this device because a verified list named it. */
+export function added(table: Table, publicKey: string): Table {
+  return markAdded(table, publicKey);
+}
+
+/** Records that a friend was deleted. */
+export function forgot(table: Table, publicKey: string): Table {
+  return forgetFriend(table, publicKey);
+}
+
+/** Marks lists past their TTL stale. */
+export function staleness(table: Table, now: number): { table: Table; changed: string[] } {
+  return refreshStaleness(table, now);
+}
+
+/** Pending updates of a persona (by PersonaID) or the one with this pending id. */
+export function pendingFor(table: Table, ref: string): PendingUpdate[] {
+  const up = ref.trim().toUpperCase();
+  const low = ref.trim().toLowerCase();
+  return table.pending.filter((p) => p.id === low || p.personaId === up || (up.length >= 8 && p.personaId.startsWith(up)));
+}
+
+/** Approves one pending update by id. */
+export function approve(table: Table, id: string, now: number, selfDevices: readonly string[]): { table: Table; actions: CompanionAction[]; outcome: OutcomeView } {
+  return approvePending(table, id, now, { selfDevices });
+}
+
+/** Rejects one pending update by id. */
+export function reject(table: Table, id: string): Table {
+  return rejectPending(table, id);
+}
+
+/** The table as views, verified personas first. */
+export function tableView(table: Table): PersonaView[] {
+  const order: Record<string, number> = { verified: 0, stale: 1, conflict: 2, provisional: 3 };
+  return Object.values(table.personas)
+    .map((e) => {
+      const pending = table.pending.filter((p) => p.personaId === e.personaId).map((p) => ({ id: p.id, seq: p.seq, from: p.from, reason: p.reason, receivedAt: p.receivedAt }));
+      const v: PersonaView = {
+        personaId: e.personaId,
+        state: e.state,
+        seq: e.seq,
+        issuedAt: e.issuedAt,
+        ttl: e.ttl,
+        lastSeen: e.lastSeen,
+        from: e.from,
+        devices: e.devices.map((d, i) => ({ publicKey: d.publicKey, name: d.name, active: i === 0, confirmed: d.confirmed, addedByUs: d.addedByUs })),
+      };
+      if (pending.length) v.pending = pending;
+      return v;
+    })
+    .concat(
+      // Pending updates for personas not in the table yet (first list under the manual policy).
+      [...new Set(table.pending.map((p) => p.personaId))]
+        .filter((id) => !table.personas[id])
+        .map((id) => ({
+          personaId: id, state: 'new', seq: null, issuedAt: null, ttl: null, lastSeen: null, from: null, devices: [],
+          pending: table.pending.filter((p) => p.personaId === id).map((p) => ({ id: p.id, seq: p.seq, from: p.from, reason: p.reason, receivedAt: p.receivedAt })),
+        })),
+    )
+    .sort((a, b) => (order[a.state] ?? 9) - (order[b.state] ?? 9) || a.personaId.localeCompare(b.personaId));
+}
+
+/** Persona counts by state (for metrics and status). */
+export function countByState(table: Table): Record<string, number> {
+  const out: Record<string, number> = { provisional: 0, verified: 0, stale: 0, conflict: 0 };
+  for (const e of Object.values(table.personas)) out[e.state] = (out[e.state] ?? 0) + 1;
+  return out;
+}
+
+/** True when a verified (or stale) persona lists this device: the `personas` friend-request policy. */
+export function isVerifiedDevice(table: Table, publicKey: string): boolean {
+  return Object.values(table.personas).some((e) => (e.state === 'verified' || e.state === 'stale') && e.devices.some((d) => d.publicKey === publicKey));
+}
+
+/** Device → PersonaID for every non-provisional entry. */
+export function deviceOwners(table: Table): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const e of Object.values(table.personas)) if (e.state !== 'provisional') for (const d of e.devices) m.set(d.publicKey, e.personaId);
+  return m;
+}
