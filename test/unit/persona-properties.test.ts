@@ -1,0 +1,110 @@
+// Property tests (fast-check) for the status-message codec: round trip, the 1007-byte bound, and mutation safety.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  decodeStatusMessage,
+  encodeStatusMessage,
+  MAX_NAME_BYTES,
+  personaKeyFromSeed,
+  signDeviceList,
+  StatusMessageTooLong,
+  type DeviceList,
+} from '../../src/persona/index.js';
+import { bytesEqual } from '../../src/util/bytes.js';
+
+const keys = [1, 2, 3].map((n) => personaKeyFromSeed(new Uint8Array(32).fill(n)));
+
+const nameArb = fc
+  .string({ unit: 'grapheme', maxLength: 12 })
+  .map((s) => s.replace(/[\u0000-\u001f\u007f]/g, ''))
+  .filter((s) => Buffer.byteLength(s) <= MAX_NAME_BYTES);
+
+const listArb = fc
+  .record({
+    key: fc.integer({ min: 0, max: keys.length - 1 }),
+    seq: fc.integer({ min: 0, max: 2 ** 48 - 1 }),
+    issuedAt: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+    ttl: fc.integer({ min: 1, max: 2 ** 32 - 1 }),
+    devices: fc.uniqueArray(fc.record({ publicKey: fc.uint8Array({ minLength: 32, maxLength: 32 }), name: fc.oneof(fc.constant(''), nameArb) }), {
+      minLength: 1,
+      maxLength: 22,
+      selector: (d) => Buffer.from(d.publicKey).toString('hex'),
+    }),
+    human: fc.oneof(fc.constant(''), fc.string({ unit: 'grapheme', maxLength: 60 }), fc.string({ unit: 'binary', maxLength: 700 })),
+  })
+  .filter(({ key, devices }) => devices.every((d) => !bytesEqual(d.publicKey, (keys[key] as { publicKey: Uint8Array }).publicKey)));
+
+function build(x: { key: number; seq: number; issuedAt: number; ttl: number; devices: { publicKey: Uint8Array; name: string }[] }) {
+  const key = keys[x.key] as (typeof keys)[number];
+  const list: DeviceList = { version: 1, personaId: key.publicKey, seq: x.seq, issuedAt: x.issuedAt, ttl: x.ttl, devices: x.devices };
+  return signDeviceList(list, key);
+}
+
+describe('persona codec properties', () => {
+  it('decode(encode(x)) == x, and the message is at most 1007 bytes or the encoder refuses with the budget', () => {
+    fc.assert(
+      fc.property(listArb, (x) => {
+        const signed = build(x);
+        let text: string;
+        try {
+          text = encodeStatusMessage(signed, x.human);
+        } catch (error) {
+          expect(error).toBeInstanceOf(StatusMessageTooLong);
+          const e = error as StatusMessageTooLong;
+          expect(e.needed).toBeGreaterThan(1007);
+          expect(e.budget).toBe(1007);
+          expect(e.needed).toBe(Buffer.byteLength(x.human) + e.blobBytes);
+          return;
+        }
+        expect(Buffer.byteLength(text)).toBeLessThanOrEqual(1007);
+        const d = decodeStatusMessage(text);
+        expect(d.ok, d.ok ? '' : `${d.reason}: ${d.detail}`).toBe(true);
+        if (!d.ok) return;
+        expect(d.human).toBe(x.human);
+        expect(d.signed.list.seq).toBe(x.seq);
+        expect(d.signed.list.issuedAt).toBe(x.issuedAt);
+        expect(d.signed.list.ttl).toBe(x.ttl);
+        expect(d.signed.list.devices.map((v) => [Buffer.from(v.publicKey).toString('hex'), v.name])).toEqual(x.devices.map((v) => [Buffer.from(v.publicKey).toString('hex'), v.name]));
+        expect(bytesEqual(d.signed.payload, signed.payload)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a random mutation of a valid message is rejected, or still verifies as the original list', () => {
+    const mutation = fc.record({
+      op: fc.constantFrom('flip', 'insert', 'delete', 'truncate', 'replace'),
+      at: fc.nat(),
+      bit: fc.integer({ min: 0, max: 7 }),
+      byte: fc.integer({ min: 0, max: 255 }),
+    });
+    fc.assert(
+      fc.property(listArb, fc.array(mutation, { minLength: 1, maxLength: 4 }), (x, muts) => {
+        const signed = build(x);
+        let text: string;
+        try {
+          text = encodeStatusMessage(signed, x.human);
+        } catch {
+          return;
+        }
+        const bytes = Array.from(Buffer.from(text, 'utf8'));
+        for (const m of muts) {
+          const at = m.at % (bytes.length + 1);
+          if (m.op === 'flip' && bytes.length) bytes[at % bytes.length]! ^= 1 << m.bit;
+          else if (m.op === 'insert') bytes.splice(at, 0, m.byte);
+          else if (m.op === 'delete') bytes.splice(at, 1);
+          else if (m.op === 'truncate') bytes.length = at;
+          else if (bytes.length) bytes[at % bytes.length] = m.byte;
+        }
+        const d = decodeStatusMessage(Uint8Array.from(bytes));
+        if (d.ok) {
+          expect(bytesEqual(d.signed.payload, signed.payload), 'a mutated message verified as a different list').toBe(true);
+          expect(bytesEqual(d.signed.signature, signed.signature)).toBe(true);
+        } else {
+          expect(typeof d.reason).toBe('string');
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
