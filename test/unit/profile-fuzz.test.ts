@@ -1,0 +1,199 @@
+// Fuzzing the savedata parser with mutated real profiles: a typed ProfileError or a clean parse, never a crash.
+import { beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { startBootstrapd } from '../../src/tox/bootstrapd.js';
+import {
+  ProfileError,
+  decryptProfile,
+  encryptProfile,
+  inspectProfile,
+  parseProfile,
+  writeProfile,
+  type PackedNode,
+  type Profile,
+  type ProfileSection,
+  type SavedFriend,
+} from '../../src/profile/index.js';
+import { buildNetworkedProfile, buildSocialProfile, getSavedata, newRawTox } from '../support/profile-tox.js';
+
+/** mulberry32: a tiny seeded PRNG so that a failing mutation can be replayed from its seed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Offsets of the top-level section headers (where length fields live), found without our parser. */
+function headerOffsets(save: Uint8Array): number[] {
+  const view = new DataView(save.buffer, save.byteOffset, save.byteLength);
+  const out: number[] = [];
+  let at = 8;
+  while (at + 8 <= save.length) {
+    out.push(at);
+    if (view.getUint16(at + 4, true) === 255) break;
+    at += 8 + view.getUint32(at, true);
+  }
+  return out;
+}
+
+function mutate(base: Uint8Array, rand: () => number): Uint8Array {
+  const pick = (n: number) => Math.floor(rand() * n);
+  const headers = headerOffsets(base);
+  const b = Uint8Array.from(base);
+  switch (pick(7)) {
+    case 0: {
+      // flip a few random bits
+      for (let i = 0, n = 1 + pick(8); i < n; i++) {
+        const at = pick(b.length);
+        b[at] = b[at]! ^ (1 << pick(8));
+      }
+      return b;
+    }
+    case 1: {
+      // random bytes somewhere
+      const at = pick(b.length);
+      for (let i = at; i < Math.min(b.length, at + 1 + pick(16)); i++) b[i] = pick(256);
+      return b;
+    }
+    case 2:
+      return b.subarray(0, pick(b.length + 1)); // truncate
+    case 3: {
+      // a section length set to something interesting
+      const at = headers[pick(headers.length)] ?? 8;
+      const values = [0, 1, 0xffffffff, 0x7fffffff, b.length, pick(b.length), new DataView(b.buffer).getUint32(at, true) + 1 - pick(3)];
+      new DataView(b.buffer).setUint32(at, values[pick(values.length)]! >>> 0, true);
+      return b;
+    }
+    case 4: {
+      // a section type set to something else
+      const at = headers[pick(headers.length)] ?? 8;
+      const types = [0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 20, 255, pick(65536)];
+      new DataView(b.buffer).setUint16(at + 4, types[pick(types.length)]!, true);
+      return b;
+    }
+    case 5: {
+      // insert random bytes
+      const at = pick(b.length);
+      const extra = Uint8Array.from({ length: 1 + pick(64) }, () => pick(256));
+      return new Uint8Array([...b.subarray(0, at), ...extra, ...b.subarray(at)]);
+    }
+    default: {
+      // duplicate a chunk (repeats sections, friend records, nodes)
+      const at = pick(b.length);
+      const len = 1 + pick(Math.min(3000, b.length - at));
+      return new Uint8Array([...b.subarray(0, at + len), ...b.subarray(at, at + len), ...b.subarray(at + len)]);
+    }
+  }
+}
+
+/** The fuzz property: a typed error, or a profile that writes, re-parses to the same structure, and inspects. */
+function checkOne(input: Uint8Array, label: string): 'parsed' | string {
+  let p: Profile;
+  try {
+    p = parseProfile(input);
+  } catch (err) {
+    if (err instanceof ProfileError) return err.code;
+    throw new Error(`${label}: parseProfile threw a non-ProfileError: ${String(err)}`);
+  }
+  const written = writeProfile(p);
+  const again = parseProfile(written);
+  expect(again, `${label}: parse(write(p)) differs from p`).toEqual(p);
+  expect(Buffer.from(writeProfile(again)).equals(Buffer.from(written)), `${label}: write is not stable`).toBe(true);
+  JSON.stringify(inspectProfile(p, { showSecrets: true }));
+  return 'parsed';
+}
+
+let bases: { name: string; bytes: Uint8Array }[];
+
+beforeAll(async () => {
+  const t = newRawTox({ udp: false });
+  const fresh = getSavedata(t.tox);
+  t.kill();
+  const bd = await startBootstrapd();
+  try {
+    bases = [
+      { name: 'fresh', bytes: fresh },
+      { name: 'social', bytes: buildSocialProfile().savedata },
+      { name: 'networked', bytes: (await buildNetworkedProfile(bd)).savedata },
+    ];
+  } finally {
+    await bd.close();
+  }
+}, 90_000);
+
+describe('mutated real profiles', () => {
+  it('4000 mutations: typed errors or clean parses, never a crash', () => {
+    const outcomes = new Map<string, number>();
+    const seed = Number(process.env.PROFILE_FUZZ_SEED ?? 20261125);
+    const rand = prng(seed);
+    for (let i = 0; i < 4000; i++) {
+      const base = bases[i % bases.length]!;
+      const input = mutate(base.bytes, rand);
+      const outcome = checkOne(input, `seed ${seed}, iteration ${i}, base ${base.name}`);
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    }
+    // The mutations must reach both sides: many inputs still parse, and several distinct error codes come up.
+    expect(outcomes.get('parsed') ?? 0).toBeGreaterThan(200);
+    expect([...outcomes.keys()].filter((k) => k !== 'parsed').length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('mutated encrypted profiles give BAD_PASSPHRASE / TRUNCATED / BAD_MAGIC, never a crash', () => {
+    const enc = encryptProfile(bases[1]!.bytes, 'fuzz');
+    const rand = prng(7);
+    for (let i = 0; i < 12; i++) {
+      const input = mutate(enc, rand);
+      try {
+        decryptProfile(input, 'fuzz');
+      } catch (err) {
+        expect(err, `iteration ${i}`).toBeInstanceOf(ProfileError);
+        expect(['BAD_PASSPHRASE', 'TRUNCATED', 'BAD_MAGIC']).toContain((err as ProfileError).code);
+      }
+    }
+  });
+});
+
+describe('generated profiles (fast-check)', () => {
+  const bytes = (max: number) => fc.uint8Array({ maxLength: max });
+  const key = fc.uint8Array({ minLength: 32, maxLength: 32 });
+  const node: fc.Arbitrary<PackedNode> = fc.oneof(
+    fc.record({ family: fc.constantFrom(2 as const, 130 as const), ip: fc.uint8Array({ minLength: 4, maxLength: 4 }), port: fc.integer({ min: 0, max: 65535 }), publicKey: key }),
+    fc.record({ family: fc.constantFrom(10 as const, 138 as const), ip: fc.uint8Array({ minLength: 16, maxLength: 16 }), port: fc.integer({ min: 0, max: 65535 }), publicKey: key }),
+  );
+  const friend: fc.Arbitrary<SavedFriend> = fc.record({
+    status: fc.integer({ min: 0, max: 255 }),
+    publicKey: key,
+    requestMessage: bytes(1024),
+    name: bytes(128),
+    statusMessage: bytes(1007),
+    userStatus: fc.integer({ min: 0, max: 255 }),
+    requestNospam: fc.uint8Array({ minLength: 4, maxLength: 4 }),
+    lastSeen: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+  });
+  const section: fc.Arbitrary<ProfileSection> = fc.oneof(
+    fc.record({ kind: fc.constant('dht' as const), subsections: fc.array(fc.oneof(fc.record({ type: fc.constant(4 as const), nodes: fc.array(node, { maxLength: 5 }) }), fc.record({ type: fc.integer({ min: 0, max: 65535 }).filter((t) => t !== 4), data: bytes(40) })), { maxLength: 3 }), trailing: fc.constant(new Uint8Array(0)) }),
+    fc.record({ kind: fc.constant('friends' as const), friends: fc.array(friend, { maxLength: 3 }) }),
+    fc.record({ kind: fc.constant('name' as const), name: bytes(200) }),
+    fc.record({ kind: fc.constant('statusMessage' as const), statusMessage: bytes(1100) }),
+    fc.record({ kind: fc.constant('status' as const), userStatus: fc.integer({ min: 0, max: 255 }) }),
+    fc.record({ kind: fc.constant('tcpRelays' as const), nodes: fc.array(node, { maxLength: 9 }) }),
+    fc.record({ kind: fc.constant('pathNodes' as const), nodes: fc.array(node, { maxLength: 9 }) }),
+    fc.record({ kind: fc.constant('conferences' as const), data: bytes(300) }),
+    fc.record({ kind: fc.constant('unknown' as const), type: fc.constantFrom(0, 7, 8, 9, 12, 19, 21, 254, 1000), data: bytes(100) }),
+  );
+
+  it('write then parse gives the same structure', () => {
+    const keys = parseProfile(bases[0]!.bytes).sections[0]!;
+    fc.assert(
+      fc.property(fc.array(section, { maxLength: 8 }), fc.boolean(), (middle, withEnd) => {
+        const p: Profile = { sections: [keys, ...middle, ...(withEnd ? [{ kind: 'end' as const }] : [])], trailing: new Uint8Array(0) };
+        expect(parseProfile(writeProfile(p))).toEqual(p);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
