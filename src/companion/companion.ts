@@ -271,7 +271,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
 
   /** One friend's status message: decode, verify, update the table, apply the actions, save. Public so benches feed the same path. */
   onStatusMessage(from: string, text: string | Uint8Array): P.OutcomeView {
-    const result = P.applyStatus(this.table, { from, text, now: this.now(), policy: this.config.policy, selfDevices: this.selfDevices() });
+    const result = P.applyStatus(this.table, { from, text, now: this.now(), policy: this.config.policy, selfDevices: this.selfDevices(), isFriend: this.node.friend(from) !== undefined });
     this.table = result.table;
     const o = result.outcome;
     if (o.kind === 'applied' || o.kind === 'unchanged' || o.kind === 'pending') this.metrics.listsVerified.inc();

@@ -189,9 +189,10 @@ export async function saveTable(path: string, table: Table): Promise<void> {
 /** One friend's status message through the pure table update. `changed` says whether the table needs saving. */
 export function applyStatus(
   table: Table,
-  input: { from: string; text: string | Uint8Array; now: number; policy: 'auto' | 'manual'; selfDevices: readonly string[] },
+  input: { from: string; text: string | Uint8Array; now: number; policy: 'auto' | 'manual'; selfDevices: readonly string[]; isFriend: boolean },
 ): { table: Table; actions: CompanionAction[]; outcome: OutcomeView; changed: boolean } {
-  const observed = table.friends[input.from] ? table : observeFriend(table, input.from);
+  // Only real friends get a (provisional) entry; a message that reaches us otherwise must not create one.
+  const observed = table.friends[input.from] || !input.isFriend ? table : observeFriend(table, input.from);
   const r = applyStatusMessage(observed, input);
   return { ...r, changed: observed !== table || (r.outcome.kind !== 'none' && r.outcome.kind !== 'rejected') };
 }
