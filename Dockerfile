@@ -79,8 +79,11 @@ COPY data ./data
 COPY docker/companion-entrypoint.sh docker/healthcheck.mjs ./docker/
 RUN printf '#!/bin/sh\nexec node /app/dist/src/cli/main.js "$@"\n' >/usr/local/bin/tox-persona \
  && chmod 0755 /usr/local/bin/tox-persona /app/docker/companion-entrypoint.sh
+# A fixed admin port so probes know where /healthz is. It stays on 127.0.0.1 unless
+# TOX_PERSONA_ADMIN_HOST says otherwise (see docs/DEPLOY.md before exposing it).
 ENV NODE_ENV=production \
-    TOX_PERSONA_DIR=/data
+    TOX_PERSONA_DIR=/data \
+    TOX_PERSONA_ADMIN_PORT=9090
 USER toxpersona
 # Profile, persona key and table. Secrets: back it up like a private key.
 VOLUME ["/data"]

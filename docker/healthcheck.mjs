@@ -11,8 +11,10 @@ let port = Number(process.env.TOX_PERSONA_ADMIN_PORT || 0);
 if (!port) {
   try {
     const rt = JSON.parse(readFileSync(join(dir, 'daemon.json'), 'utf8'));
-    port = Number(rt.port ?? rt.admin?.port ?? 0);
-    if (rt.host && rt.host !== '0.0.0.0' && rt.host !== '::') host = rt.host;
+    // daemon.json: { pid, admin: { host, port } | null, ... }
+    port = Number(rt.admin?.port ?? 0);
+    const h = rt.admin?.host;
+    if (h && h !== '0.0.0.0' && h !== '::') host = h;
   } catch {
     // No runtime file yet: the daemon is not up.
   }
