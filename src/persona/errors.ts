@@ -60,3 +60,14 @@ export class PersonaTableStoreError extends ToxPersonaError {
     this.path = path;
   }
 }
+
+/** approvePending / rejectPending got an id that is not (or no longer) in the table's pending list. */
+export class PendingNotFound extends ToxPersonaError {
+  /** The id that was asked for. */
+  readonly id: string;
+
+  constructor(id: string) {
+    super('PENDING_NOT_FOUND', `no pending update with id ${id}`);
+    this.id = id;
+  }
+}

@@ -1,6 +1,6 @@
 // Public API of the persona layer: keys, the signed device list, the status-message codec, the seed format, the table and its store.
 export { personaReady } from './sodium.js';
-export { StatusMessageTooLong, InvalidDeviceList, PersonaKeyError, PersonaTableStoreError } from './errors.js';
+export { StatusMessageTooLong, InvalidDeviceList, PersonaKeyError, PersonaTableStoreError, PendingNotFound } from './errors.js';
 export type { PersonaKeyErrorCode, PersonaTableStoreErrorCode } from './errors.js';
 export {
   generatePersonaKey,
@@ -54,6 +54,7 @@ export type { SeedDecodeResult, SeedDecoded, SeedRejectReason } from './seed.js'
 export {
   TABLE_SCHEMA_VERSION,
   DEFAULT_MAX_CLOCK_SKEW_SECONDS,
+  MAX_PENDING_PER_PERSONA,
   emptyTable,
   observeFriend,
   markAdded,

@@ -95,7 +95,9 @@ export async function loadTable(path: string): Promise<PersonaTable> {
  * `path.bak`; a corrupt or unknown-version file is never overwritten (the same typed error as loadTable).
  */
 export async function saveTable(path: string, table: PersonaTable): Promise<void> {
-  const text = JSON.stringify(TableSchema.parse(table), null, 1) + '\n';
+  const checked = TableSchema.safeParse(table);
+  if (!checked.success) throw new TypeError(`saveTable: not a valid persona table (${checked.error.issues[0]?.path.join('.') ?? '?'}: ${checked.error.issues[0]?.message ?? 'invalid'})`);
+  const text = JSON.stringify(checked.data, null, 1) + '\n';
   let existing: string | undefined;
   try {
     existing = await readFile(path, 'utf8');

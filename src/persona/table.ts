@@ -4,11 +4,14 @@ import { base64urlDecodeStrict, base64urlEncode } from './base64url.js';
 import { decodeStatusMessage } from './codec.js';
 import { listHash, parseSignedRecord, sameDevices, signedRecord, verifySignedList, type RejectReason, type SignedDeviceList } from './list.js';
 import { bytesOrHex, bytesToHex } from '../util/bytes.js';
+import { PendingNotFound } from './errors.js';
 
 /** Version of the table's JSON schema; the store refuses any other. */
 export const TABLE_SCHEMA_VERSION = 1;
 /** How far in the future issuedAt may be before a list is refused (clock skew allowance), seconds. */
 export const DEFAULT_MAX_CLOCK_SKEW_SECONDS = 300;
+/** Most pending updates kept per persona (the highest seqs win), so a misbehaving persona can't grow the table without bound. */
+export const MAX_PENDING_PER_PERSONA = 8;
 
 /** Lifecycle state of a persona entry. */
 export type PersonaState = 'provisional' | 'verified' | 'stale' | 'conflict';
@@ -359,6 +362,11 @@ function hold(ctx: Ctx, signed: SignedDeviceList, record: string, from: string, 
     existing.receivedAt = ctx.now;
   } else {
     ctx.t.pending.push({ id, personaId: P, from, seq: signed.list.seq, record, receivedAt: ctx.now, reason });
+    const mine = ctx.t.pending.filter((p) => p.personaId === P).sort((a, b) => b.seq - a.seq);
+    if (mine.length > MAX_PENDING_PER_PERSONA) {
+      const drop = new Set(mine.slice(MAX_PENDING_PER_PERSONA));
+      ctx.t.pending = ctx.t.pending.filter((p) => !drop.has(p));
+    }
   }
   return { kind: 'pending', personaId: P, pendingId: id, reason };
 }
@@ -436,11 +444,11 @@ function applyNewer(ctx: Ctx, signed: SignedDeviceList, from: string, hash: stri
   return { kind: 'applied', personaId: P, stale };
 }
 
-/** Applies a pending update the user approved, overriding pins and a conflict state; a list older than the stored one is refused. */
+/** Applies a pending update the user approved, overriding pins and a conflict state; a list older than the stored one is refused; an unknown id throws PendingNotFound. */
 export function approvePending(table: PersonaTable, id: string, now: number, options: { selfDevices?: readonly KeyInput[] } = {}): ApplyResult {
   const ctx: Ctx = { t: structuredClone(table), actions: [], now, self: new Set((options.selfDevices ?? []).map((k) => hex(k, 'selfDevices'))) };
   const p = ctx.t.pending.find((x) => x.id === id);
-  if (!p) throw new RangeError(`no pending update with id ${id}`);
+  if (!p) throw new PendingNotFound(id);
   ctx.t.pending = ctx.t.pending.filter((x) => x.id !== id);
   const signed = decodeRecord(p.record);
   if (!signed) return { table: ctx.t, actions: [], outcome: { kind: 'rejected', reason: 'BAD_SIGNATURE', detail: 'the pending record no longer verifies' } };
@@ -452,10 +460,10 @@ export function approvePending(table: PersonaTable, id: string, now: number, opt
   return { table: ctx.t, actions: ctx.actions, outcome };
 }
 
-/** Drops a pending update the user rejected. */
+/** Drops a pending update the user rejected; an unknown id throws PendingNotFound. */
 export function rejectPending(table: PersonaTable, id: string): PersonaTable {
   const t = structuredClone(table);
-  if (!t.pending.some((x) => x.id === id)) throw new RangeError(`no pending update with id ${id}`);
+  if (!t.pending.some((x) => x.id === id)) throw new PendingNotFound(id);
   t.pending = t.pending.filter((x) => x.id !== id);
   return t;
 }

@@ -11,6 +11,8 @@ import {
   observeFriend,
   personaKeyFromSeed,
   personaOfDevice,
+  PendingNotFound,
+  MAX_PENDING_PER_PERSONA,
   refreshStaleness,
   rejectPending,
   signDeviceList,
@@ -295,7 +297,15 @@ describe('manual policy', () => {
     const no = rejectPending(r.table, id);
     expect(no.pending).toEqual([]);
     expect(no.personas[A]).toBeUndefined();
-    expect(() => rejectPending(no, id)).toThrow(RangeError);
+    expect(() => rejectPending(no, id)).toThrow(PendingNotFound);
+    expect(() => approvePending(no, id, T)).toThrow(PendingNotFound);
+  });
+  it('keeps at most MAX_PENDING_PER_PERSONA held lists per persona, the newest ones', () => {
+    let t = friends(laptop);
+    for (let seq = 1; seq <= MAX_PENDING_PER_PERSONA + 3; seq++) {
+      t = applyStatusMessage(t, { from: laptop, text: status(alice, [laptop], { seq }), now: T, policy: 'manual' }).table;
+    }
+    expect(t.pending.map((p) => p.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: MAX_PENDING_PER_PERSONA }, (_, i) => i + 4));
   });
   it('approving a list older than the one applied since is refused as a rollback', () => {
     let t = friends(laptop);
