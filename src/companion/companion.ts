@@ -221,7 +221,10 @@ export class Companion extends EventEmitter<CompanionEvents> {
 
   /** Re-signs our list with `devices` (or the same devices) and publishes it. */
   private resign(devices: P.DeviceView[], why: string): void {
-    this.own = P.signNext(this.own.list, devices, this.key.pair, this.now(), this.config.ttlSeconds);
+    const next = P.signNext(this.own.list, devices, this.key.pair, this.now(), this.config.ttlSeconds);
+    // Throws StatusMessageTooLong (with the byte budget) before anything changes when the list no longer fits.
+    P.buildStatusMessage(next, this.config.statusText);
+    this.own = next;
     this.publish(why);
     this.scheduleRepublish();
     this.requestSave(why);

@@ -123,7 +123,12 @@ export interface RawConfig {
 }
 
 const boolish = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes')]);
-const intish = (min: number, max: number) => z.coerce.number({ error: 'expected a number' }).int('expected a whole number').min(min).max(max);
+const intish = (min: number, max: number) =>
+  z.coerce
+    .number({ error: (iss) => (iss.code === 'invalid_type' ? `expected a whole number from ${min} to ${max}, got ${JSON.stringify(iss.input)}` : undefined) })
+    .int(`expected a whole number from ${min} to ${max}`)
+    .min(min, `expected a whole number from ${min} to ${max}`)
+    .max(max, `expected a whole number from ${min} to ${max}`);
 
 const schema = z.object({
   policy: z.enum(['auto', 'manual']).default('auto'),
@@ -264,6 +269,10 @@ export function loadConfig(input: LoadConfigInput): CompanionConfig {
   const result = schema.safeParse(merged);
   if (!result.success) {
     for (const issue of result.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) problems.push(`${[...issue.path, key].join('.')}: unknown setting`);
+        continue;
+      }
       const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
       problems.push(`${where}: ${issue.message}`);
     }

@@ -1,0 +1,109 @@
+// End to end: the daemon's admin endpoint (health, metrics, table, token-protected operations) and a bad configuration.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli, cliJson, startDaemonProcess, type DaemonProcess } from './cli.js';
+
+describe('admin endpoint of a running daemon (--network local)', () => {
+  let root: string;
+  let d: DaemonProcess;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'tp-e2e-admin-'));
+    await cliJson(['init', '--dir', join(root, 'a'), '--name', 'phone']);
+    d = await startDaemonProcess(join(root, 'a'), ['--network', 'local']);
+  });
+  afterAll(async () => {
+    await d?.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('/healthz is healthy during the start-up grace period', async () => {
+    const res = await fetch(`${d.url}/healthz`);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { status: string }).status).toBe('ok');
+  });
+
+  it('/metrics speaks Prometheus and has the companion\'s series', async () => {
+    const res = await fetch(`${d.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/plain/);
+    const text = await res.text();
+    for (const name of ['tox_persona_friends_online', 'tox_persona_personas', 'tox_persona_lists_verified_total', 'tox_persona_lists_rejected_total', 'tox_persona_publishes_total', 'tox_persona_iterate_lag_seconds']) {
+      expect(text, name).toContain(`# TYPE ${name}`);
+    }
+    expect(text).toMatch(/^tox_persona_publishes_total [1-9]/m);
+  });
+
+  it('/personas returns the table as JSON', async () => {
+    const res = await fetch(`${d.url}/personas`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ personas: [] });
+  });
+
+  it('state-changing calls need the token', async () => {
+    const call = (headers: Record<string, string>) => fetch(`${d.url}/api/deviceAdd`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ publicKey: 'AB'.repeat(32), name: 'x' }) });
+    const none = await call({});
+    expect(none.status).toBe(401);
+    expect(((await none.json()) as any).error.code).toBe('UNAUTHORIZED');
+    expect((await call({ authorization: 'Bearer wrong-token-wrong-token' })).status).toBe(401);
+    const ok = await call({ authorization: `Bearer ${d.token}` });
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as any).result.devices.map((x: any) => x.name)).toEqual(['phone', 'x']);
+    // Refusals carry the companion's code.
+    const again = await call({ authorization: `Bearer ${d.token}` });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as any).error.code).toBe('DEVICE_EXISTS');
+    const unknown = await fetch(`${d.url}/api/nope`, { method: 'POST', headers: { authorization: `Bearer ${d.token}` } });
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as any).error.code).toBe('UNKNOWN_OPERATION');
+  });
+
+  it('the CLI goes through the daemon while it owns the data directory', async () => {
+    const r = await cliJson(['device', 'remove', '--dir', d.dir, 'x']);
+    expect(r.devices.map((x: any) => x.name)).toEqual(['phone']);
+    expect(d.logs()).toContain('"why":"device removed"');
+    const st = await cliJson(['status', '--dir', d.dir]);
+    expect(st.running).toBe(true);
+  });
+});
+
+describe('health after the grace period, and bad configuration', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'tp-e2e-cfg-'));
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('/healthz says 503 when not connected and the grace period is over', async () => {
+    const dir = join(root, 'lonely');
+    await cliJson(['init', '--dir', dir]);
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ healthGraceSeconds: 0 }));
+    // A bootstrap node nobody answers at: the node stays offline.
+    const d = await startDaemonProcess(dir, ['--bootstrap', `127.0.0.1:9:${'00'.repeat(32)}`]);
+    try {
+      const res = await fetch(`${d.url}/healthz`);
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as any).connection).toBe('none');
+    } finally {
+      expect(await d.stop()).toBe(0);
+    }
+  });
+
+  it('a bad configuration gives one clear error listing every problem, exit 2, and starts nothing', async () => {
+    const dir = join(root, 'bad');
+    await cliJson(['init', '--dir', dir]);
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ policy: 'sometimes', acceptRequests: 'everyone', admin: { port: 70000 }, colour: 'blue' }));
+    const r = await cli(['run', '--dir', dir, '--ttl', 'soon', '--bootstrap', 'nohost'], { env: { TOX_PERSONA_SAVE_INTERVAL: '-5' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/invalid configuration \(7 problems\)/);
+    for (const where of ['policy', 'acceptRequests', 'admin.port', 'colour', 'ttlSeconds', 'saveIntervalSeconds', 'bootstrap[0]']) {
+      expect(r.stderr, where).toContain(`- ${where}`);
+    }
+    expect(r.stderr.trim().split('\n')[0]).toMatch(/^tox-persona: invalid configuration/);
+    expect(existsSync(join(dir, 'daemon.json'))).toBe(false);
+  });
+});

@@ -1,0 +1,48 @@
+// End to end: SIGTERM while the daemon is busy changing its list loses nothing that was acknowledged.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { waitFor } from '../support/wait.js';
+import { cliJson, startDaemonProcess } from './cli.js';
+
+describe('graceful shutdown', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'tp-e2e-term-'));
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('SIGTERM during a burst of device adds: every acknowledged add is on disk, signed, and in the saved status message', async () => {
+    const dir = join(root, 'a');
+    await cliJson(['init', '--dir', dir, '--name', 'phone']);
+    const d = await startDaemonProcess(dir, ['--network', 'local']);
+    const keys = Array.from({ length: 30 }, () => randomBytes(32).toString('hex').toUpperCase());
+    const acked: string[] = [];
+    const calls = keys.map((k, i) =>
+      fetch(`${d.url}/api/deviceAdd`, { method: 'POST', headers: { authorization: `Bearer ${d.token}` }, body: JSON.stringify({ publicKey: k, name: `d${i}` }) })
+        .then(async (res) => {
+          if (res.status === 200) acked.push(k);
+        })
+        .catch(() => undefined),
+    );
+    await waitFor(() => acked.length >= 3, { what: 'the first device adds to be acknowledged', timeoutMs: 20_000, intervalMs: 5 });
+    const code = await d.stop('SIGTERM');
+    await Promise.all(calls);
+    expect(code).toBe(0);
+    expect(d.logs()).toContain('daemon stopped, everything saved');
+    expect(existsSync(join(dir, 'daemon.json'))).toBe(false);
+    // Offline now: the commands read the files the daemon saved.
+    const list = await cliJson(['device', 'list', '--dir', dir]);
+    const saved = new Set(list.devices.map((x: any) => x.publicKey));
+    for (const k of acked) expect(saved.has(k), `acknowledged device ${k.slice(0, 8)} is saved`).toBe(true);
+    const blob = await cliJson(['blob', '--dir', dir]);
+    const v = await cliJson(['verify', blob.statusMessage]);
+    expect(v.devices.map((x: any) => x.publicKey)).toEqual(list.devices.map((x: any) => x.publicKey));
+    expect(v.seq).toBe(list.seq);
+  });
+});
