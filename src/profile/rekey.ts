@@ -4,8 +4,8 @@ import { link, lstat, readFile, realpath, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../util/fs.js';
 import { bytesEqual } from '../util/bytes.js';
-import { parseProfile, writeProfile } from './codec.js';
-import { decryptProfile, encryptProfile, isEncryptedProfile, type Passphrase } from './encrypted.js';
+import { hasEncryptedMagic, parseProfile, writeProfile } from './codec.js';
+import { decryptProfile, encryptProfile, type Passphrase } from './encrypted.js';
 import { ProfileError } from './errors.js';
 import { DHT_SUBSECTION_NODES, MAX_NAME_LENGTH, MAX_STATUS_MESSAGE_LENGTH, type SavedFriend, type Profile, type ProfileSection } from './format.js';
 import { derivePublicKey, generateKeyPair, generateNospam, toxAddress, type ToxKeyPair } from './keys.js';
@@ -87,7 +87,7 @@ export function rekeyProfile(input: Uint8Array | Profile, options: RekeyOptions 
   let source: Profile;
   let inputEncrypted = false;
   if (input instanceof Uint8Array) {
-    if (isEncryptedProfile(input)) {
+    if (hasEncryptedMagic(input)) {
       if (options.passphrase === undefined) throw new ProfileError('ENCRYPTED', 'the profile is encrypted (toxEsave); a passphrase is needed');
       inputEncrypted = true;
       source = parseProfile(decryptProfile(input, options.passphrase));
@@ -186,7 +186,7 @@ export async function readProfileFile(path: string, options: { passphrase?: Pass
 
 /** Parses profile bytes that may be encrypted; see {@link readProfileFile}. */
 export function loadProfileBytes(raw: Uint8Array, options: { passphrase?: Passphrase } = {}): LoadedProfile {
-  if (isEncryptedProfile(raw)) {
+  if (hasEncryptedMagic(raw)) {
     if (options.passphrase === undefined) throw new ProfileError('ENCRYPTED', 'the profile is encrypted (toxEsave); a passphrase is needed');
     const plain = decryptProfile(raw, options.passphrase);
     return { profile: parseProfile(plain), plain, encrypted: true };

@@ -21,10 +21,14 @@ export function findSection<K extends ProfileSection['kind']>(profile: Profile, 
   return profile.sections.find((s) => s.kind === kind) as Extract<ProfileSection, { kind: K }> | undefined;
 }
 
-/** Returns a new section list with the first section of the same kind replaced by `section`, or `section` inserted at its canonical place. */
+/**
+ * Returns a new section list where `section` is the only one of its kind: it takes the place of the first section of
+ * that kind (later duplicates are dropped, because libtoxcore applies them in order and the last would win), or is
+ * inserted at its canonical place.
+ */
 export function withSection(sections: readonly ProfileSection[], section: ProfileSection): ProfileSection[] {
   const at = sections.findIndex((s) => s.kind === section.kind);
-  if (at >= 0) return sections.map((s, i) => (i === at ? section : s));
+  if (at >= 0) return sections.flatMap((s, i) => (i === at ? [section] : s.kind === section.kind ? [] : [s]));
   const rank = CANONICAL_ORDER.indexOf(section.kind);
   const before = sections.findIndex((s) => CANONICAL_ORDER.indexOf(s.kind) > rank);
   const out = sections.slice();

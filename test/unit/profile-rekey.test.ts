@@ -120,6 +120,22 @@ describe('rekeyProfile, checked by libtoxcore', () => {
     expectProfileError(() => rekeyProfile(social.savedata, { keyPair: bad }), 'BAD_KEYPAIR');
   });
 
+  it('a duplicate NOSPAMKEYS or NAME section cannot bring the old identity back (libtoxcore applies the last one)', () => {
+    const p = parseProfile(social.savedata);
+    const oldKeys = findSection(p, 'nospamKeys')!;
+    const endAt = p.sections.findIndex((s) => s.kind === 'end');
+    p.sections.splice(endAt, 0, { ...oldKeys }, { kind: 'name', name: new TextEncoder().encode('old name') });
+    const r = rekeyProfile(p, { name: 'new name' });
+    expect(r.profile.sections.filter((s) => s.kind === 'nospamKeys').length).toBe(1);
+    expect(r.profile.sections.filter((s) => s.kind === 'name').length).toBe(1);
+    const t = newRawTox({ savedata: r.bytes, udp: false });
+    try {
+      expect(bytesToHex(selfPublicKey(t.tox))).toBe(bytesToHex(r.publicKey));
+    } finally {
+      t.kill();
+    }
+  });
+
   it('a parsed profile is accepted as input, and two rekeys give two different keys', () => {
     const p = parseProfile(social.savedata);
     const a = rekeyProfile(p);
