@@ -29,34 +29,68 @@ export function corpus(): { text: string; signed: SignedDeviceList }[] {
   return out;
 }
 
+const deflatePool: Uint8Array[] = [];
+const baseBytes = new WeakMap<object, Uint8Array>();
+
 /** The i-th fuzz input: random bytes, random marker-prefixed base64url, random DEFLATE envelopes, or a mutated valid message. */
 export function fuzzInput(rand: () => number, base: readonly { text: string }[]): { input: string | Uint8Array; from: number } {
   const kind = Math.floor(rand() * 5);
   const int = (n: number): number => Math.floor(rand() * n);
   if (kind === 0) {
-    return { input: Uint8Array.from({ length: int(1100) }, () => int(256)), from: -1 };
+    const out = new Uint8Array(int(1100));
+    for (let i = 0; i < out.length; i++) out[i] = int(256);
+    return { input: out, from: -1 };
   }
   if (kind === 1) {
-    let s = STATUS_MARKER;
     const n = int(1010);
-    for (let i = 0; i < n; i++) s += B64URL[int(64)];
-    return { input: s, from: -1 };
+    const chars = Buffer.allocUnsafe(STATUS_MARKER.length + n);
+    chars.write(STATUS_MARKER, 0, 'latin1');
+    for (let i = 0; i < n; i++) chars[STATUS_MARKER.length + i] = B64URL.charCodeAt(int(64));
+    return { input: chars.toString('latin1'), from: -1 };
   }
   if (kind === 2) {
-    const raw = Uint8Array.from({ length: int(300) }, () => (rand() < 0.7 ? 0 : int(256)));
-    const packed = rand() < 0.5 ? pako.deflateRaw(raw) : Uint8Array.from({ length: int(200) }, () => int(256));
-    return { input: STATUS_MARKER + Buffer.from([2, ...packed]).toString('base64url'), from: -1 };
+    // pako's setup cost dominates for tiny inputs, so DEFLATE streams come from a pool, mutated per input.
+    if (deflatePool.length < 64) {
+      const raw = new Uint8Array(int(300));
+      for (let i = 0; i < raw.length; i++) raw[i] = rand() < 0.7 ? 0 : int(256);
+      deflatePool.push(pako.deflateRaw(raw));
+    }
+    const packed = Uint8Array.from(deflatePool[int(deflatePool.length)] as Uint8Array);
+    if (packed.length && rand() < 0.5) {
+      const at = int(packed.length);
+      packed[at] = (packed[at] as number) ^ (1 << int(8));
+    }
+    const body = rand() < 0.8 ? packed : packed.subarray(0, int(packed.length + 1));
+    return { input: STATUS_MARKER + Buffer.concat([Buffer.from([2]), body]).toString('base64url'), from: -1 };
   }
   const which = int(base.length);
-  const bytes = Array.from(Buffer.from((base[which] as { text: string }).text, 'utf8'));
+  const original = base[which] as { text: string };
+  let source = baseBytes.get(original);
+  if (!source) {
+    source = Uint8Array.from(Buffer.from(original.text, 'utf8'));
+    baseBytes.set(original, source);
+  }
+  let bytes = Uint8Array.from(source);
   const edits = 1 + int(3);
   for (let e = 0; e < edits; e++) {
     const op = int(4);
     const at = int(bytes.length + 1);
-    if (op === 0 && bytes.length) bytes[at % bytes.length] = (bytes[at % bytes.length] as number) ^ (1 << int(8));
-    else if (op === 1) bytes.splice(at, 0, rand() < 0.5 ? int(256) : B64URL.charCodeAt(int(64)));
-    else if (op === 2) bytes.splice(at, 1);
-    else bytes.length = Math.min(bytes.length, at);
+    if (op === 0 && bytes.length) {
+      bytes[at % bytes.length] = (bytes[at % bytes.length] as number) ^ (1 << int(8));
+    } else if (op === 1) {
+      const next = new Uint8Array(bytes.length + 1);
+      next.set(bytes.subarray(0, at), 0);
+      next[at] = rand() < 0.5 ? int(256) : B64URL.charCodeAt(int(64));
+      next.set(bytes.subarray(at), at + 1);
+      bytes = next;
+    } else if (op === 2 && at < bytes.length) {
+      const next = new Uint8Array(bytes.length - 1);
+      next.set(bytes.subarray(0, at), 0);
+      next.set(bytes.subarray(at + 1), at);
+      bytes = next;
+    } else if (op === 3) {
+      bytes = bytes.slice(0, at);
+    }
   }
-  return { input: rand() < 0.5 ? Uint8Array.from(bytes) : Buffer.from(bytes).toString('utf8'), from: which };
+  return { input: rand() < 0.5 ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'), from: which };
 }
