@@ -49,7 +49,7 @@ security_mirror=${mirror%/debian}/debian-security
 start=$(date +%s)
 root=$(mktemp -d /var/tmp/tox-persona-base.XXXXXX)
 trap 'rm -rf "$root"' EXIT
-log "building local base image $image: debootstrap --variant=minbase bookworm from $mirror"
+log "building local base image(s) $image${debian_image:+ and $debian_image}: debootstrap --variant=minbase bookworm from $mirror"
 debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.log" 2>&1 || {
   tail -n 30 "$root.log" >&2; rm -f "$root.log"; exit 1; }
 rm -f "$root.log"
@@ -78,9 +78,11 @@ rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache
 
 import_rootfs() { # NAME MESSAGE [--change ...]
   local name=$1 msg=$2; shift 2
+  # The engine's progress lines go to a log, shown only when the import fails.
   tar -C "$root" --numeric-owner -c . | "${engine[@]}" import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' "$@" \
-    --message "$msg" - "$name" >/dev/null
+    --message "$msg" - "$name" >"$root.import.log" 2>&1 || { cat "$root.import.log" >&2; rm -f "$root.import.log"; exit 1; }
+  rm -f "$root.import.log"
 }
 
 if [ "$need_debian" -eq 1 ]; then
@@ -101,5 +103,5 @@ ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
 
 import_rootfs "$image" "debootstrap bookworm minbase + Node $node_ver copied from the build host" \
   --change "ENV NODE_VERSION=${node_ver#v}" --change 'CMD ["node"]'
-"${engine[@]}" run --rm "$image" node -e 'process.stdout.write("base image node " + process.version + "\n")' >&2
+"${engine[@]}" run --rm --network none "$image" node -e 'process.stdout.write("base image node " + process.version + "\n")' >&2
 log "built $image${debian_image:+ and $debian_image} in $(( $(date +%s) - start )) s"

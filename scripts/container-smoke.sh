@@ -95,6 +95,8 @@ cleanup() {
   for c in "$CO" "$OB" "$BS"; do E rm -f -t 2 "$c" >/dev/null 2>&1 || E rm -f "$c" >/dev/null 2>&1 || true; done
   for v in "${VOLUMES[@]}"; do E volume rm -f "$v" >/dev/null 2>&1 || true; done
   if [ "${SMOKE_KEEP_IMAGES:-1}" = 0 ]; then E rmi -f "$IMG" "$BS_IMG" >/dev/null 2>&1 || true; fi
+  # Each source change leaves untagged build-stage images behind; keep a day's worth as build cache.
+  E image prune -f --filter until=24h >/dev/null 2>&1 || true
   rm -rf "$work"
   say "cleaned up containers and volumes of this run (prefix $prefix)"
   exit "$rc"
@@ -248,7 +250,7 @@ E logs "$CO" >"$work/companion-1.log" 2>&1 || true
 [ "$code" = 0 ] || fail "companion exits 0 on SIGTERM (exit code $code)"
 grep -q 'everything saved' "$work/companion-1.log" || fail "companion logged that it saved everything on SIGTERM"
 pass "SIGTERM: companion saved and exited 0 in $(secs "$t_stop") s"
-files=$(E run --rm --entrypoint sh -v "$prefix-data:/data" "$IMG" -c 'cd /data && ls -l --time-style=+ | awk "NR > 1 { print \$1, \$5, \$NF }"' 2>/dev/null | tr '\n' ';')
+files=$(E run --rm --network none --entrypoint sh -v "$prefix-data:/data" "$IMG" -c 'cd /data && ls -l --time-style=+ | awk "NR > 1 { print \$1, \$5, \$NF }"' 2>/dev/null | tr '\n' ';')
 E rm "$CO" >/dev/null
 
 t_run2=$(now_ms)
