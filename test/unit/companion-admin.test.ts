@@ -1,0 +1,88 @@
+// Admin endpoint: bearer-token checks, error-code → HTTP status, and the server's routing with stub handlers.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkBearer, httpStatusFor, startAdminServer, callAdmin, type AdminServer } from '../../src/companion/admin.js';
+import { createLogger } from '../../src/companion/log.js';
+import { ToxPersonaError } from '../../src/util/errors.js';
+
+describe('admin auth', () => {
+  it('accepts exactly "Bearer <token>"', () => {
+    expect(checkBearer('Bearer abc123', 'abc123')).toBe(true);
+    expect(checkBearer('bearer abc123', 'abc123')).toBe(true);
+    expect(checkBearer('Bearer abc1234', 'abc123')).toBe(false);
+    expect(checkBearer('Bearer abc12', 'abc123')).toBe(false);
+    expect(checkBearer('abc123', 'abc123')).toBe(false);
+    expect(checkBearer(undefined, 'abc123')).toBe(false);
+    expect(checkBearer('Basic abc123', 'abc123')).toBe(false);
+  });
+
+  it('maps error codes to HTTP statuses', () => {
+    expect(httpStatusFor('UNKNOWN_DEVICE')).toBe(404);
+    expect(httpStatusFor('DEVICE_EXISTS')).toBe(409);
+    expect(httpStatusFor('UNAUTHORIZED')).toBe(401);
+    expect(httpStatusFor('BAD_ARGUMENT')).toBe(400);
+  });
+});
+
+describe('admin server', () => {
+  let server: AdminServer;
+  const calls: Array<[string, Record<string, unknown>]> = [];
+  let healthy = true;
+  beforeAll(async () => {
+    server = await startAdminServer({
+      host: '127.0.0.1',
+      port: 0,
+      token: 'secret-token-123456',
+      log: createLogger({ level: 'silent' }),
+      handlers: {
+        health: () => ({ healthy, body: { status: healthy ? 'ok' : 'unhealthy' } }),
+        metrics: async () => ({ contentType: 'text/plain; version=0.0.4', text: 'x 1\n' }),
+        personas: () => ({ personas: [] }),
+        status: () => ({ ok: 1 }),
+        op: async (name, args) => {
+          calls.push([name, args]);
+          if (name === 'boom') throw new ToxPersonaError('UNKNOWN_DEVICE', 'no such device');
+          if (name === 'crash') throw new Error('bug');
+          return { echoed: args };
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+  const url = (p: string) => `http://127.0.0.1:${server.port}${p}`;
+
+  it('serves health as 200 or 503', async () => {
+    healthy = true;
+    expect((await fetch(url('/healthz'))).status).toBe(200);
+    healthy = false;
+    expect((await fetch(url('/healthz'))).status).toBe(503);
+    healthy = true;
+  });
+
+  it('refuses operations without the token and never runs them', async () => {
+    const before = calls.length;
+    const res = await fetch(url('/api/x'), { method: 'POST', body: '{}' });
+    expect(res.status).toBe(401);
+    expect(calls.length).toBe(before);
+  });
+
+  it('runs operations with the token, and maps typed errors', async () => {
+    await expect(callAdmin({ host: '127.0.0.1', port: server.port }, 'secret-token-123456', 'echo', { a: 1 })).resolves.toEqual({ echoed: { a: 1 } });
+    await expect(callAdmin({ host: '127.0.0.1', port: server.port }, 'secret-token-123456', 'boom')).rejects.toMatchObject({ code: 'UNKNOWN_DEVICE', status: 404 });
+    await expect(callAdmin({ host: '127.0.0.1', port: server.port }, 'secret-token-123456', 'crash')).rejects.toMatchObject({ code: 'INTERNAL', status: 500 });
+    await expect(callAdmin({ host: '127.0.0.1', port: server.port }, 'wrong-token-wrong', 'echo')).rejects.toMatchObject({ code: 'UNAUTHORIZED', status: 401 });
+  });
+
+  it('rejects a body that is not a JSON object, and unknown routes', async () => {
+    const res = await fetch(url('/api/echo'), { method: 'POST', headers: { authorization: 'Bearer secret-token-123456' }, body: '[1]' });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error.code).toBe('BAD_REQUEST');
+    expect((await fetch(url('/nope'))).status).toBe(404);
+    expect((await fetch(url('/healthz'), { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it('a dead daemon gives DAEMON_UNREACHABLE', async () => {
+    await expect(callAdmin({ host: '127.0.0.1', port: 1 }, 't', 'x', {}, 2000)).rejects.toMatchObject({ code: 'DAEMON_UNREACHABLE' });
+  });
+});

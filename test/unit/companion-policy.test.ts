@@ -1,0 +1,193 @@
+// The companion's logic over a stub node: Bob's companion follows Alice's lists (auto), holds them (manual), applies the
+// friend-request policy, records alarms, refuses lists that would not fit, saves what it changed, and logs no secrets.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Companion, loadCompanionState } from '../../src/companion/companion.js';
+import { loadConfig, type RawConfig } from '../../src/companion/config.js';
+import { createLogger } from '../../src/companion/log.js';
+import * as P from '../../src/companion/persona-port.js';
+import { FakeNode } from '../support/fake-node.js';
+
+const pk = () => randomBytes(32).toString('hex').toUpperCase();
+
+/** Alice: a persona key and her signed lists, as her devices would publish them. */
+async function makeAlice() {
+  const key = await P.newPersonaKey();
+  let prev: P.DeviceList | undefined;
+  let t = Date.now() / 1000;
+  return {
+    key,
+    id: P.personaIdHex(key),
+    publish(devices: P.DeviceView[]): string {
+      t += 1;
+      const s = P.signNext(prev, devices, key.pair, t, 3600);
+      prev = s.list;
+      return P.buildStatusMessage(s, 'Alice');
+    },
+  };
+}
+
+describe('companion logic (stub node)', () => {
+  let dir: string;
+  let bob: Companion;
+  let node: FakeNode;
+  const open = async (flags: RawConfig = {}) => {
+    const config = loadConfig({ dir, env: {}, readFile: false, flags });
+    node = new FakeNode(pk());
+    const state = await loadCompanionState(dir, node.publicKey, 3600);
+    bob = new Companion(config, state, { node, log: createLogger({ level: 'silent' }) });
+    await bob.start([]);
+    return bob;
+  };
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tp-policy-'));
+    await P.ready();
+    await P.writePersonaKey(join(dir, 'persona.key'), await P.newPersonaKey());
+  });
+  afterEach(async () => {
+    await bob?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('auto: Bob verifies Alice, adds her new laptop by himself, and drops it when she removes it', async () => {
+    await open();
+    const alice = await makeAlice();
+    const phone = pk();
+    const laptop = pk();
+    node.addFriend(phone);
+    expect(bob.onStatusMessage(phone, alice.publish([{ publicKey: phone, name: 'phone' }])).kind).toBe('applied');
+    expect(bob.personas().find((p) => p.personaId === alice.id)?.state).toBe('verified');
+    bob.onStatusMessage(phone, alice.publish([{ publicKey: phone, name: 'phone' }, { publicKey: laptop, name: 'laptop' }]));
+    expect(node.calls).toContain(`addNorequest ${laptop}`);
+    const dev = bob.personas().find((p) => p.personaId === alice.id)!.devices.find((d) => d.publicKey === laptop)!;
+    expect(dev).toMatchObject({ confirmed: false, addedByUs: true });
+    bob.onStatusMessage(phone, alice.publish([{ publicKey: phone, name: 'phone' }]));
+    expect(node.calls).toContain(`delete ${laptop}`);
+    expect(node.friend(laptop)).toBeUndefined();
+  });
+
+  it('manual: updates wait for approve; approve applies them and their actions, reject drops them', async () => {
+    await open({ policy: 'manual' });
+    const alice = await makeAlice();
+    const phone = pk();
+    const laptop = pk();
+    node.addFriend(phone);
+    expect(bob.onStatusMessage(phone, alice.publish([{ publicKey: phone, name: 'phone' }])).kind).toBe('pending');
+    expect(bob.personas().find((p) => p.personaId === alice.id)?.pending).toHaveLength(1);
+    bob.approve(alice.id.slice(0, 10));
+    expect(bob.personas().find((p) => p.personaId === alice.id)?.state).toBe('verified');
+    expect(bob.onStatusMessage(phone, alice.publish([{ publicKey: phone, name: 'phone' }, { publicKey: laptop, name: 'laptop' }])).kind).toBe('pending');
+    expect(node.calls).not.toContain(`addNorequest ${laptop}`);
+    bob.reject(alice.id);
+    expect(bob.personas().find((p) => p.personaId === alice.id)?.pending).toBeUndefined();
+    expect(() => bob.approve(alice.id)).toThrow(expect.objectContaining({ code: 'NO_PENDING' }));
+  });
+
+  it('friend requests: "personas" accepts only devices of verified personas, the rest wait for accept', async () => {
+    await open();
+    const alice = await makeAlice();
+    const phone = pk();
+    const tablet = pk();
+    const stranger = pk();
+    node.addFriend(phone);
+    bob.onStatusMessage(phone, alice.publish([{ publicKey: phone, name: 'phone' }, { publicKey: tablet, name: 'tablet' }]));
+    node.friendDelete(tablet); // as if Bob had removed it by hand
+    node.emitEvent('friendRequest', { publicKey: tablet, message: 'hi' });
+    node.emitEvent('friendRequest', { publicKey: stranger, message: 'let me in' });
+    expect(node.friend(tablet)).toBeDefined();
+    expect(node.friend(stranger)).toBeUndefined();
+    expect(bob.pendingRequests().map((r) => r.publicKey)).toEqual([stranger]);
+    bob.accept(stranger.slice(0, 8));
+    expect(node.friend(stranger)).toBeDefined();
+    expect(bob.pendingRequests()).toEqual([]);
+  });
+
+  it('friend requests: "none" keeps every request waiting, "all" accepts every one', async () => {
+    await open({ acceptRequests: 'none' });
+    const x = pk();
+    node.emitEvent('friendRequest', { publicKey: x, message: '' });
+    expect(node.friend(x)).toBeUndefined();
+    bob.decline(x);
+    expect(bob.pendingRequests()).toEqual([]);
+    await bob.close();
+    await open({ acceptRequests: 'all' });
+    const y = pk();
+    node.emitEvent('friendRequest', { publicKey: y, message: '' });
+    expect(node.friend(y)).toBeDefined();
+  });
+
+  it('a rollback from a dropped device raises an alarm kept in status and metrics', async () => {
+    await open();
+    const alice = await makeAlice();
+    const phone = pk();
+    const old = pk();
+    node.addFriend(phone);
+    node.addFriend(old);
+    const withOld = alice.publish([{ publicKey: phone, name: 'phone' }, { publicKey: old, name: 'old' }]);
+    bob.onStatusMessage(phone, withOld);
+    bob.onStatusMessage(phone, alice.publish([{ publicKey: phone, name: 'phone' }]));
+    const o = bob.onStatusMessage(old, withOld);
+    expect(o).toMatchObject({ kind: 'ignored', reason: 'ROLLBACK' });
+    expect(bob.status().alarms.map((a) => a.reason)).toEqual(['ROLLBACK']);
+    expect(await bob.metrics.registry.getSingleMetricAsString('tox_persona_alarms_total')).toMatch(/reason="ROLLBACK"\} 1/);
+  });
+
+  it('the start-up scan applies friends\' saved status messages (toxcore restores them without an event)', async () => {
+    const alice = await makeAlice();
+    const phone = pk();
+    const config = loadConfig({ dir, env: {}, readFile: false });
+    node = new FakeNode(pk());
+    node.addFriend(phone, alice.publish([{ publicKey: phone, name: 'phone' }]));
+    bob = new Companion(config, await loadCompanionState(dir, node.publicKey, 3600), { node, log: createLogger({ level: 'silent' }) });
+    await bob.start([]);
+    expect(bob.personas().find((p) => p.personaId === alice.id)?.state).toBe('verified');
+    expect(node.status).toContain('~tp1:');
+  });
+
+  it('own list: changes re-sign and publish; a list that would not fit is refused and nothing changes', async () => {
+    await open();
+    const seq0 = bob.ownList.list.seq;
+    bob.deviceAdd(pk(), 'tablet');
+    expect(bob.ownList.list.seq).toBeGreaterThan(seq0);
+    expect(P.verifyStatus(node.status, Date.now() / 1000)).toMatchObject({ ok: true, devices: [expect.anything(), expect.objectContaining({ name: 'tablet' })] });
+    expect(() => bob.deviceRemove(node.publicKey)).toThrow(expect.objectContaining({ code: 'OWN_DEVICE' }));
+    let refused: unknown;
+    for (let i = 0; i < 40 && !refused; i++) {
+      try {
+        bob.deviceAdd(pk(), `device-with-a-long-name-${i}`);
+      } catch (e) {
+        refused = e;
+      }
+    }
+    expect(refused).toMatchObject({ code: 'STATUS_MESSAGE_TOO_LONG' });
+    expect(P.verifyStatus(node.status, Date.now() / 1000)).toMatchObject({ ok: true, seq: bob.ownList.list.seq });
+  });
+
+  it('saves the table and own list; a reopened companion sees the same state', async () => {
+    await open();
+    const alice = await makeAlice();
+    const phone = pk();
+    node.addFriend(phone);
+    bob.onStatusMessage(phone, alice.publish([{ publicKey: phone, name: 'phone' }]));
+    bob.deviceAdd(pk(), 'tablet');
+    await bob.flush();
+    const before = { personas: bob.personas(), seq: bob.ownList.list.seq };
+    await bob.close();
+    const state = await loadCompanionState(dir, node.publicKey, 3600);
+    expect(state.own.list.seq).toBe(before.seq);
+    expect(P.tableView(state.table)).toEqual(before.personas);
+  });
+
+  it('logs never carry secret fields', () => {
+    let out = '';
+    const dest = new Writable({ write(chunk, _e, cb) { out += chunk.toString(); cb(); } });
+    const log = createLogger({ level: 'info', pretty: false, destination: dest });
+    log.info({ secretKey: 'S3CRET', token: 'T0KEN', nested: { passphrase: 'PASS' } }, 'hello');
+    expect(out).toContain('hello');
+    expect(out).not.toMatch(/S3CRET|T0KEN|PASS/);
+  });
+});
