@@ -159,6 +159,14 @@ export function inspectProfile(profile: Profile, options: InspectOptions = {}): 
   return summary;
 }
 
+/**
+ * Quotes text from the profile (our name, friends' names and status messages: chosen by other people) for a terminal:
+ * JSON escapes C0 controls, and we also escape DEL, C1 controls (0x9b is a CSI on some terminals) and bidi overrides.
+ */
+export function quoteForTerminal(text: string): string {
+  return JSON.stringify(text).replace(/[\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function nodeLine(n: NodeSummary): string {
   const host = n.host.includes(':') ? `[${n.host}]` : n.host;
   return `    ${n.transport} ${host}:${n.port} ${n.publicKey}`;
@@ -172,15 +180,15 @@ export function formatProfileSummary(summary: ProfileSummary, options: { encrypt
   lines.push(`Nospam:          ${summary.nospam ?? '-'}`);
   if (summary.secretKey !== undefined) lines.push(`Secret key:      ${summary.secretKey}`);
   if (options.encrypted !== undefined) lines.push(`Encrypted:       ${options.encrypted ? 'yes' : 'no'}`);
-  lines.push(`Name:            ${JSON.stringify(summary.name)}`);
-  lines.push(`Status message:  ${JSON.stringify(summary.statusMessage)}`);
+  lines.push(`Name:            ${quoteForTerminal(summary.name)}`);
+  lines.push(`Status message:  ${quoteForTerminal(summary.statusMessage)}`);
   lines.push(`User status:     ${summary.userStatus}`);
   lines.push(`Friends:         ${summary.friends.length}`);
   for (const f of summary.friends) {
     const seen = f.lastSeen === null ? 'never seen' : `last seen ${new Date(f.lastSeen * 1000).toISOString()}`;
-    lines.push(`    ${f.publicKey} ${f.status} ${JSON.stringify(f.name)} ${f.userStatus}, ${seen}`);
-    if (f.statusMessage) lines.push(`        status message: ${JSON.stringify(f.statusMessage)}`);
-    if (f.requestAddress) lines.push(`        request to ${f.requestAddress}: ${JSON.stringify(f.requestMessage ?? '')}`);
+    lines.push(`    ${f.publicKey} ${f.status} ${quoteForTerminal(f.name)} ${f.userStatus}, ${seen}`);
+    if (f.statusMessage) lines.push(`        status message: ${quoteForTerminal(f.statusMessage)}`);
+    if (f.requestAddress) lines.push(`        request to ${f.requestAddress}: ${quoteForTerminal(f.requestMessage ?? '')}`);
   }
   lines.push(`DHT nodes:       ${summary.dhtNodes.length}`);
   for (const n of summary.dhtNodes) lines.push(nodeLine(n));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerProfileCommands, PASSPHRASE_ENV, type InspectOutput, type RekeyOutput } from '../../src/cli/profile.js';
 import { main } from '../../src/cli/main.js';
-import { ProfileError, decryptProfile, encryptProfile, readProfileFile, findSection, parseProfile } from '../../src/profile/index.js';
+import { ProfileError, decryptProfile, encryptProfile, readProfileFile, findSection, parseProfile, writeProfile } from '../../src/profile/index.js';
 import { bytesToHex } from '../../src/util/bytes.js';
 import { buildSocialProfile, friendKeysHex, newRawTox, selfPublicKey, type SocialProfile } from '../support/profile-tox.js';
 
@@ -87,6 +87,16 @@ describe('profile inspect', () => {
     expect(await run(['inspect', file])).toContain(bytesToHex(social.publicKey));
     process.env[PASSPHRASE_ENV] = 'wrong words';
     expect((await runError(['inspect', file])).code).toBe('BAD_PASSPHRASE');
+  });
+
+  it("friends' names can't drive the terminal: control characters and bidi overrides are shown escaped", async () => {
+    const p = parseProfile(social.savedata);
+    findSection(p, 'friends')!.friends[0]!.name = new TextEncoder().encode('Eve\u001b[2J\u009b31m\u202eevil');
+    const file = path('eve.tox');
+    await writeFile(file, writeProfile(p));
+    const text = await run(['inspect', file]);
+    expect(text).toContain('"Eve\\u001b[2J\\u009b31m\\u202eevil"');
+    expect(text).not.toMatch(/[\u001b\u009b\u202e]/);
   });
 
   it('a file that is not a profile gives a typed error', async () => {
