@@ -361,6 +361,17 @@ function hold(ctx: Ctx, signed: SignedDeviceList, record: string, from: string, 
   if (existing) {
     existing.receivedAt = ctx.now;
   } else {
+    // Two held lists can equivocate too (nothing applied yet under the manual policy): same alarm and evidence rule.
+    for (const other of ctx.t.pending) {
+      if (other.personaId !== P || other.seq !== signed.list.seq || other.record === record) continue;
+      const o = decodeRecord(other.record);
+      if (!o || sameDevices(o.list, signed.list)) continue;
+      if (!ctx.t.evidence.some((e) => e.personaId === P && e.seq === other.seq && e.records.includes(other.record) && e.records.includes(record))) {
+        ctx.t.evidence.push({ personaId: P, seq: other.seq, records: [other.record, record], froms: [other.from, from], detectedAt: ctx.now });
+        alarm(ctx, 'EQUIVOCATION', P, `two different held lists signed with seq ${other.seq}; both kept as evidence`, [from]);
+      }
+      break;
+    }
     ctx.t.pending.push({ id, personaId: P, from, seq: signed.list.seq, record, receivedAt: ctx.now, reason });
     const mine = ctx.t.pending.filter((p) => p.personaId === P).sort((a, b) => b.seq - a.seq);
     if (mine.length > MAX_PENDING_PER_PERSONA) {

@@ -300,6 +300,15 @@ describe('manual policy', () => {
     expect(() => rejectPending(no, id)).toThrow(PendingNotFound);
     expect(() => approvePending(no, id, T)).toThrow(PendingNotFound);
   });
+  it('two different held lists with the same seq are equivocation too: alarm and evidence, both stay for the user', () => {
+    const t = friends(laptop, phone);
+    const a = applyStatusMessage(t, { from: laptop, text: status(alice, [laptop, phone], { seq: 7 }), now: T, policy: 'manual' });
+    const b = applyStatusMessage(a.table, { from: phone, text: status(alice, [phone], { seq: 7 }), now: T, policy: 'manual' });
+    expect(alarms(b.actions)).toEqual(['EQUIVOCATION']);
+    expect(b.table.evidence).toHaveLength(1);
+    expect(b.table.pending).toHaveLength(2);
+    expect(b.table.personas[A], 'neither applied').toBeUndefined();
+  });
   it('keeps at most MAX_PENDING_PER_PERSONA held lists per persona, the newest ones', () => {
     let t = friends(laptop);
     for (let seq = 1; seq <= MAX_PENDING_PER_PERSONA + 3; seq++) {
