@@ -3,7 +3,19 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emptyTable, loadTable, observeFriend, PersonaTableStoreError, saveTable, TABLE_BACKUP_SUFFIX } from '../../src/persona/index.js';
+import {
+  applyStatusMessage,
+  emptyTable,
+  encodeStatusMessage,
+  loadTable,
+  nextDeviceList,
+  observeFriend,
+  personaKeyFromSeed,
+  PersonaTableStoreError,
+  saveTable,
+  signDeviceList,
+  TABLE_BACKUP_SUFFIX,
+} from '../../src/persona/index.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -39,6 +51,21 @@ describe('persona table store', () => {
     expect(await loadTable(p)).toEqual(t2);
     expect(await loadTable(p + TABLE_BACKUP_SUFFIX)).toEqual(t1);
     expect((await stat(p + TABLE_BACKUP_SUFFIX)).mode & 0o777).toBe(0o600);
+  });
+  it('a table with every kind of state (verified, conflict, pending, evidence, provisional) round-trips', async () => {
+    const key = personaKeyFromSeed(new Uint8Array(32).fill(5));
+    const other = personaKeyFromSeed(new Uint8Array(32).fill(6));
+    const msg = (k: typeof key, devices: Uint8Array[], seq: number) =>
+      encodeStatusMessage(signDeviceList({ ...nextDeviceList(undefined, devices.map((publicKey) => ({ publicKey, name: 'n' })), { now: 1_767_225_600, personaId: k.publicKey }), seq }, k));
+    let t = [1, 2, 3, 9].reduce((acc, n) => observeFriend(acc, pk(n)), emptyTable());
+    t = applyStatusMessage(t, { from: pk(1), text: msg(key, [pk(1), pk(2)], 1), now: 1_767_225_600, policy: 'auto' }).table;
+    t = applyStatusMessage(t, { from: pk(2), text: msg(key, [pk(2), pk(1), pk(4)], 1), now: 1_767_225_600, policy: 'auto' }).table;
+    t = applyStatusMessage(t, { from: pk(3), text: msg(other, [pk(3), pk(1)], 1), now: 1_767_225_600, policy: 'auto' }).table;
+    expect(t.evidence.length).toBe(1);
+    expect(t.pending.length).toBe(1);
+    const p = join(dir, 'rich.json');
+    await saveTable(p, t);
+    expect(await loadTable(p)).toEqual(t);
   });
   it('a corrupt file is a typed error and is never overwritten', async () => {
     const p = join(dir, 'corrupt.json');
