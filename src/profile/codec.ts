@@ -176,7 +176,28 @@ function parseDht(data: Uint8Array, offset: number): DhtSection {
   return { kind: 'dht', subsections, trailing: data.slice(at) };
 }
 
+/**
+ * The original bytes of each parsed friend record, next to its canonical encoding at parse time. A record written by
+ * something other than libtoxcore may carry bytes outside the typed fields (padding, text past a length); writing an
+ * unchanged record gives those bytes back, while a changed record is written canonically, so no stale text survives.
+ */
+const originalRecords = new WeakMap<SavedFriend, { raw: Uint8Array; canonical: Uint8Array }>();
+
 function parseFriend(r: Uint8Array, index: number, offset: number): SavedFriend {
+  const friend = decodeFriend(r, index, offset);
+  const canonical = encodeFriend(friend, index);
+  if (!bytesEqual(canonical, r)) originalRecords.set(friend, { raw: r.slice(), canonical });
+  return friend;
+}
+
+/** Encodes a friend for writeProfile: the original bytes when the record is unchanged since parsing, else canonical. */
+function writeFriend(friend: SavedFriend, index: number): Uint8Array {
+  const encoded = encodeFriend(friend, index);
+  const original = originalRecords.get(friend);
+  return original && bytesEqual(original.canonical, encoded) ? original.raw : encoded;
+}
+
+function decodeFriend(r: Uint8Array, index: number, offset: number): SavedFriend {
   const infoSize = u16be(r, F_INFO_SIZE);
   const nameLength = u16be(r, F_NAME_LEN);
   const statusLength = u16be(r, F_STATUSMSG_LEN);
@@ -261,7 +282,7 @@ function sectionBody(section: ProfileSection, index: number): [type: number, bod
       return [SectionType.DHT, concat(parts)];
     }
     case 'friends':
-      return [SectionType.FRIENDS, concat(section.friends.map((f, i) => encodeFriend(f, i)))];
+      return [SectionType.FRIENDS, concat(section.friends.map((f, i) => writeFriend(f, i)))];
     case 'name':
       return [SectionType.NAME, section.name];
     case 'statusMessage':
@@ -285,7 +306,11 @@ function sectionBody(section: ProfileSection, index: number): [type: number, bod
   }
 }
 
-/** Writes a profile back to plain savedata: header, each section in order, then any non-zero trailer. Throws {@link ProfileError} BAD_ARGUMENT/TOO_LONG on fields of the wrong shape. */
+/**
+ * Writes a profile back to plain savedata: header, each section in order, then any non-zero trailer. For a parsed,
+ * unchanged profile this gives back the input bytes exactly, less the zero padding after END. Throws
+ * {@link ProfileError} BAD_ARGUMENT/TOO_LONG on fields of the wrong shape.
+ */
 export function writeProfile(profile: Profile): Uint8Array {
   const parts: Uint8Array[] = [HEADER];
   profile.sections.forEach((section, i) => {

@@ -177,6 +177,19 @@ describe('kept as they are', () => {
     expect(findSection(parseProfile(writeProfile(p)), 'dht')!.trailing.length).toBe(39);
   });
 
+  it('a friend record with bytes outside its fields (not written by libtoxcore) comes back exactly; a changed one is written clean', () => {
+    const b = Uint8Array.from(stripZeros(social.savedata));
+    const rec = sectionOffset(b, 3) + 8;
+    b[rec + 1057] = 0xaa; // padding byte before the request length
+    b[rec + 1060 + 100] = 0x41; // past the (zero) name length
+    const p = parseProfile(b);
+    expectSameBytes(writeProfile(p), b, 'junk kept');
+    findSection(p, 'friends')!.friends[0]!.name = new TextEncoder().encode('Bob');
+    const changed = writeProfile(p);
+    expect([changed[rec + 1057], changed[rec + 1060 + 100]]).toEqual([0, 0]);
+    expect(new TextDecoder().decode(findSection(parseProfile(changed), 'friends')!.friends[0]!.name)).toBe('Bob');
+  });
+
   it('a profile without END (ends right after a section) is accepted, as libtoxcore accepts it', () => {
     const base = stripZeros(fresh);
     const noEnd = base.subarray(0, sectionOffset(base, 255));

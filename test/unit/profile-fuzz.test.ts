@@ -91,7 +91,7 @@ function mutate(base: Uint8Array, rand: () => number): Uint8Array {
   }
 }
 
-/** The fuzz property: a typed error, or a profile that writes, re-parses to the same structure, and inspects. */
+/** The fuzz property: a typed error, or a profile that writes back the same bytes, re-parses to the same structure, and inspects. */
 function checkOne(input: Uint8Array, label: string): 'parsed' | string {
   let p: Profile;
   try {
@@ -101,6 +101,9 @@ function checkOne(input: Uint8Array, label: string): 'parsed' | string {
     throw new Error(`${label}: parseProfile threw a non-ProfileError: ${String(err)}`);
   }
   const written = writeProfile(p);
+  // Byte-exact: what we write is the input itself, less zero padding after END.
+  const rest = input.subarray(written.length);
+  expect(Buffer.from(input.subarray(0, written.length)).equals(Buffer.from(written)) && rest.every((b) => b === 0), `${label}: write(parse(b)) is not b`).toBe(true);
   const again = parseProfile(written);
   expect(again, `${label}: parse(write(p)) differs from p`).toEqual(p);
   expect(Buffer.from(writeProfile(again)).equals(Buffer.from(written)), `${label}: write is not stable`).toBe(true);
