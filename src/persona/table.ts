@@ -332,6 +332,15 @@ function applyVerified(ctx: Ctx, signed: SignedDeviceList, from: string, policy:
     return hold(ctx, signed, record, from, 'DOUBLE_CLAIM');
   }
   if (policy === 'manual') return hold(ctx, signed, record, from, 'MANUAL_POLICY');
+  // A device newly listed here that another persona also lists, unconfirmed by both: worth telling the user, but
+  // not blocking, since no one has a pin yet and the device's own confirmation will decide.
+  const contested = devs.filter(
+    (d) => d !== from && !t.pins[d] && !entry?.devices.some((x) => x.publicKey === d) &&
+      Object.values(t.personas).some((e) => e.personaId !== P && e.state !== 'provisional' && e.devices.some((x) => x.publicKey === d)),
+  );
+  if (contested.length > 0) {
+    alarm(ctx, 'DOUBLE_CLAIM', P, `persona ${P} lists ${contested.length} unconfirmed device(s) that another persona lists too; applied, the device's own confirmation decides`, contested);
+  }
   return applyNewer(ctx, signed, from, hash, record);
 }
 

@@ -266,6 +266,19 @@ describe('pinning', () => {
     expect(alarms(r.actions)).toEqual([]);
     expect(r.table.pins[hex(laptop)]).toBe(A);
   });
+  it('two personas listing the same unconfirmed device: alarm, applied, and the device\'s confirmation decides', () => {
+    let t = friends(laptop, mDevice);
+    t = applyStatusMessage(t, { from: mDevice, text: status(mallory, [mDevice, phone]), now: T, policy: 'auto' }).table;
+    const r = applyStatusMessage(t, { from: laptop, text: status(alice, [laptop, phone]), now: T, policy: 'auto' });
+    expect(r.outcome.kind).toBe('applied');
+    expect(alarms(r.actions)).toEqual(['DOUBLE_CLAIM']);
+    expect(r.actions.find((a) => a.type === 'alarm')).toMatchObject({ devices: [hex(phone)] });
+    const c = applyStatusMessage(observeFriend(r.table, phone), { from: phone, text: status(alice, [laptop, phone]), now: T, policy: 'auto' });
+    expect(c.table.pins[hex(phone)]).toBe(A);
+    // Mallory's list arriving again is now a hard double claim on a pinned device.
+    const m = applyStatusMessage(c.table, { from: mDevice, text: status(mallory, [mDevice, phone], { seq: T * 1000 + 1 }), now: T, policy: 'auto' });
+    expect(m.outcome).toMatchObject({ kind: 'pending', reason: 'DOUBLE_CLAIM' });
+  });
   it('persona change: a friend that confirmed Alice now publishing another persona raises an alarm and waits', () => {
     let t = friends(laptop);
     t = applyStatusMessage(t, { from: laptop, text: status(alice, [laptop]), now: T, policy: 'auto' }).table;
