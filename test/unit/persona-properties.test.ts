@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   decodeStatusMessage,
+  nextDeviceList,
   encodeStatusMessage,
   MAX_NAME_BYTES,
   personaKeyFromSeed,
@@ -103,6 +104,21 @@ describe('persona codec properties', () => {
         } else {
           expect(typeof d.reason).toBe('string');
         }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('nextDeviceList: seq always grows past the previous list and never falls behind the clock', () => {
+    const key = keys[0] as (typeof keys)[number];
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 47 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 999 }), (prevSeq, nowS, ms) => {
+        const now = nowS + ms / 1000;
+        const prev: DeviceList = { version: 1, personaId: key.publicKey, seq: prevSeq, issuedAt: 0, ttl: 60, devices: [{ publicKey: new Uint8Array(32).fill(1), name: '' }] };
+        const next = nextDeviceList(prev, prev.devices, { now });
+        expect(next.seq).toBeGreaterThan(prevSeq);
+        expect(next.seq).toBeGreaterThanOrEqual(Math.floor(now * 1000));
+        expect(next.issuedAt).toBe(nowS);
       }),
       { numRuns: 500 },
     );
