@@ -140,6 +140,7 @@ describe('mutated real profiles', () => {
       const outcome = checkOne(input, `seed ${seed}, iteration ${i}, base ${base.name}`);
       outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
     }
+    if (process.env.PROFILE_FUZZ_REPORT) console.log(`profile fuzz outcomes (seed ${seed}):`, Object.fromEntries(outcomes));
     // The mutations must reach both sides: many inputs still parse, and several distinct error codes come up.
     expect(outcomes.get('parsed') ?? 0).toBeGreaterThan(200);
     expect([...outcomes.keys()].filter((k) => k !== 'parsed').length).toBeGreaterThanOrEqual(4);
