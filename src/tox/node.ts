@@ -282,6 +282,8 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
         } else {
           plain = data;
         }
+        const problem = savedataProblem(plain);
+        if (problem !== undefined) throw new ToxError(op, 'LOAD_BAD_FORMAT', problem);
         savedataType = Tox_Savedata_Type.TOX_SAVEDATA_TYPE_TOX_SAVE;
       }
       if (passphrase !== undefined && passKey === null) passKey = deriveKey(ffi, passphrase);
@@ -924,11 +926,15 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
     }
   }
 
+  // Each listener runs on its own: one that throws becomes an 'error' event and does not starve the listeners after it.
   private safeEmit(name: keyof ToxNodeEvents, payload?: unknown): void {
-    try {
-      (this.emit as (n: string, ...a: unknown[]) => boolean)(name, ...(payload === undefined ? [] : [payload]));
-    } catch (err) {
-      this.emitError(err);
+    const args = payload === undefined ? [] : [payload];
+    for (const listener of this.rawListeners(name) as Array<(...a: unknown[]) => unknown>) {
+      try {
+        listener.apply(this, args);
+      } catch (err) {
+        this.emitError(err);
+      }
     }
   }
 
@@ -967,6 +973,29 @@ const NEW_HINTS: Record<string, string> = {
 /** The short member name (`ALREADY_SENT`) of a value of a C error enum. */
 export function errName(e: EnumName, value: number): string {
   return enumNames[e].short[value] ?? `UNKNOWN_${value}`;
+}
+
+/**
+ * Returns why `data` is not a complete Tox profile, or undefined. toxcore itself accepts a bare header (and a file cut
+ * at a section boundary) and silently starts a *new* identity, which would lose the user's Tox ID and friends, so we
+ * insist on the identity section (NOSPAMKEYS) and the END marker that every save ends with.
+ */
+export function savedataProblem(data: Uint8Array): string | undefined {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  if (data.length < 8 || view.getUint32(0, true) !== 0 || view.getUint32(4, true) !== 0x15ed1b1f) return 'not a Tox profile (bad header)';
+  let at = 8;
+  let keys = false;
+  while (at + 8 <= data.length) {
+    const length = view.getUint32(at, true);
+    const type = view.getUint16(at + 4, true);
+    if (view.getUint16(at + 6, true) !== 0x01ce) return `section at byte ${at} has a bad cookie`;
+    at += 8;
+    if (length > data.length - at) return `section type ${type} at byte ${at - 8} runs past the end (truncated profile)`;
+    if (type === 1) keys = length === 68;
+    if (type === 255) return keys ? undefined : 'the profile has no identity (NOSPAMKEYS) section';
+    at += length;
+  }
+  return 'the profile ends without its END section (truncated profile)';
 }
 
 function enumValue(e: EnumName, short: string): number {

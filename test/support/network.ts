@@ -67,6 +67,9 @@ export async function startLocalNetwork(): Promise<LocalNetwork> {
       return {
         ipv6: false,
         localDiscovery: false,
+        // Wider than toxcore's default 100 ports: several test files (and engineers) run nodes at once.
+        startPort: 33445,
+        endPort: 34445,
         rebootstrap: { initialDelayMs: 1000, maxDelayMs: 4000 },
         ...overrides,
       };
