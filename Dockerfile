@@ -87,7 +87,8 @@ ENV NODE_ENV=production \
 USER toxpersona
 # Profile, persona key and table. Secrets: back it up like a private key.
 VOLUME ["/data"]
-EXPOSE 33445/udp 33445/tcp 9090/tcp
+# Tox UDP (toxcore takes the first free port from 33445), admin endpoint.
+EXPOSE 33445/udp 9090/tcp
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "/app/docker/healthcheck.mjs"]
 STOPSIGNAL SIGTERM
