@@ -89,7 +89,7 @@ describe('ToxNode profiles', () => {
     await expect(ToxNode.create({ ...offline, profilePath: path })).rejects.toMatchObject({ code: 'NO_PASSPHRASE' });
     // A corrupted encrypted file is not mistaken for a wrong passphrase being right.
     const flipped = Buffer.from(bytes);
-    flipped[flipped.length - 1] ^= 1;
+    flipped[flipped.length - 1] = flipped[flipped.length - 1]! ^ 1;
     expect(createError(() => ToxNode.createSync({ ...offline, passphrase: 'correct horse', savedata: flipped })).code).toBe('WRONG_PASSPHRASE');
   });
 
@@ -100,7 +100,7 @@ describe('ToxNode profiles', () => {
     const good = Buffer.from(source.savedata());
     source.close();
     const flippedSecret = Buffer.from(good);
-    flippedSecret[8 + 8 + 4 + 40] ^= 1; // inside the secret key: toxcore half-loads it and reports LOAD_BAD_FORMAT
+    flippedSecret[8 + 8 + 4 + 40] = flippedSecret[8 + 8 + 4 + 40]! ^ 1; // inside the secret key: toxcore half-loads it and reports LOAD_BAD_FORMAT
     const cases: Array<[string, Uint8Array]> = [
       ['secret key not matching the public key', flippedSecret],
       ['truncated in the middle', good.subarray(0, good.length >> 1)],
