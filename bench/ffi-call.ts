@@ -3,6 +3,7 @@
 // Run: npx tsx bench/ffi-call.ts [iterations].
 import koffi from 'koffi';
 import { constants, loadToxcore, type Ptr } from '../src/ffi/index.js';
+import { ToxNode } from '../src/tox/node.js';
 import { compareNsPerCall, formatRatioTable, type Row } from './lib.js';
 
 /** Measures and prints the per-call cost tables; returns them for bench/run-all.ts. */
@@ -23,6 +24,8 @@ export function runFfiCallBench(iterations = 1_000_000): { versionMajor: Row[]; 
   const tox: Ptr<'Tox'> | null = ffi.tox_new(opts, err);
   ffi.tox_options_free(opts);
   if (tox === null) throw new Error(`tox_new failed with error ${err[0]}`);
+  // The safe layer on its own (offline) instance: the same C call plus the use-after-close check.
+  const node = ToxNode.createSync({ ipv6: false, localDiscovery: false });
   try {
     // To add a path (ToxNode), append one entry to each list; rounds are interleaved across all entries.
     const versionMajor = compareNsPerCall(
@@ -36,6 +39,7 @@ export function runFfiCallBench(iterations = 1_000_000): { versionMajor: Row[]; 
       [
         { label: 'bare koffi', fn: () => bareIterationInterval(tox) },
         { label: 'src/ffi', fn: () => ffi.tox_iteration_interval(tox) },
+        { label: 'ToxNode', fn: () => node.iterationInterval() },
       ],
       iterations,
     );
@@ -44,6 +48,7 @@ export function runFfiCallBench(iterations = 1_000_000): { versionMajor: Row[]; 
     console.log(formatRatioTable('tox_iteration_interval(tox)', iterationInterval, 'bare koffi'));
     return { versionMajor, iterationInterval };
   } finally {
+    node.close();
     ffi.tox_kill(tox);
   }
 }
