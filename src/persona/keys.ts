@@ -1,5 +1,5 @@
 // The persona signing key: generation, the 0600 key file (optionally passphrase-encrypted) and a copy-pasteable export string.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { sodium } from './sodium.js';
 import { PersonaKeyError } from './errors.js';
 import { base64urlDecodeStrict, base64urlEncode } from './base64url.js';
@@ -126,6 +126,11 @@ export async function savePersonaKey(path: string, key: PersonaKeyPair, options:
 export async function loadPersonaKey(path: string, options: { passphrase?: string } = {}): Promise<PersonaKeyPair> {
   let text: string;
   try {
+    // Like ssh with its private keys: a key file others can read may already be copied, so refuse to use it.
+    const mode = (await stat(path)).mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      throw new PersonaKeyError('KEY_FILE_PERMISSIONS', `${path} is readable by others (mode ${mode.toString(8)}); run chmod 600 ${path}`);
+    }
     text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new PersonaKeyError('KEY_FILE_NOT_FOUND', `no persona key at ${path}`);

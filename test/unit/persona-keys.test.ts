@@ -1,5 +1,5 @@
 // Persona key files and export strings: round trips, 0600, typed errors, and no secret in any error.
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,7 +57,7 @@ describe('persona key file', () => {
   it('missing and corrupt files give typed errors', async () => {
     expect(await codeOf(loadPersonaKey(join(dir, 'nope.key')))).toBe('KEY_FILE_NOT_FOUND');
     const p = join(dir, 'corrupt.key');
-    await writeFile(p, '{"format":"tox-persona-key"');
+    await writeFile(p, '{"format":"tox-persona-key"', { mode: 0o600 });
     expect(await codeOf(loadPersonaKey(p))).toBe('KEY_FILE_CORRUPT');
     await writeFile(p, JSON.stringify({ format: 'tox-persona-key', version: 1, publicKey: 'zz', seed: '00' }));
     expect(await codeOf(loadPersonaKey(p))).toBe('KEY_FILE_CORRUPT');
@@ -70,6 +70,15 @@ describe('persona key file', () => {
     enc.encrypted.memlimit = 2 ** 40;
     await writeFile(p, JSON.stringify(enc));
     expect(await codeOf(loadPersonaKey(p, { passphrase: 'correct horse' }))).toBe('KEY_FILE_CORRUPT');
+  });
+  it('a key file that others can read is refused, naming the fix', async () => {
+    const p = join(dir, 'loose.key');
+    await savePersonaKey(p, key);
+    await chmod(p, 0o644);
+    const error = await loadPersonaKey(p).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(PersonaKeyError);
+    expect((error as PersonaKeyError).code).toBe('KEY_FILE_PERMISSIONS');
+    expect((error as PersonaKeyError).message).toContain('chmod 600');
   });
 });
 
