@@ -65,18 +65,14 @@ case "$kind" in
       printf '[containers]\ndefault_ulimits = []\n[engine]\ncgroup_manager = "cgroupfs"\n' >"$work/containers.conf"
       export CONTAINERS_CONF="$work/containers.conf"
     fi
-    ENGINE=(podman)
+    # --log-level=fatal: without systemd, podman logs harmless errors about its health-check
+    # timers at every run/stop (the script runs the checks itself). Command failures still print.
+    ENGINE=(podman --log-level=fatal)
     if [ -x /usr/sbin/runc ]; then ENGINE+=(--runtime /usr/sbin/runc); fi
     ;;
   *) say "CONTAINER_ENGINE must be docker or podman, not $kind"; exit 2 ;;
 esac
-# Podman logs harmless errors about systemd health-check timers on machines without systemd; the
-# script runs the checks itself, so keep those lines out of the output.
-if [ "$kind" = podman ]; then
-  E() { "${ENGINE[@]}" "$@" 2> >(grep -v 'unable to get systemd connection' >&2); }
-else
-  E() { "${ENGINE[@]}" "$@"; }
-fi
+E() { "${ENGINE[@]}" "$@"; }
 if ! E info >"$work/engine-info.txt" 2>&1; then
   say "$kind does not work here:"; tail -n 5 "$work/engine-info.txt"; exit 2
 fi
@@ -219,13 +215,17 @@ st=$(wait_json 'j.connection !== "none" && !!j.connection' 90 tp_json "$CO" stat
   || fail "companion connected to the bootstrap node (last status: ${st:0:300})"
 t_connected=$(( $(now_ms) - t_run ))
 tox_id=$(jget "$st" j.toxId); persona_id=$(jget "$st" j.personaId); seq=$(jget "$st" j.seq)
+hz=$(E exec "$CO" node /app/docker/healthcheck.mjs 2>&1 || true)
+case "$hz" in 200*'"inGracePeriod": false'*) ;; *) fail "/healthz is healthy because connected, not by grace (got: ${hz:0:200})" ;; esac
 pass "companion connected ($(jget "$st" j.connection)) via the bootstrap container $(secs "$t_connected") s after run; Tox ID $tox_id, PersonaID $persona_id"
 
 blob=$(E exec "$CO" tox-persona blob 2>/dev/null) || fail "tox-persona blob in the companion container"
 vj=$(E exec "$CO" tox-persona verify "$blob" --json 2>/dev/null || true)
 [ "$(jget "$vj" "j.ok === true && j.personaId === '$persona_id'" 2>/dev/null)" = true ] \
   || fail "tox-persona verify accepts the companion's status message for its own persona (got: ${vj:0:300})"
-if [ -f dist/src/cli/main.js ]; then
+if [ ! -f dist/src/cli/main.js ]; then
+  say "no dist/ on the host (npm run build): the host-side verify is skipped, the in-container one ran"
+else
   hv=$(node dist/src/cli/main.js verify "$blob" --json 2>/dev/null || true)
   [ "$(jget "$hv" "j.ok === true && j.personaId === '$persona_id'" 2>/dev/null)" = true ] \
     || fail "tox-persona verify on the host accepts the same status message (got: ${hv:0:300})"
@@ -233,6 +233,9 @@ fi
 pass "status message verifies (persona $persona_id, $(jget "$vj" '(j.devices || []).length') device(s)): ${blob:0:60}…"
 
 # The observer is a separate Tox node: it learns the list only over the Tox network.
+# It sets a Tox name because a friend with an EMPTY name currently stops the companion's restart
+# ("friendName failed: NULL": ToxNode.friendName passes a zero-length Buffer, which koffi sends as
+# NULL). Reported to the Tox layer; drop the name here once that is fixed, to cover that case.
 run_companion "$OB" "$prefix-observer-data" 9091 -e TOX_PERSONA_NAME=smoke-observer
 wait_healthy "$OB" 120 || fail "observer companion healthy"
 E exec "$OB" tox-persona friend add "$tox_id" "container smoke" >/dev/null 2>&1 || fail "observer: friend add $tox_id"
