@@ -97,6 +97,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.own = state.own;
     this.table = state.table;
     this.requests = state.requests;
+    this.metrics.refresher = () => this.refreshGauges();
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -259,9 +260,10 @@ export class Companion extends EventEmitter<CompanionEvents> {
   /** Records every friend in the table and feeds its saved status message through it once. */
   scanFriends(): void {
     for (const f of this.node.friends()) {
-      const before = this.table;
-      this.table = P.observe(this.table, f.publicKey);
-      if (this.table !== before) this.requestSave('friend observed');
+      if (!this.table.friends[f.publicKey]) {
+        this.table = P.observe(this.table, f.publicKey);
+        this.requestSave('friend observed');
+      }
       if (f.statusMessage.length > 0) this.guard('scan', () => this.onStatusMessage(f.publicKey, f.statusMessage));
     }
     this.refreshGauges();
@@ -284,7 +286,6 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.log[level]({ from, outcome: o.kind, ...('reason' in o ? { reason: o.reason } : {}), ...('personaId' in o ? { persona: o.personaId } : {}) }, 'friend status message processed');
     this.applyActions(result.actions, from);
     if (result.changed) this.requestSave('table update');
-    this.refreshGauges();
     this.emit('statusProcessed', { from, outcome: o, actions: result.actions });
     return o;
   }

@@ -49,8 +49,12 @@ export class CompanionMetrics {
     for (const [state, n] of Object.entries(counts)) this.personas.set({ state }, n);
   }
 
-  /** Prometheus text; refreshes the iterate-lag gauge first. */
+  /** Called before each scrape to refresh gauges that mirror state (cheaper than keeping them current on every event). */
+  refresher: (() => void) | undefined;
+
+  /** Prometheus text; refreshes the state gauges and the iterate-lag gauge first. */
   async render(): Promise<string> {
+    this.refresher?.();
     this.iterateLag.set(this.loopDelay.percentile(99) / 1e9);
     this.loopDelay.reset();
     return this.registry.metrics();
