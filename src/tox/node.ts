@@ -844,10 +844,9 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
       this.emitError(err);
     }
     this.rebootstrapAttempt += 1;
-    const delay = this.rebootstrapDelay;
     this.rebootstrapDelay = Math.min(this.rebootstrapDelay * 2, this.rebootstrapMax);
-    this.nextRebootstrapAt = now + delay;
-    this.safeEmit('rebootstrap', { attempt: this.rebootstrapAttempt, accepted, nextDelayMs: delay });
+    this.nextRebootstrapAt = now + this.rebootstrapDelay;
+    this.safeEmit('rebootstrap', { attempt: this.rebootstrapAttempt, accepted, nextDelayMs: this.rebootstrapDelay });
   }
 
   // ---- events ----------------------------------------------------------------------------------------------------

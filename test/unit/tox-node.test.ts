@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ToxNode, savedataProblem } from '../../src/tox/node.js';
 import { ToxError } from '../../src/tox/errors.js';
+import { waitFor } from '../support/wait.js';
 
 const offline = { ipv6: false, localDiscovery: false } as const;
 
@@ -196,5 +197,78 @@ describe('ToxNode lifecycle', () => {
     expect(savedataProblem(good.subarray(0, 8))).toMatch(/END/);
     expect(savedataProblem(new Uint8Array(8))).toMatch(/header/);
     expect(savedataProblem(good.subarray(0, 20))).toMatch(/truncated/);
+  });
+});
+
+describe('ToxNode event dispatch', () => {
+  // The re-bootstrap event is raised by our own loop after tox_events_iterate returns, so it exercises the same
+  // dispatch path as network events without needing a network (the only node is 127.0.0.1:9, which never answers).
+  const unreachable = [{ host: '127.0.0.1', port: 9, publicKey: 'AB'.repeat(32) }];
+
+  it("a throwing handler becomes an 'error' event, later handlers still run, and the node keeps iterating", () => {
+    const node = ToxNode.createSync({ ...offline, rebootstrap: { initialDelayMs: 0, maxDelayMs: 0 } });
+    try {
+      node.bootstrap(unreachable);
+      const boom = new Error('handler bug');
+      const errors: Error[] = [];
+      const seen: number[] = [];
+      node.on('error', (e) => errors.push(e));
+      node.on('rebootstrap', () => {
+        throw boom;
+      });
+      node.on('rebootstrap', (e) => seen.push(e.attempt));
+      expect(() => node.iterateOnce()).not.toThrow();
+      expect(() => node.iterateOnce()).not.toThrow();
+      expect(errors).toEqual([boom, boom]);
+      expect(seen).toEqual([1, 2]);
+    } finally {
+      node.close();
+    }
+  });
+
+  it("without an 'error' listener a throwing handler is a process warning, not a crash", async () => {
+    const node = ToxNode.createSync({ ...offline, rebootstrap: { initialDelayMs: 0, maxDelayMs: 0 } });
+    const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
+    try {
+      node.bootstrap(unreachable);
+      node.on('rebootstrap', () => {
+        throw new Error('nobody listens for this');
+      });
+      expect(() => node.iterateOnce()).not.toThrow();
+      const warning = await warned;
+      expect(warning.name).toBe('ToxNodeWarning');
+      expect(warning.message).toMatch(/nobody listens for this/);
+    } finally {
+      node.close();
+    }
+  });
+
+  it('the re-bootstrap backoff doubles up to its maximum while offline, and can be turned off', async () => {
+    const node = ToxNode.createSync({ ...offline, rebootstrap: { initialDelayMs: 2, maxDelayMs: 16 } });
+    try {
+      node.bootstrap(unreachable);
+      const delays: number[] = [];
+      node.on('rebootstrap', (e) => delays.push(e.nextDelayMs));
+      await waitFor(
+        () => {
+          node.iterateOnce();
+          return delays.length >= 5;
+        },
+        { what: 'five re-bootstrap attempts of an offline node', timeoutMs: 10_000, intervalMs: 1 },
+      );
+      expect(delays.slice(0, 5)).toEqual([4, 8, 16, 16, 16]);
+    } finally {
+      node.close();
+    }
+    const slow = ToxNode.createSync({ ...offline, rebootstrap: false });
+    try {
+      slow.bootstrap(unreachable);
+      let fired = 0;
+      slow.on('rebootstrap', () => fired++);
+      slow.iterateOnce();
+      expect(fired).toBe(0);
+    } finally {
+      slow.close();
+    }
   });
 });
