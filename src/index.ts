@@ -3,3 +3,4 @@ export { writeFileAtomic, fsyncDir } from './util/fs.js';
 export * from './persona/index.js';
 export * from './profile/index.js';
 export * from './tox/index.js';
+export * from './companion/index.js';
