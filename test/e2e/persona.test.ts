@@ -1,0 +1,89 @@
+// End to end, offline: init refuses to overwrite, persona export/import moves the key to a second device that starts
+// from the newest list, verify explains rejections, --help everywhere, and exit codes.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli, cliJson } from './cli.js';
+
+describe('offline commands', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'tp-e2e-persona-'));
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('init creates 0600 secrets and refuses to overwrite (exit 3)', async () => {
+    const dir = join(root, 'a');
+    await cliJson(['init', '--dir', dir, '--name', 'phone']);
+    for (const f of ['profile.tox', 'persona.key', 'admin.token']) expect(statSync(join(dir, f)).mode & 0o777, f).toBe(0o600);
+    const again = await cli(['init', '--dir', dir]);
+    expect(again.code).toBe(3);
+    expect(again.stderr).toMatch(/ALREADY_INITIALIZED/);
+    const missing = await cli(['status', '--dir', join(root, 'nothing')]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/tox-persona init/);
+  });
+
+  it('persona export / import: the second device has the same PersonaID and appends itself to the newest list', async () => {
+    const a = join(root, 'a');
+    const b = join(root, 'b');
+    const exp = await cliJson(['persona', 'export', '--dir', a], { env: { PASS: 'correct horse' } });
+    expect(exp.export).toMatch(/^toxpersona-key-1\./);
+    const enc = await cliJson(['persona', 'export', '--dir', a, '--passphrase-env', 'PASS'], { env: { PASS: 'correct horse' } });
+    const blob = (await cliJson(['blob', '--dir', a])).statusMessage;
+    const wrong = await cli(['persona', 'import', '--dir', b, '-', '--passphrase-env', 'PASS', '--list', blob], { env: { PASS: 'wrong' }, input: enc.export });
+    expect(wrong.code).toBe(5);
+    const r = await cli(['persona', 'import', '--dir', b, '-', '--passphrase-env', 'PASS', '--name', 'laptop', '--list', blob, '--json'], { env: { PASS: 'correct horse' }, input: enc.export });
+    expect(r.code, r.stderr).toBe(0);
+    const imported = JSON.parse(r.stdout);
+    const showA = await cliJson(['persona', 'show', '--dir', a]);
+    const showB = await cliJson(['persona', 'show', '--dir', b]);
+    expect(showB.personaId).toBe(showA.personaId);
+    expect(showB.devices.map((d: any) => d.name)).toEqual(['phone', 'laptop']);
+    expect(showB.devices[1].publicKey).toBe(imported.publicKey);
+    expect(showB.seq).toBeGreaterThan(showA.seq);
+  });
+
+  it('verify names the persona and devices, or the exact reason (exit 5)', async () => {
+    const blob = (await cliJson(['blob', '--dir', join(root, 'a')])).statusMessage;
+    const ok = await cliJson(['verify', blob]);
+    expect(ok.ok).toBe(true);
+    expect(ok.devices[0].name).toBe('phone');
+    const tampered = blob.slice(0, -3) + (blob.endsWith('A') ? 'B' : 'A') + blob.slice(-2);
+    const bad = await cli(['verify', tampered, '--json']);
+    expect(bad.code).toBe(5);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, reason: expect.any(String) });
+    const none = await cli(['verify', 'just a status']);
+    expect(none.code).toBe(5);
+    expect(none.stdout).toMatch(/rejected: NO_BLOB/);
+  });
+
+  it('device changes offline take the lock, re-sign and are refused with codes', async () => {
+    const a = join(root, 'a');
+    const key = '12'.repeat(32);
+    const added = await cliJson(['device', 'add', '--dir', a, key, '--name', 'tablet']);
+    expect(added.devices.map((d: any) => d.name)).toEqual(['phone', 'tablet']);
+    const act = await cliJson(['device', 'activate', '--dir', a, 'tablet']);
+    expect(act.devices[0].name).toBe('tablet');
+    const dup = await cli(['device', 'add', '--dir', a, key]);
+    expect(dup.code).toBe(5);
+    expect(dup.stderr).toMatch(/DEVICE_EXISTS/);
+    const badKey = await cli(['device', 'add', '--dir', a, 'xyz']);
+    expect(badKey.code).toBe(2);
+    expect((await cliJson(['device', 'remove', '--dir', a, 'tablet'])).devices.map((d: any) => d.name)).toEqual(['phone']);
+  });
+
+  it('every command has --help, and bad usage exits 2', async () => {
+    for (const args of [['--help'], ['run', '--help'], ['device', 'enroll', '--help'], ['friend', 'add', '--help'], ['profile', '--help']]) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout, args.join(' ')).toMatch(/Usage: tox-persona/);
+    }
+    expect((await cli(['frobnicate'])).code).toBe(2);
+    expect((await cli(['run', '--policy', 'sometimes'])).code).toBe(2);
+  });
+});
