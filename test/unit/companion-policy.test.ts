@@ -1,6 +1,6 @@
 // The companion's logic over a stub node: Bob's companion follows Alice's lists (auto), holds them (manual), applies the
 // friend-request policy, records alarms, refuses lists that would not fit, saves what it changed, and logs no secrets.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
@@ -180,6 +180,38 @@ describe('companion logic (stub node)', () => {
     const state = await loadCompanionState(dir, node.publicKey, 3600);
     expect(state.own.list.seq).toBe(before.seq);
     expect(P.tableView(state.table)).toEqual(before.personas);
+  });
+
+  it('re-signs and republishes at half the time-to-live, and at start when the saved list is past it', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      let now = Date.now() / 1000;
+      const config = loadConfig({ dir, env: {}, readFile: false, flags: { ttlSeconds: 3600 } });
+      node = new FakeNode(pk());
+      bob = new Companion(config, await loadCompanionState(dir, node.publicKey, 3600, now), { node, log: createLogger({ level: 'silent' }), now: () => now });
+      await bob.start([]);
+      const first = bob.ownList.list;
+      now += 1700;
+      vi.advanceTimersByTime(1700 * 1000);
+      expect(bob.ownList.list.seq).toBe(first.seq);
+      now += 200;
+      vi.advanceTimersByTime(200 * 1000);
+      const second = bob.ownList.list;
+      expect(second.seq).toBeGreaterThan(first.seq);
+      expect(second.issuedAt).toBe(Math.floor(now));
+      expect(P.verifyStatus(node.status, now)).toMatchObject({ ok: true, seq: second.seq });
+      await bob.flush();
+      await bob.close();
+      // Reopened much later: the list is refreshed before it is published.
+      now += 5000;
+      node = new FakeNode(node.publicKey);
+      bob = new Companion(config, await loadCompanionState(dir, node.publicKey, 3600, now), { node, log: createLogger({ level: 'silent' }), now: () => now });
+      await bob.start([]);
+      expect(bob.ownList.list.seq).toBeGreaterThan(second.seq);
+      expect(P.verifyStatus(node.status, now)).toMatchObject({ ok: true, stale: false });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('logs never carry secret fields', () => {
