@@ -8,6 +8,7 @@
 #   BOOTSTRAP_PUBLISH_DIR where "bootstrap.key" (64 hex) and "bootstrap.node" (host:port:key) are written (default /bootstrap)
 #   BOOTSTRAP_PUBLISH_HOST host part written into bootstrap.node (default: this container's hostname)
 #   BOOTSTRAP_MOTD        message of the day (default "tox-persona local bootstrap")
+#   BOOTSTRAP_RUN_DIR     where the generated config and the pid file go (default /tmp)
 set -eu
 
 port=${BOOTSTRAP_PORT:-33445}
@@ -16,18 +17,19 @@ keys_dir=${BOOTSTRAP_KEYS_DIR:-/var/lib/tox-bootstrapd}
 publish_dir=${BOOTSTRAP_PUBLISH_DIR:-/bootstrap}
 publish_host=${BOOTSTRAP_PUBLISH_HOST:-$(hostname)}
 motd=${BOOTSTRAP_MOTD:-tox-persona local bootstrap}
-conf=/tmp/tox-bootstrapd.conf
+run_dir=${BOOTSTRAP_RUN_DIR:-/tmp}
+conf=$run_dir/tox-bootstrapd.conf
 
 case "$port$tcp_port" in *[!0-9]*) echo "bootstrapd-entrypoint: ports must be numbers" >&2; exit 64 ;; esac
 case "$motd" in *'"'*|*'\'*) echo "bootstrapd-entrypoint: BOOTSTRAP_MOTD must not contain quotes or backslashes" >&2; exit 64 ;; esac
-mkdir -p "$keys_dir" "$publish_dir"
+mkdir -p "$keys_dir" "$publish_dir" "$run_dir"
 
 # libconfig syntax, as documented in tox-bootstrapd's example config. LAN discovery and IPv6 are
 # off: the container network is the whole world this node needs to serve.
 cat >"$conf" <<CONF
 port = $port
 keys_file_path = "$keys_dir/keys"
-pid_file_path = "/tmp/tox-bootstrapd.pid"
+pid_file_path = "$run_dir/tox-bootstrapd.pid"
 enable_ipv6 = false
 enable_ipv4_fallback = true
 enable_lan_discovery = false

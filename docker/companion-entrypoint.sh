@@ -28,6 +28,7 @@ if [ -n "${TOX_PERSONA_BOOTSTRAP_KEY_FILE:-}" ]; then
       *:@*) file=${entry##*:@} ;;
       *) continue ;;
     esac
+    [ -s "$file" ] || log "waiting up to ${wait_s}s for bootstrap key file $file"
     i=0
     until [ -s "$file" ]; do
       i=$((i + 1))
