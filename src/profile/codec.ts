@@ -1,6 +1,7 @@
 // Parser and writer of plain (unencrypted) Tox 0.2.18 savedata: bytes <-> typed sections, byte-exact for what libtoxcore writes.
 import { bytesEqual } from '../util/bytes.js';
 import { ProfileError } from './errors.js';
+import { decodeConferences } from './conferences.js';
 import { derivePublicKey } from './keys.js';
 import { packNodes, unpackNodes } from './nodes.js';
 import {
@@ -79,6 +80,7 @@ export function parseProfile(bytes: Uint8Array, options: ParseProfileOptions = {
   const sections: ProfileSection[] = [];
   let at = 8;
   let ended = false;
+  const state: ParseState = { ownPublicKey: undefined };
   while (at < bytes.length) {
     if (bytes.length - at < 8) {
       throw new ProfileError('TRUNCATED', `section header at offset ${at} is cut short (${bytes.length - at} of 8 bytes)`);
@@ -94,7 +96,7 @@ export function parseProfile(bytes: Uint8Array, options: ParseProfileOptions = {
       throw new ProfileError('SECTION_OVERFLOW', `section type ${type} at offset ${at} claims ${length} bytes, only ${bytes.length - start} left`);
     }
     const data = bytes.subarray(start, start + length);
-    sections.push(parseSection(type, data, at, options));
+    sections.push(parseSection(type, data, at, options, state));
     at = start + length;
     if (type === SectionType.END) {
       ended = true;
@@ -108,7 +110,13 @@ export function parseProfile(bytes: Uint8Array, options: ParseProfileOptions = {
 
 const HEADER = Uint8Array.from([0, 0, 0, 0, 0x1f, 0x1b, 0xed, 0x15]);
 
-function parseSection(type: number, data: Uint8Array, offset: number, options: ParseProfileOptions): ProfileSection {
+/** What a later section's checks need from earlier ones, in file order (libtoxcore loads sections in order). */
+interface ParseState {
+  /** The key libtoxcore holds at this point: the last NOSPAMKEYS so far, else a random one (undefined). */
+  ownPublicKey: Uint8Array | undefined;
+}
+
+function parseSection(type: number, data: Uint8Array, offset: number, options: ParseProfileOptions, state: ParseState): ProfileSection {
   switch (type) {
     case SectionType.NOSPAMKEYS: {
       if (data.length !== NOSPAMKEYS_SIZE) {
@@ -121,6 +129,7 @@ function parseSection(type: number, data: Uint8Array, offset: number, options: P
       if (options.checkKeyPair !== false && !bytesEqual(derivePublicKey(secretKey), publicKey)) {
         throw new ProfileError('BAD_KEYPAIR', `NOSPAMKEYS at offset ${offset}: the public key is not the one derived from the secret key; libtoxcore would refuse this profile`);
       }
+      state.ownPublicKey = publicKey;
       return { kind: 'nospamKeys', nospam, publicKey, secretKey };
     }
     case SectionType.DHT:
@@ -145,6 +154,7 @@ function parseSection(type: number, data: Uint8Array, offset: number, options: P
     case SectionType.PATH_NODE:
       return { kind: 'pathNodes', nodes: unpackNodes(data, `PATH_NODE at offset ${offset}`) };
     case SectionType.CONFERENCES:
+      decodeConferences(data, state.ownPublicKey, `CONFERENCES at offset ${offset}`); // refuse what libtoxcore refuses
       return { kind: 'conferences', data: data.slice() };
     case SectionType.END:
       if (data.length !== 0) throw new ProfileError('BAD_SECTION', `END at offset ${offset} has length ${data.length}, not 0`);

@@ -3,6 +3,7 @@ import { bytesToHex } from '../util/bytes.js';
 import type { SavedFriend, PackedNode, Profile } from './format.js';
 import { formatNodeIp, isTcpFamily } from './nodes.js';
 import { toxAddress } from './keys.js';
+import { decodeConferences } from './conferences.js';
 
 /** Options for {@link inspectProfile}. */
 export interface InspectOptions {
@@ -56,6 +57,8 @@ export interface ProfileSummary {
   pathNodes: NodeSummary[];
   /** Size of the CONFERENCES section in bytes (0 when absent). */
   conferencesBytes: number;
+  /** Saved conferences: id (hex), title, our peer number, and how many peers were saved with it. */
+  conferences: { id: string; title: string; peerNumber: number; frozenPeers: number }[];
   /** Sections in file order with their type numbers and sizes. */
   sections: { kind: string; type?: number; bytes?: number }[];
 }
@@ -105,11 +108,14 @@ export function inspectProfile(profile: Profile, options: InspectOptions = {}): 
     tcpRelays: [],
     pathNodes: [],
     conferencesBytes: 0,
+    conferences: [],
     sections: [],
   };
+  let ownKey: Uint8Array | undefined;
   for (const s of profile.sections) {
     switch (s.kind) {
       case 'nospamKeys':
+        ownKey = s.publicKey;
         summary.publicKey = bytesToHex(s.publicKey);
         summary.address = bytesToHex(toxAddress(s.publicKey, s.nospam));
         summary.nospam = s.nospam.toString(16).toUpperCase().padStart(8, '0');
@@ -146,6 +152,9 @@ export function inspectProfile(profile: Profile, options: InspectOptions = {}): 
         break;
       case 'conferences':
         summary.conferencesBytes += s.data.length;
+        for (const c of decodeConferences(s.data, ownKey)) {
+          summary.conferences.push({ id: bytesToHex(c.id), title: text(c.title), peerNumber: c.peerNumber, frozenPeers: c.frozenPeers.length });
+        }
         summary.sections.push({ kind: s.kind, type: 20, bytes: s.data.length });
         break;
       case 'unknown':
@@ -196,7 +205,8 @@ export function formatProfileSummary(summary: ProfileSummary, options: { encrypt
   for (const n of summary.tcpRelays) lines.push(nodeLine(n));
   lines.push(`Path nodes:      ${summary.pathNodes.length}`);
   for (const n of summary.pathNodes) lines.push(nodeLine(n));
-  lines.push(`Conferences:     ${summary.conferencesBytes} bytes`);
+  lines.push(`Conferences:     ${summary.conferences.length}`);
+  for (const c of summary.conferences) lines.push(`    ${c.id} ${quoteForTerminal(c.title)} (${c.frozenPeers} saved peers)`);
   lines.push(`Sections:        ${summary.sections.map((s) => `${s.kind}(${s.type ?? '?'})`).join(' ')}`);
   return lines.join('\n');
 }

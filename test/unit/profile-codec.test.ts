@@ -5,6 +5,7 @@ import { startBootstrapd, type Bootstrapd } from '../../src/tox/bootstrapd.js';
 import { bytesToHex } from '../../src/util/bytes.js';
 import {
   ProfileError,
+  decodeConferences,
   derivePublicKey,
   findSection,
   formatNodeIp,
@@ -208,6 +209,56 @@ describe('kept as they are', () => {
     p.sections = p.sections.map((s) => (s.kind === 'tcpRelays' ? { kind: 'tcpRelays', nodes: [v6, makePackedNode('127.0.0.1', 33446, key, 'tcp')] } : s));
     const again = parseProfile(writeProfile(p));
     expect(findSection(again, 'tcpRelays')!.nodes).toEqual([v6, makePackedNode('127.0.0.1', 33446, key, 'tcp')]);
+  });
+});
+
+describe('conferences: refused exactly where libtoxcore refuses them', () => {
+  /** The social profile with its one conference given a frozen peer holding `peerKey` under the conference's own peer number. */
+  function withFrozenPeer(peerKey: Uint8Array, samePeerNumber: boolean): Uint8Array {
+    const p = parseProfile(social.savedata);
+    const conf = findSection(p, 'conferences')!;
+    const d = Uint8Array.from(conf.data);
+    const view = new DataView(d.buffer);
+    const own = view.getUint16(39, true);
+    view.setUint32(41, 1, true); // one frozen peer
+    const peer = new Uint8Array(75 + 3);
+    peer.set(peerKey, 0);
+    peer.set(generateKeyPair().publicKey, 32);
+    new DataView(peer.buffer).setUint16(64, samePeerNumber ? own : own + 1, true);
+    peer[74] = 3;
+    peer.set(new TextEncoder().encode('Eve'), 75);
+    const titleEnd = 46 + d[45]!;
+    conf.data = new Uint8Array([...d.subarray(0, titleEnd), ...peer, ...d.subarray(titleEnd)]);
+    return writeProfile(p);
+  }
+
+  function libtoxcoreLoads(save: Uint8Array): boolean {
+    try {
+      newRawTox({ savedata: save, udp: false }).kill();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  it('a frozen peer with another number loads in both, and decodes', () => {
+    const save = withFrozenPeer(generateKeyPair().publicKey, false);
+    expect(libtoxcoreLoads(save)).toBe(true);
+    const confs = decodeConferences(findSection(parseProfile(save), 'conferences')!.data, social.publicKey);
+    expect(confs).toHaveLength(1);
+    expect(new TextDecoder().decode(confs[0]!.frozenPeers[0]!.nick)).toBe('Eve');
+  });
+
+  it('a frozen peer holding our own peer number under another key: libtoxcore refuses, so do we', () => {
+    const save = withFrozenPeer(generateKeyPair().publicKey, true);
+    expect(libtoxcoreLoads(save)).toBe(false);
+    expectProfileError(() => parseProfile(save), 'BAD_SECTION');
+  });
+
+  it('... and under our own key: both accept', () => {
+    const save = withFrozenPeer(social.publicKey, true);
+    expect(libtoxcoreLoads(save)).toBe(true);
+    expect(parseProfile(save).sections.some((s) => s.kind === 'conferences')).toBe(true);
   });
 });
 

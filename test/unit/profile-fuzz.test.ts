@@ -1,6 +1,9 @@
 // Fuzzing the savedata parser with mutated real profiles: a typed ProfileError or a clean parse, never a crash.
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startBootstrapd } from '../../src/tox/bootstrapd.js';
 import {
   ProfileError,
@@ -14,82 +17,8 @@ import {
   type ProfileSection,
   type SavedFriend,
 } from '../../src/profile/index.js';
-import { buildNetworkedProfile, buildSocialProfile, getSavedata, newRawTox } from '../support/profile-tox.js';
-
-/** mulberry32: a tiny seeded PRNG so that a failing mutation can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Offsets of the top-level section headers (where length fields live), found without our parser. */
-function headerOffsets(save: Uint8Array): number[] {
-  const view = new DataView(save.buffer, save.byteOffset, save.byteLength);
-  const out: number[] = [];
-  let at = 8;
-  while (at + 8 <= save.length) {
-    out.push(at);
-    if (view.getUint16(at + 4, true) === 255) break;
-    at += 8 + view.getUint32(at, true);
-  }
-  return out;
-}
-
-function mutate(base: Uint8Array, rand: () => number): Uint8Array {
-  const pick = (n: number) => Math.floor(rand() * n);
-  const headers = headerOffsets(base);
-  const b = Uint8Array.from(base);
-  switch (pick(7)) {
-    case 0: {
-      // flip a few random bits
-      for (let i = 0, n = 1 + pick(8); i < n; i++) {
-        const at = pick(b.length);
-        b[at] = b[at]! ^ (1 << pick(8));
-      }
-      return b;
-    }
-    case 1: {
-      // random bytes somewhere
-      const at = pick(b.length);
-      for (let i = at; i < Math.min(b.length, at + 1 + pick(16)); i++) b[i] = pick(256);
-      return b;
-    }
-    case 2:
-      return b.subarray(0, pick(b.length + 1)); // truncate
-    case 3: {
-      // a section length set to something interesting
-      const at = headers[pick(headers.length)] ?? 8;
-      const values = [0, 1, 0xffffffff, 0x7fffffff, b.length, pick(b.length), new DataView(b.buffer).getUint32(at, true) + 1 - pick(3)];
-      new DataView(b.buffer).setUint32(at, values[pick(values.length)]! >>> 0, true);
-      return b;
-    }
-    case 4: {
-      // a section type set to something else
-      const at = headers[pick(headers.length)] ?? 8;
-      const types = [0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 20, 255, pick(65536)];
-      new DataView(b.buffer).setUint16(at + 4, types[pick(types.length)]!, true);
-      return b;
-    }
-    case 5: {
-      // insert random bytes
-      const at = pick(b.length);
-      const extra = Uint8Array.from({ length: 1 + pick(64) }, () => pick(256));
-      return new Uint8Array([...b.subarray(0, at), ...extra, ...b.subarray(at)]);
-    }
-    default: {
-      // duplicate a chunk (repeats sections, friend records, nodes)
-      const at = pick(b.length);
-      const len = 1 + pick(Math.min(3000, b.length - at));
-      return new Uint8Array([...b.subarray(0, at + len), ...b.subarray(at, at + len), ...b.subarray(at + len)]);
-    }
-  }
-}
+import { mutate, prng } from '../support/profile-mutate.js';
+import { buildNetworkedProfile, buildSocialProfile, getSavedata, newRawTox, selfPublicKey, RawToxNewError, type RawTox } from '../support/profile-tox.js';
 
 /** The fuzz property: a typed error, or a profile that writes back the same bytes, re-parses to the same structure, and inspects. */
 function checkOne(input: Uint8Array, label: string): 'parsed' | string {
@@ -144,6 +73,48 @@ describe('mutated real profiles', () => {
     // The mutations must reach both sides: many inputs still parse, and several distinct error codes come up.
     expect(outcomes.get('parsed') ?? 0).toBeGreaterThan(200);
     expect([...outcomes.keys()].filter((k) => k !== 'parsed').length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('differential against libtoxcore (500 mutations): whatever libtoxcore refuses, we refuse; what we accept loads with our key', () => {
+    const seed = Number(process.env.PROFILE_FUZZ_SEED ?? 20261125) + 1;
+    const rand = prng(seed);
+    let bothAccepted = 0;
+    for (let i = 0; i < 500; i++) {
+      const base = bases[i % bases.length]!;
+      const input = mutate(base.bytes, rand);
+      const label = `seed ${seed}, iteration ${i}, base ${base.name}`;
+      let ours: Profile | ProfileError;
+      try {
+        ours = parseProfile(input);
+      } catch (err) {
+        if (!(err instanceof ProfileError)) throw err;
+        ours = err;
+      }
+      let tox: RawTox | undefined;
+      let theirs: string;
+      try {
+        tox = newRawTox({ savedata: input, udp: false });
+        theirs = 'OK';
+      } catch (err) {
+        if (!(err instanceof RawToxNewError)) throw err;
+        theirs = err.code;
+      }
+      try {
+        if (theirs !== 'OK' && !(ours instanceof ProfileError)) {
+          // Keep the input for replay: the message names the file.
+          const file = join(tmpdir(), `profile-fuzz-${seed}-${i}.tox`);
+          writeFileSync(file, input);
+          expect(ours instanceof ProfileError ? 'refused' : 'accepted', `${label}: libtoxcore says ${theirs} (input saved to ${file})`).toBe('refused');
+        } else if (!(ours instanceof ProfileError)) {
+          bothAccepted++;
+          const keys = ours.sections.filter((s) => s.kind === 'nospamKeys').at(-1);
+          if (keys) expect(Buffer.from(selfPublicKey(tox!.tox)).equals(Buffer.from(keys.publicKey)), `${label}: public key`).toBe(true);
+        }
+      } finally {
+        tox?.kill();
+      }
+    }
+    expect(bothAccepted).toBeGreaterThan(50);
   });
 
   it('mutated encrypted profiles give BAD_PASSPHRASE / TRUNCATED / BAD_MAGIC, never a crash', () => {
