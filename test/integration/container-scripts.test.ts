@@ -1,6 +1,7 @@
 // The container entrypoints and health checks, run on the host against a real tox-bootstrapd, a real admin server and the real CLI.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -45,6 +46,15 @@ async function freeUdpPort(): Promise<number> {
   return port;
 }
 
+/** A TCP port on 127.0.0.1 that nothing listens on right now (the OS picked it). */
+async function freeTcpPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
 /** Starts a script as a child process, collecting its output; killed in afterEach if still running. */
 function start(cmd: string, args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; out: () => string } {
   const child = spawn(cmd, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -79,7 +89,7 @@ function exited(child: ChildProcess, what: string, timeoutMs = 15_000): Promise<
 /** The bootstrap container's entrypoint on the host, on free loopback ports. */
 async function startBootstrapEntrypoint(dir: string, port?: number) {
   const udp = port ?? (await freeUdpPort());
-  const tcp = await freeUdpPort();
+  const tcp = await freeTcpPort();
   const env = {
     BOOTSTRAP_PORT: String(udp),
     BOOTSTRAP_TCP_PORT: String(tcp),
