@@ -4,6 +4,7 @@ import { mkdtemp, readdir, readFile, rm, stat, symlink, writeFile, link } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBootstrapd } from '../../src/tox/bootstrapd.js';
+import { ToxNode } from '../../src/tox/node.js';
 import { bytesToHex } from '../../src/util/bytes.js';
 import {
   ProfileError,
@@ -180,6 +181,20 @@ describe('encrypted profiles', () => {
     const renewed = rekeyProfile(enc, { passphrase: 'old pass', newPassphrase: 'new pass' });
     expectProfileError(() => decryptProfile(renewed.bytes, 'old pass'), 'BAD_PASSPHRASE');
     expect(findSection(parseProfile(decryptProfile(renewed.bytes, 'new pass')), 'nospamKeys')!.publicKey).toEqual(renewed.publicKey);
+  });
+});
+
+describe('through ToxNode', () => {
+  it('a rekeyed, encrypted profile opens in ToxNode with the passphrase, with the new key and the same friends', async () => {
+    const r = rekeyProfile(social.savedata, { newPassphrase: 'node pass' });
+    const node = await ToxNode.create({ savedata: r.bytes, passphrase: 'node pass', udp: false, localDiscovery: false, ipv6: false });
+    try {
+      expect(node.publicKeyHex).toBe(bytesToHex(r.publicKey));
+      expect(node.nospam).toBe(r.nospam);
+      expect(node.friendList().map((f) => bytesToHex(node.friendPublicKey(f)))).toEqual(social.friendKeys);
+    } finally {
+      node.close();
+    }
   });
 });
 
