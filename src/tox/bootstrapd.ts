@@ -68,6 +68,20 @@ export interface Bootstrapd {
 }
 
 const HOST = '127.0.0.1';
+// "$@" is the daemon command line. Exits when the daemon exits, or kills it when stdin reaches EOF (owner gone).
+const WATCHDOG = [
+  'exec 3<&0',
+  '"$@" 0</dev/null 3<&- &',
+  'daemon=$!',
+  // An explicit redirection: background jobs of a non-interactive sh would otherwise read /dev/null.
+  '{ while read -r _; do :; done; kill -TERM "$daemon" 2>/dev/null; } <&3 &',
+  'watcher=$!',
+  'exec 3<&-',
+  'wait "$daemon"',
+  'code=$?',
+  'kill "$watcher" 2>/dev/null',
+  'exit "$code"',
+].join('\n');
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
@@ -188,9 +202,11 @@ class Daemon implements Bootstrapd {
     const timeoutMs = this.options.startTimeoutMs ?? 15_000;
     // A stale pid file from a killed run makes some builds refuse to start.
     await rm(join(this.dir, 'tox-bootstrapd.pid'), { force: true });
-    const child = spawn(this.binary, [`--config=${this.configPath}`, '--foreground', '--log-backend=stdout'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true, // its own process group, so stop() reaches anything it spawns
+    // A small sh watchdog runs the daemon and kills it when our end of its stdin closes, i.e. when this process dies
+    // without running stop() (a crashed or SIGKILLed test worker), so no daemon outlives its owner.
+    const child = spawn('/bin/sh', ['-c', WATCHDOG, 'tox-bootstrapd-watchdog', this.binary, `--config=${this.configPath}`, '--foreground', '--log-backend=stdout'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true, // its own process group, so stop() reaches the daemon too
     });
     this.child = child;
     live.add(child);

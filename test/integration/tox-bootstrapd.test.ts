@@ -1,8 +1,13 @@
 // The local tox-bootstrapd launcher: real daemon, key from its log, health check, restart keeps the node, teardown.
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bootstrapdHealthCheck, startBootstrapd, type Bootstrapd } from '../../src/tox/bootstrapd.js';
 import { BootstrapdError } from '../../src/tox/errors.js';
+import { waitFor } from '../support/wait.js';
 
 describe('tox-bootstrapd launcher', () => {
   let daemon: Bootstrapd | undefined;
@@ -56,6 +61,37 @@ describe('tox-bootstrapd launcher', () => {
       expect((second as BootstrapdError).code).toBe('BOOTSTRAPD_PORT_IN_USE');
     } finally {
       await first.close();
+    }
+  });
+
+  it('the daemon does not outlive an owner process that is SIGKILLed (no stop(), no exit hook)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bootstrapd-owner-'));
+    const script = join(dir, 'owner.mts');
+    const launcher = pathToFileURL(resolve('src/tox/bootstrapd.ts')).href;
+    writeFileSync(script, `import { startBootstrapd } from ${JSON.stringify(launcher)};\nconst d = await startBootstrapd();\nconsole.log('READY ' + d.port + ' ' + d.dir);\nsetInterval(() => {}, 1000);\n`);
+    const owner = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      let out = '';
+      owner.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      const ready = await waitFor(() => /READY (\d+) (\S+)/.exec(out), { what: 'the owner process to start its daemon', timeoutMs: 30_000 });
+      const port = Number(ready[1]);
+      expect((await bootstrapdHealthCheck('127.0.0.1', port, 1000)).version).toBe(1000002018);
+      owner.kill('SIGKILL');
+      await waitFor(
+        async () => {
+          try {
+            await bootstrapdHealthCheck('127.0.0.1', port, 200);
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        { what: 'the orphaned tox-bootstrapd to exit after its owner was SIGKILLed', timeoutMs: 10_000 },
+      );
+      rmSync(ready[2]!, { recursive: true, force: true });
+    } finally {
+      owner.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
