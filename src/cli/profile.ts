@@ -41,6 +41,7 @@ interface RekeyOpts {
   statusMessage?: string;
   keepRelays?: boolean;
   keepGroupChats?: boolean;
+  befriendOriginal?: boolean;
   passphraseFile?: string;
   newPassphraseFile?: string;
 }
@@ -113,6 +114,7 @@ export function registerProfileCommands(program: Command): void {
     .option('--status-message <TEXT>', 'new own status message (at most 1007 bytes)')
     .option('--keep-relays', 'keep DHT nodes, TCP relays and onion path nodes (default: cleared)')
     .option('--keep-group-chats', 'keep conferences and group chats (default: dropped; they hold per-chat identities two devices must not share)')
+    .option('--befriend-original', "add IN's own key as a friend of OUT, so the two devices can connect once IN adds OUT's key")
     .option('--passphrase-file <F>', `passphrase of an encrypted IN (default: $${PASSPHRASE_ENV}); OUT stays encrypted with it`)
     .option('--new-passphrase-file <F>', 'encrypt OUT with this passphrase instead')
     .option('--json', 'machine-readable JSON output')
@@ -124,6 +126,7 @@ export function registerProfileCommands(program: Command): void {
         ...(o.statusMessage !== undefined ? { statusMessage: o.statusMessage } : {}),
         keepRelays: o.keepRelays === true,
         keepGroupChats: o.keepGroupChats === true,
+        addOriginalAsFriend: o.befriendOriginal === true,
         ...(passphrase !== undefined ? { passphrase } : {}),
         ...(newPassphrase !== undefined ? { newPassphrase } : {}),
       });

@@ -27,6 +27,11 @@ export interface RekeyOptions {
    * keypair) that two devices must not share, the same way two devices must not share a Tox key.
    */
   keepGroupChats?: boolean;
+  /**
+   * Also add the rekeyed profile's own (old) public key as a confirmed friend of the new profile (default false), so the
+   * two devices connect to each other once the old one adds the new key too.
+   */
+  addOriginalAsFriend?: boolean;
   /** Use this keypair instead of generating one (it must be a valid X25519 pair). */
   keyPair?: ToxKeyPair;
   /** Use this nospam instead of a random one. */
@@ -143,6 +148,25 @@ export function rekeyProfile(input: Uint8Array | Profile, options: RekeyOptions 
     }
   }
   sections = withSection(sections, { kind: 'nospamKeys', nospam, publicKey: Uint8Array.from(keyPair.publicKey), secretKey: Uint8Array.from(keyPair.secretKey) });
+  if (options.addOriginalAsFriend && previousPublicKey) {
+    const original: SavedFriend = {
+      status: 3,
+      publicKey: Uint8Array.from(previousPublicKey),
+      requestMessage: new Uint8Array(0),
+      name: new Uint8Array(0),
+      statusMessage: new Uint8Array(0),
+      userStatus: 0,
+      requestNospam: new Uint8Array(4),
+      lastSeen: 0n,
+    };
+    const friendSections = sections.filter((s): s is Extract<ProfileSection, { kind: 'friends' }> => s.kind === 'friends');
+    if (!friendSections.some((fs) => fs.friends.some((f) => bytesEqual(f.publicKey, previousPublicKey)))) {
+      // The friends sections in `sections` are the fresh copies made above, so appending changes nothing of the input.
+      if (friendSections[0]) friendSections[0].friends.push(original);
+      else sections = withSection(sections, { kind: 'friends', friends: [original] });
+      friendCount++;
+    }
+  }
   if (name !== undefined) sections = withSection(sections, { kind: 'name', name });
   if (statusMessage !== undefined) sections = withSection(sections, { kind: 'statusMessage', statusMessage });
   if (!sections.some((s) => s.kind === 'end')) sections = withSection(sections, { kind: 'end' });

@@ -137,6 +137,17 @@ describe('rekeyProfile, checked by libtoxcore', () => {
     }
   });
 
+  it('addOriginalAsFriend: the new device has the old one as a confirmed friend too', () => {
+    const r = rekeyProfile(social.savedata, { addOriginalAsFriend: true });
+    expect(r.friendCount).toBe(5);
+    const t = newRawTox({ savedata: r.bytes, udp: false });
+    try {
+      expect(friendKeysHex(t.tox)).toEqual([...social.friendKeys, bytesToHex(social.publicKey)]);
+    } finally {
+      t.kill();
+    }
+  });
+
   it('a parsed profile is accepted as input, and two rekeys give two different keys', () => {
     const p = parseProfile(social.savedata);
     const a = rekeyProfile(p);
