@@ -442,7 +442,9 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
   /** Sets (or with `null` removes) the passphrase used by later saves; derives the key once (scrypt, slow by design). */
   setPassphrase(passphrase: string | Uint8Array | null): void {
     this.live('setPassphrase');
-    const next = passphrase === null ? null : deriveKey(this.ffi, textArg('setPassphrase', passphrase, 'passphrase'));
+    const bytes = passphrase === null ? null : textArg('setPassphrase', passphrase, 'passphrase');
+    if (bytes !== null && bytes.length === 0) throw new ToxError('setPassphrase', 'BAD_ARGUMENT', 'passphrase: must not be empty (use null to save unencrypted)');
+    const next = bytes === null ? null : deriveKey(this.ffi, bytes);
     if (this.passKey !== null) this.ffi.tox_pass_key_free(this.passKey);
     this.passKey = next;
   }
@@ -533,7 +535,7 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
   get name(): string {
     const tox = this.live('name');
     const out = Buffer.alloc(this.ffi.tox_self_get_name_size(tox));
-    this.ffi.tox_self_get_name(tox, out);
+    if (out.length > 0) this.ffi.tox_self_get_name(tox, out);
     return utf8.decode(out);
   }
 
@@ -550,7 +552,7 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
   get statusMessage(): Uint8Array {
     const tox = this.live('statusMessage');
     const out = Buffer.alloc(this.ffi.tox_self_get_status_message_size(tox));
-    this.ffi.tox_self_get_status_message(tox, out);
+    if (out.length > 0) this.ffi.tox_self_get_status_message(tox, out);
     return out;
   }
 
@@ -657,6 +659,8 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
     const err = [0];
     const size = this.ffi.tox_friend_get_name_size(tox, n, err);
     check(op, 'Tox_Err_Friend_Query', err);
+    // koffi passes an empty Buffer as NULL, which toxcore refuses; an empty name needs no copy anyway.
+    if (size === 0) return '';
     const out = Buffer.alloc(size);
     this.ffi.tox_friend_get_name(tox, n, out, err);
     check(op, 'Tox_Err_Friend_Query', err);
@@ -671,6 +675,7 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
     const err = [0];
     const size = this.ffi.tox_friend_get_status_message_size(tox, n, err);
     check(op, 'Tox_Err_Friend_Query', err);
+    if (size === 0) return Buffer.alloc(0);
     const out = Buffer.alloc(size);
     this.ffi.tox_friend_get_status_message(tox, n, out, err);
     check(op, 'Tox_Err_Friend_Query', err);

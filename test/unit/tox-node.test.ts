@@ -64,6 +64,7 @@ describe('ToxNode argument checks (before any C call)', () => {
     ['setName over 128 bytes', () => node.setName('n'.repeat(129)), { op: 'setName', code: 'TOO_LONG' }],
     ['setStatusMessage over 1007 bytes', () => node.setStatusMessage(new Uint8Array(1008)), { op: 'setStatusMessage', code: 'TOO_LONG' }],
     ['setStatus with an unknown status', () => node.setStatus('dnd' as 'busy'), { op: 'setStatus', code: 'BAD_ARGUMENT' }],
+    ['setPassphrase with an empty passphrase', () => node.setPassphrase(''), { op: 'setPassphrase', code: 'BAD_ARGUMENT' }],
     ['setNospam out of range', () => node.setNospam(2 ** 32), { op: 'setNospam', code: 'BAD_ARGUMENT' }],
     ['friendName of an unknown friend', () => node.friendName(77), { op: 'friendName', code: 'FRIEND_NOT_FOUND' }],
     ['friendPublicKey of an unknown friend', () => node.friendPublicKey(77), { op: 'friendPublicKey', code: 'FRIEND_NOT_FOUND' }],
@@ -98,12 +99,20 @@ describe('ToxNode argument checks (before any C call)', () => {
     expect(Array.from(node.statusMessage)).toEqual([0, 1, 2, 255]);
     expect(node.status).toBe('away');
     expect(node.nospam).toBe(0xdeadbeef);
+    node.setName('');
+    node.setStatusMessage('');
+    expect(node.name).toBe('');
+    expect(node.statusMessage).toHaveLength(0);
+    node.setName('Zoë');
     const f = node.friendAddNorequest(other.publicKeyHex);
     expect(node.friendByPublicKey(other.publicKey)).toBe(f);
     expect(node.friendByPublicKey(new Uint8Array(32).fill(3))).toBeUndefined();
     expect(node.friendList()).toContain(f);
     expect(Buffer.from(node.friendPublicKey(f)).equals(Buffer.from(other.publicKey))).toBe(true);
     expect(node.friendConnectionStatus(f)).toBe('none');
+    // Never heard from: empty name and status message (an empty Buffer reaches C as NULL, so these must not call C).
+    expect(node.friendName(f)).toBe('');
+    expect(Array.from(node.friendStatusMessage(f))).toEqual([]);
     expect(node.friendLastOnline(f)).toBeUndefined();
     expect(toxError(() => node.friendAddNorequest(other.publicKey))).toEqual({ op: 'friendAddNorequest', code: 'ALREADY_SENT' });
     node.friendDelete(f);
@@ -269,6 +278,28 @@ describe('ToxNode event dispatch', () => {
       expect(fired).toBe(0);
     } finally {
       slow.close();
+    }
+  });
+});
+
+describe('ToxNode passphrase changes', () => {
+  it('setPassphrase turns encryption on and off for later saves', () => {
+    const node = ToxNode.createSync(offline);
+    try {
+      expect(node.encrypted).toBe(false);
+      node.setPassphrase('s3cret');
+      expect(node.encrypted).toBe(true);
+      const enc = node.savedata();
+      expect(Buffer.from(enc.subarray(0, 8)).toString('latin1')).toBe('toxEsave');
+      const back = ToxNode.createSync({ ...offline, savedata: enc, passphrase: 's3cret' });
+      expect(back.publicKeyHex).toBe(node.publicKeyHex);
+      back.close();
+      expect(Buffer.from(node.savedata({ plain: true }).subarray(4, 8)).readUInt32LE(0)).toBe(0x15ed1b1f);
+      node.setPassphrase(null);
+      expect(node.encrypted).toBe(false);
+      expect(Buffer.from(node.savedata().subarray(4, 8)).readUInt32LE(0)).toBe(0x15ed1b1f);
+    } finally {
+      node.close();
     }
   });
 });
