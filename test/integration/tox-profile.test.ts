@@ -87,7 +87,7 @@ describe('ToxNode profiles', () => {
     const missing = createError(() => ToxNode.createSync({ ...offline, savedata: bytes }));
     expect(missing.code).toBe('NO_PASSPHRASE');
     await expect(ToxNode.create({ ...offline, profilePath: path })).rejects.toMatchObject({ code: 'NO_PASSPHRASE' });
-    // A corrupted encrypted file is not mistaken for a wrong passphrase being right.
+    // A corrupted encrypted file fails its MAC: toxencryptsave cannot tell that from a wrong passphrase, and neither can we.
     const flipped = Buffer.from(bytes);
     flipped[flipped.length - 1] = flipped[flipped.length - 1]! ^ 1;
     expect(createError(() => ToxNode.createSync({ ...offline, passphrase: 'correct horse', savedata: flipped })).code).toBe('WRONG_PASSPHRASE');
