@@ -51,6 +51,8 @@ export interface CompanionComponents {
   metrics?: CompanionMetrics;
   /** Clock in Unix seconds (tests pin it). */
   now?: () => number;
+  /** Passphrase of an encrypted profile: enrolled profiles are encrypted with it too. */
+  profilePassphrase?: string;
 }
 
 /** Loaded persona state handed to the constructor by {@link openCompanion}. */
@@ -73,6 +75,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
   readonly log: Logger;
   readonly metrics: CompanionMetrics;
   private readonly now: () => number;
+  private readonly profilePassphrase: string | undefined;
   private key: P.PersonaKey;
   private own: P.SignedDeviceList;
   private table: P.Table;
@@ -93,6 +96,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.log = components.log;
     this.metrics = components.metrics ?? new CompanionMetrics({ defaultMetrics: false });
     this.now = components.now ?? (() => Date.now() / 1000);
+    this.profilePassphrase = components.profilePassphrase;
     this.key = state.key;
     this.own = state.own;
     this.table = state.table;
@@ -467,7 +471,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     const devices = [...P.devicesOf(this.own.list), { publicKey: pk, name }];
     const next = P.signNext(this.own.list, devices, this.key.pair, this.now(), this.config.ttlSeconds);
     const status = P.buildStatusMessage(next, this.config.statusText);
-    const r = rekeyProfile(this.node.savedata(), { keyPair: pair, statusMessage: status });
+    const r = rekeyProfile(this.node.savedata(), { keyPair: pair, statusMessage: status, ...(this.profilePassphrase ? { newPassphrase: this.profilePassphrase } : {}) });
     await writeNewFile(outPath, r.bytes);
     this.own = next;
     this.publish('device enrolled');

@@ -16,6 +16,14 @@ import * as P from './persona-port.js';
 import { startBootstrapd, type Bootstrapd } from '../tox/bootstrapd.js';
 import { defaultNodes } from '../tox/nodes.js';
 
+/** Environment variable holding the passphrase of an encrypted profile.tox (the same one `profile` commands read). */
+export const PROFILE_PASSPHRASE_ENV = 'TOX_PERSONA_PASSPHRASE';
+
+/** The profile passphrase from the environment, if any (kept out of the config object so it never reaches a log). */
+function profilePassphrase(): string | undefined {
+  return process.env[PROFILE_PASSPHRASE_ENV] || undefined;
+}
+
 /** Options for {@link initDataDir}. */
 export interface InitOptions {
   /** Import this persona key (an export string) instead of generating one. */
@@ -51,7 +59,9 @@ export async function initDataDir(dir: string, options: InitOptions = {}): Promi
   const release = await lockDataDir(dir);
   try {
     const key = options.personaExport ? await P.importKey(options.personaExport, options.exportPassphrase) : await P.newPersonaKey();
-    const node = await openNode({ profilePath: dataPath(dir, 'profile'), create: true });
+    // With $TOX_PERSONA_PASSPHRASE set, the new profile is written encrypted (toxEsave).
+    const pass = profilePassphrase();
+    const node = await openNode({ profilePath: dataPath(dir, 'profile'), create: true, ...(pass ? { passphrase: pass } : {}) });
     try {
       const me = { publicKey: node.publicKey, name: options.deviceName ?? '' };
       let prev: P.DeviceList | undefined;
@@ -85,10 +95,11 @@ export async function openOffline(config: CompanionConfig, log: Logger): Promise
   requireInitialized(config.dir);
   const release = await lockDataDir(config.dir);
   try {
-    const node = await openNode({ profilePath: dataPath(config.dir, 'profile'), udp: config.udp, ipv6: config.ipv6, localDiscovery: config.localDiscovery });
+    const pass = profilePassphrase();
+    const node = await openNode({ profilePath: dataPath(config.dir, 'profile'), udp: config.udp, ipv6: config.ipv6, localDiscovery: config.localDiscovery, ...(pass ? { passphrase: pass } : {}) });
     try {
       const state = await loadCompanionState(config.dir, node.publicKey, config.ttlSeconds);
-      return { companion: new Companion(config, state, { node, log }), release };
+      return { companion: new Companion(config, state, { node, log, ...(pass ? { profilePassphrase: pass } : {}) }), release };
     } catch (err) {
       await node.close();
       throw err;
@@ -157,13 +168,14 @@ export async function startDaemon(config: CompanionConfig, log: Logger, options:
       nodes.push(...defaultNodes());
     }
     nodes.push(...config.bootstrap);
-    const node = await openNode({ profilePath: dataPath(config.dir, 'profile'), udp: config.udp, ipv6: config.ipv6, localDiscovery: config.localDiscovery });
+    const pass = profilePassphrase();
+    const node = await openNode({ profilePath: dataPath(config.dir, 'profile'), udp: config.udp, ipv6: config.ipv6, localDiscovery: config.localDiscovery, ...(pass ? { passphrase: pass } : {}) });
     const state = await loadCompanionState(config.dir, node.publicKey, config.ttlSeconds).catch(async (err: unknown) => {
       await node.close();
       throw err;
     });
     const metrics = options.metrics ?? new CompanionMetrics();
-    const companion = new Companion(config, state, { node, log, metrics });
+    const companion = new Companion(config, state, { node, log, metrics, ...(pass ? { profilePassphrase: pass } : {}) });
     cleanups.push(() => companion.close());
     let admin: AdminServer | undefined;
     if (config.admin.enabled) {

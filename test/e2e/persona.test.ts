@@ -2,7 +2,7 @@
 // from the newest list, verify explains rejections, --help everywhere, and exit codes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { statSync } from 'node:fs';
+import { statSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, cliJson } from './cli.js';
@@ -75,6 +75,21 @@ describe('offline commands', () => {
     const badKey = await cli(['device', 'add', '--dir', a, 'xyz']);
     expect(badKey.code).toBe(2);
     expect((await cliJson(['device', 'remove', '--dir', a, 'tablet'])).devices.map((d: any) => d.name)).toEqual(['phone']);
+  });
+
+  it('an encrypted profile: created with $TOX_PERSONA_PASSPHRASE, needed to open it, and enrolled devices stay encrypted', async () => {
+    const dir = join(root, 'enc');
+    const env = { TOX_PERSONA_PASSPHRASE: 'tr0ub4dor' };
+    await cliJson(['init', '--dir', dir, '--name', 'phone'], { env });
+    expect(readFileSync(join(dir, 'profile.tox')).subarray(0, 8).toString()).toBe('toxEsave');
+    const locked = await cli(['status', '--dir', dir]);
+    expect(locked.code).toBe(5);
+    expect(locked.stderr).toMatch(/NO_PASSPHRASE|ENCRYPTED/);
+    expect((await cliJson(['status', '--dir', dir], { env })).devices).toHaveLength(1);
+    const out = join(root, 'enc-laptop.tox');
+    const r = await cliJson(['device', 'enroll', '--dir', dir, out, '--name', 'laptop'], { env });
+    expect(readFileSync(out).subarray(0, 8).toString()).toBe('toxEsave');
+    expect((await cliJson(['device', 'list', '--dir', dir], { env })).devices.map((d: any) => d.publicKey)).toContain(r.publicKey);
   });
 
   it('every command has --help, and bad usage exits 2', async () => {
