@@ -237,7 +237,13 @@ describe('ToxNode event dispatch', () => {
 
   it("without an 'error' listener a throwing handler is a process warning, not a crash", async () => {
     const node = ToxNode.createSync({ ...offline, rebootstrap: { initialDelayMs: 0, maxDelayMs: 0 } });
-    const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
+    let onWarning: (w: Error) => void = () => undefined;
+    const warned = new Promise<Error>((resolve) => {
+      onWarning = (w) => {
+        if (w.name === 'ToxNodeWarning') resolve(w);
+      };
+      process.on('warning', onWarning);
+    });
     try {
       node.bootstrap(unreachable);
       node.on('rebootstrap', () => {
@@ -248,6 +254,7 @@ describe('ToxNode event dispatch', () => {
       expect(warning.name).toBe('ToxNodeWarning');
       expect(warning.message).toMatch(/nobody listens for this/);
     } finally {
+      process.off('warning', onWarning);
       node.close();
     }
   });
