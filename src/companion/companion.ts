@@ -283,6 +283,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     const result = P.applyStatus(this.table, { from, text, now: this.now(), policy: this.config.policy, selfDevices: this.selfDevices(), isFriend: this.node.friend(from) !== undefined });
     this.table = result.table;
     const o = result.outcome;
+    if ('personaId' in o && o.personaId === this.personaId) this.adoptOwnList(from, text);
     if (o.kind === 'applied' || o.kind === 'unchanged' || o.kind === 'pending') this.metrics.listsVerified.inc();
     else if (o.kind === 'rejected') this.metrics.listsRejected.inc({ reason: o.reason });
     else if (o.kind === 'ignored') this.metrics.listsRejected.inc({ reason: o.reason });
@@ -292,6 +293,29 @@ export class Companion extends EventEmitter<CompanionEvents> {
     if (result.changed) this.requestSave('table update');
     this.emit('statusProcessed', { from, outcome: o, actions: result.actions });
     return o;
+  }
+
+  /**
+   * Another device holding our persona key (see `persona import`) published a newer list of our persona: adopt it as
+   * our own, so the next change here starts from it instead of silently dropping what that device changed. Only a
+   * device the list names speaks for it (consent), as for friends' lists.
+   */
+  private adoptOwnList(from: string, text: string | Uint8Array): void {
+    const v = P.decodeOwnList(text);
+    if (!v.ok || P.listPersonaIdHex(v.signed.list) !== this.personaId) return;
+    const l = v.signed.list;
+    if (l.seq <= this.own.list.seq || l.issuedAt > this.now() + 300) return;
+    if (!P.devicesOf(l).some((d) => d.publicKey === from)) return;
+    try {
+      P.buildStatusMessage(v.signed, this.config.statusText);
+    } catch {
+      return; // does not fit next to our human text; keep ours
+    }
+    this.own = v.signed;
+    this.log.info({ from, seq: l.seq, devices: l.devices.length }, 'adopted a newer list of our own persona from another of its devices');
+    this.publish('adopted');
+    this.scheduleRepublish();
+    this.requestSave('adopted own list');
   }
 
   private applyActions(actions: readonly P.CompanionAction[], from?: string): void {

@@ -144,8 +144,8 @@ export function verifyStatus(text: string, now: number): VerifyView {
 }
 
 /** Decodes and verifies a status message carrying a list (our own persona's, for `persona import --list`). */
-export function decodeOwnList(text: string): { ok: true; signed: SignedDeviceList } | { ok: false; reason: string; detail: string } {
-  const r = decodeStatusMessage(text.trim());
+export function decodeOwnList(text: string | Uint8Array): { ok: true; signed: SignedDeviceList } | { ok: false; reason: string; detail: string } {
+  const r = decodeStatusMessage(typeof text === 'string' ? text.trim() : text);
   return r.ok ? { ok: true, signed: r.signed } : { ok: false, reason: r.reason, detail: r.detail };
 }
 

@@ -214,6 +214,27 @@ describe('companion logic (stub node)', () => {
     }
   });
 
+  it('adopts a newer list of its own persona published by another device holding the key', async () => {
+    await open();
+    const key = await P.loadPersonaKey(join(dir, 'persona.key'));
+    const laptop = pk();
+    node.addFriend(laptop);
+    // The laptop (same persona key) re-signed the list with itself added.
+    const newer = P.signNext(bob.ownList.list, [...P.devicesOf(bob.ownList.list), { publicKey: laptop, name: 'laptop' }], key.pair, Date.now() / 1000 + 1, 3600);
+    bob.onStatusMessage(laptop, P.buildStatusMessage(newer, 'laptop'));
+    expect(bob.ownList.list.seq).toBe(newer.list.seq);
+    expect(P.verifyStatus(node.status, Date.now() / 1000)).toMatchObject({ ok: true, seq: newer.list.seq, human: 'tox-persona' });
+    // Our next change starts from the adopted list, so the laptop stays listed.
+    const devices = bob.deviceAdd(pk(), 'tablet');
+    expect(devices.map((d) => d.name)).toEqual(['', 'laptop', 'tablet']);
+    // A device the list does not name cannot push our list.
+    const stranger = pk();
+    node.addFriend(stranger);
+    const forged = P.signNext(bob.ownList.list, [{ publicKey: node.publicKey, name: '' }], key.pair, Date.now() / 1000 + 5, 3600);
+    bob.onStatusMessage(stranger, P.buildStatusMessage(forged, ''));
+    expect(bob.ownList.list.devices).toHaveLength(3);
+  });
+
   it('logs never carry secret fields', () => {
     let out = '';
     const dest = new Writable({ write(chunk, _e, cb) { out += chunk.toString(); cb(); } });
