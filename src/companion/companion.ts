@@ -160,7 +160,14 @@ export class Companion extends EventEmitter<CompanionEvents> {
   }
 
   /** Stops networking and timers, saves everything, and frees the node. Idempotent. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private closing: Promise<void> | undefined;
+
+  private async closeOnce(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     if (this.republishTimer) clearTimeout(this.republishTimer);
