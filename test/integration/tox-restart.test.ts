@@ -21,7 +21,15 @@ describe('bootstrap node restart', () => {
     await n.bootstrapd.start();
 
     const got = waitForEvent<FriendMessageEvent>(bob!, 'friendMessage', { what: "Alice's message through the restarted relay", timeoutMs: 120_000 });
-    alice!.sendMessage(aToB, 'still here');
+    // Queued by toxcore and delivered once the relay path is back; if Alice already saw Bob drop, send once he is back.
+    await waitFor(
+      () => {
+        if (alice!.friendConnectionStatus(aToB) === 'none') return false;
+        alice!.sendMessage(aToB, 'still here');
+        return true;
+      },
+      { what: 'Alice to be able to send to Bob after the restart', timeoutMs: 120_000, intervalMs: 200 },
+    );
     expect((await got).message).toBe('still here');
     expect(alice!.friendConnectionStatus(aToB)).toBe('tcp');
     expect(bob!.friendConnectionStatus(bToA)).toBe('tcp');
