@@ -47,7 +47,8 @@ export interface DemoResult {
 /** Runs the four-step story; resolves with the final state, throws DemoError naming the step that did not happen. */
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const say = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const log = createLogger({ level: (options.logLevel as never) ?? 'warn' });
+  // The story is on stdout; node logs stay quiet unless asked for (the alarm the story provokes is told there too).
+  const log = createLogger({ level: (options.logLevel as never) ?? 'error' });
   const root = await mkdtemp(join(tmpdir(), 'tox-persona-demo-'));
   let bootstrapd: Bootstrapd | undefined;
   const daemons: Daemon[] = [];
@@ -56,7 +57,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     say('== tox-persona demo: a private Tox network on loopback ==');
     bootstrapd = await startBootstrapd();
     say(`local tox-bootstrapd up at ${bootstrapd.host}:${bootstrapd.port} (key ${shortKey(bootstrapd.publicKey)})`);
-    const flags = { bootstrap: [bootstrapd.nodeString()], admin: { enabled: false }, logLevel: options.logLevel ?? 'warn', statusText: '' };
+    const flags = { bootstrap: [bootstrapd.nodeString()], admin: { enabled: false }, logLevel: options.logLevel ?? 'error', statusText: '' };
     const open = async (name: string, deviceName: string, statusText: string) => {
       const dir = join(root, name);
       await initDataDir(dir, { deviceName, settings: { statusText } });
@@ -140,7 +141,7 @@ export function registerDemoCommand(program: Command): void {
     .command('demo')
     .description('the story on a private loopback network: Alice enrolls a laptop, Bob follows by himself, then she removes it and a replay is refused')
     .option('--keep', 'keep the temporary data directories')
-    .option('--log-level <LEVEL>', 'log level of the nodes (default warn)')
+    .option('--log-level <LEVEL>', 'log level of the nodes, on stderr (default error)')
     .action(async (o: { keep?: boolean; logLevel?: string }) => {
       const started = Date.now();
       await runDemo({ ...(o.keep ? { keep: true } : {}), ...(o.logLevel ? { logLevel: o.logLevel } : {}) });

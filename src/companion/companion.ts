@@ -143,7 +143,13 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.ensureFresh();
     this.publish('start');
     this.scanFriends();
-    node.bootstrap(bootstrap);
+    try {
+      node.bootstrap(bootstrap);
+    } catch (err) {
+      // No node accepted (e.g. host names that do not resolve offline). The node keeps retrying the ones it knows, and
+      // /healthz reports the problem once the grace period is over; refusing to start would lose the admin endpoint.
+      this.log.warn({ code: (err as ToxPersonaError).code, err: (err as Error).message }, 'bootstrap failed; retrying in the background');
+    }
     node.start();
     this.timers.push(setInterval(() => {
       this.guard('periodic', () => {
