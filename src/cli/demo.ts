@@ -10,6 +10,7 @@ import { openNode, type ToxNodePort } from '../companion/node-adapter.js';
 import type { Companion } from '../companion/companion.js';
 import { startBootstrapd, type Bootstrapd } from '../tox/bootstrapd.js';
 import { personasText } from './commands.js';
+import type * as P from '../companion/persona-port.js';
 import { shortKey } from './output.js';
 import { ToxPersonaError } from '../util/errors.js';
 
@@ -88,8 +89,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     say('');
     say('-- 2. Alice enrolls a laptop: a rekeyed copy of her profile, listed and re-signed');
     const enrolled = await alice.enroll(join(root, 'laptop.tox'), 'laptop');
-    // The list naming the laptop: what the laptop itself keeps publishing after it is dropped.
-    const listWithLaptop = alice.statusMessage();
     say(`new device key ${shortKey(enrolled.publicKey)}; ${enrolled.friends} friend(s) carried over; list now ${enrolled.devices.map((d) => d.name).join(', ')}`);
     laptop = await openNode({ profilePath: enrolled.out });
     laptop.bootstrap([bootstrapd.node()]);
@@ -108,19 +107,31 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     say('Alice re-signs and publishes a list without the laptop');
     await until(() => !bob.node.friend(enrolled.publicKey) && !bob.personas().find((p) => p.personaId === alice.personaId)?.devices.some((d) => d.publicKey === enrolled.publicKey), 'Bob to drop the laptop');
     say('Bob\'s companion removed the laptop from Alice\'s persona and from his friends');
-    await laptop.close();
-    laptop = undefined;
 
     say('');
     say('-- 4. A replay of Alice\'s older list is refused as a rollback');
-    say('the dropped laptop\'s copy of the older list reaches Bob\'s companion (fed through the same path a friend\'s status message takes)');
-    const outcome = bob.onStatusMessage(enrolled.publicKey, listWithLaptop);
+    say('Bob adds the dropped laptop back by hand; it still publishes the older list that names it');
+    const outcome = await new Promise<P.OutcomeView>((resolveOutcome, rejectOutcome) => {
+      const timer = setTimeout(() => {
+        bob.off('statusProcessed', onProcessed);
+        rejectOutcome(new DemoError('DEMO_TIMEOUT', 'timed out after 90000 ms waiting for the laptop\'s older list to reach Bob over the network'));
+      }, 90_000);
+      const onProcessed = (e: { from: string; outcome: P.OutcomeView }) => {
+        if (e.from !== enrolled.publicKey || !('personaId' in e.outcome) || e.outcome.personaId !== alice.personaId) return;
+        clearTimeout(timer);
+        bob.off('statusProcessed', onProcessed);
+        resolveOutcome(e.outcome);
+      };
+      bob.on('statusProcessed', onProcessed);
+      bob.friendAdd(enrolled.toxId, 'come back?');
+    });
     say(`outcome: ${outcome.kind}${'reason' in outcome ? ` (${outcome.reason})` : ''}`);
     const alarm = bob.status().alarms.find((a) => a.reason === 'ROLLBACK');
     if (!alarm) throw new DemoError('DEMO_FAILED', 'the replay raised no ROLLBACK alarm');
     say(`ALARM ${alarm.reason}: ${alarm.detail}`);
     const after = bob.personas().find((p) => p.personaId === alice.personaId)!;
     say(`Alice's persona in Bob's table is unchanged: seq ${after.seq}, devices ${after.devices.map((d) => d.name || shortKey(d.publicKey)).join(', ')}`);
+    say('(the laptop is Bob\'s friend again, but only on its own: a provisional entry, not part of Alice\'s persona)');
 
     say('');
     say('== Bob\'s table at the end ==');
