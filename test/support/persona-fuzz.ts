@@ -1,18 +1,10 @@
 // Deterministic input generator for the persona decoder fuzz (shared by the in-suite fuzz test and scripts/fuzz.ts).
 import pako from 'pako';
 import { encodeStatusMessage, nextDeviceList, personaKeyFromSeed, signDeviceList, STATUS_MARKER, type SignedDeviceList } from '../../src/persona/index.js';
+import { prng } from './prng.js';
 
-/** A small, fast, seedable PRNG (mulberry32), so a failing input can be replayed from its seed and index. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
+
 
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 

@@ -1,16 +1,8 @@
 // Seeded mutations of Tox savedata for the profile fuzz tests (and for replaying a failure from its seed by hand).
+import { prng } from './prng.js';
 
-/** mulberry32: a tiny seeded PRNG so that a failing mutation can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
+
 
 /** Offsets of the top-level section headers (where length fields live), found without our parser. */
 export function headerOffsets(save: Uint8Array): number[] {
