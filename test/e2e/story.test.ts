@@ -76,6 +76,13 @@ describe('the story, with the CLI as child processes', () => {
     expect(st.running).toBe(true);
     expect(st.friends).toEqual({ online: 1, total: 1 });
     expect(st.personas.verified).toBe(1);
+    // Healthy because connected, not because of the start-up grace period.
+    const health = (await (await fetch(`${bob!.url}/healthz`)).json()) as { status: string; connection: string; inGracePeriod: boolean };
+    expect(health).toMatchObject({ status: 'ok', inGracePeriod: false });
+    expect(health.connection).not.toBe('none');
+    const metrics = await (await fetch(`${bob!.url}/metrics`)).text();
+    expect(metrics).toMatch(/^tox_persona_friends_online 1$/m);
+    expect(metrics).toMatch(/^tox_persona_personas\{state="verified"\} 1$/m);
   });
 
   it('2. Alice enrolls a laptop; Bob adds it by himself, it connects and confirms', async () => {
