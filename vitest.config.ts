@@ -10,6 +10,8 @@ export default defineConfig({
     // Real Tox nodes are CPU-light but timing-sensitive; the machine has 2 cores.
     maxWorkers: 2,
     minWorkers: 1,
-    reporters: ['default'],
+    // The JSON report lets .ci/run print one 'N passed, N failed' line that CI can read.
+    reporters: ['default', 'json'],
+    outputFile: { json: '.tmp/vitest-report.json' },
   },
 });
