@@ -1,7 +1,7 @@
 // End to end: SIGTERM while the daemon is busy changing its list loses nothing that was acknowledged.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -44,5 +44,57 @@ describe('graceful shutdown', () => {
     const v = await cliJson(['verify', blob.statusMessage]);
     expect(v.devices.map((x: any) => x.publicKey)).toEqual(list.devices.map((x: any) => x.publicKey));
     expect(v.seq).toBe(list.seq);
+  });
+
+  /** Freezes the daemon's embedded tox-bootstrapd (its process group), so that stopping it takes seconds. */
+  function freezeBootstrapd(daemonPid: number): number {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (Number(fields[1]) === daemonPid && Number(fields[2]) === Number(entry)) {
+          process.kill(-Number(entry), 'SIGSTOP');
+          return Number(entry);
+        }
+      } catch {
+        // the process went away while we looked
+      }
+    }
+    throw new Error(`no child process group of the daemon ${daemonPid} (the embedded tox-bootstrapd) found`);
+  }
+
+  it('a second signal during a slow shutdown exits at once (130), after the state was saved', async () => {
+    const dir = join(root, 'b');
+    await cliJson(['init', '--dir', dir, '--name', 'phone']);
+    const d = await startDaemonProcess(dir, ['--network', 'local']);
+    const pgid = freezeBootstrapd(d.child.pid!);
+    try {
+      await cliJson(['device', 'add', '--dir', dir, '34'.repeat(32), '--name', 'late']);
+      d.child.kill('SIGTERM');
+      await waitFor(() => d.logs().includes('shutting down: saving'), { what: 'the daemon to start its shutdown', timeoutMs: 10_000 });
+      d.child.kill('SIGTERM');
+      expect(await d.exited()).toBe(130);
+      expect(d.logs()).toContain('second signal: exiting at once');
+    } finally {
+      process.kill(-pgid, 'SIGKILL');
+    }
+    const list = await cliJson(['device', 'list', '--dir', dir]);
+    expect(list.devices.map((x: any) => x.name)).toEqual(['phone', 'late']);
+  });
+
+  it('a shutdown that outlasts shutdownTimeoutMs exits at once with 1', async () => {
+    const dir = join(root, 'c');
+    await cliJson(['init', '--dir', dir]);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ shutdownTimeoutMs: 300 }));
+    const d = await startDaemonProcess(dir, ['--network', 'local']);
+    const pgid = freezeBootstrapd(d.child.pid!);
+    try {
+      d.child.kill('SIGTERM');
+      expect(await d.exited()).toBe(1);
+      expect(d.logs()).toContain('shutdown timed out: exiting at once');
+    } finally {
+      process.kill(-pgid, 'SIGKILL');
+    }
   });
 });
