@@ -411,13 +411,13 @@ export class Companion extends EventEmitter<CompanionEvents> {
   }
 
   private refreshGauges(): { online: number; total: number } {
-    const friends = this.node.friends();
-    const online = friends.filter((f) => f.connection !== 'none').length;
+    const { online, total } = this.node.friendCounts();
     this.metrics.friendsOnline.set(online);
-    this.metrics.friendsTotal.set(friends.length);
+    this.metrics.friendsTotal.set(total);
     this.metrics.setPersonaCounts(P.countByState(this.table));
-    return { online, total: friends.length };
+    return { online, total };
   }
+
 
   // ---------------------------------------------------------------- views
 
@@ -436,14 +436,14 @@ export class Companion extends EventEmitter<CompanionEvents> {
 
   /** What `tox-persona status` shows. */
   status(): Record<string, unknown> & { alarms: AlarmRecord[] } {
-    const friends = this.node.friends();
+    const friends = this.node.friendCounts();
     return {
       toxId: this.node.address,
       publicKey: this.node.publicKey,
       personaId: this.personaId,
       connection: this.node.selfConnection(),
       running: this.running,
-      friends: { online: friends.filter((f) => f.connection !== 'none').length, total: friends.length },
+      friends,
       devices: P.devicesOf(this.own.list),
       seq: this.own.list.seq,
       issuedAt: this.own.list.issuedAt,

@@ -111,6 +111,13 @@ export class ToxNodePort implements NodePort {
     return this.tox.friendList().map((f) => this.info(f));
   }
 
+  friendCounts(): { online: number; total: number } {
+    const list = this.tox.friendList();
+    let online = 0;
+    for (const f of list) if (this.tox.friendConnectionStatus(f) !== 'none') online++;
+    return { online, total: list.length };
+  }
+
   friend(publicKey: string): FriendInfo | undefined {
     const n = this.tox.friendByPublicKey(publicKey);
     return n === undefined ? undefined : this.info(n);

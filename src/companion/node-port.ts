@@ -43,6 +43,8 @@ export interface NodePort {
   statusMessage(): string;
   setName(name: string): void;
   friends(): FriendInfo[];
+  /** Friends online and in total (cheaper than {@link NodePort.friends}: no names or status messages copied). */
+  friendCounts(): { online: number; total: number };
   friend(publicKey: string): FriendInfo | undefined;
   /** Adds a friend without a request (both sides must add each other); returns its friend number. */
   friendAddNorequest(publicKey: string): number;

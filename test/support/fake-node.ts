@@ -40,6 +40,10 @@ export class FakeNode implements NodePort {
   friends(): FriendInfo[] {
     return [...this.friendMap.values()];
   }
+  friendCounts(): { online: number; total: number } {
+    const all = this.friends();
+    return { online: all.filter((f) => f.connection !== 'none').length, total: all.length };
+  }
   friend(publicKey: string): FriendInfo | undefined {
     return this.friendMap.get(publicKey);
   }
