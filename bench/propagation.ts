@@ -46,6 +46,30 @@ async function main(): Promise<void> {
     await until(() => bob.personas().find((p) => p.personaId === alice.personaId && p.state === 'verified'), 'Bob to verify Alice', 30_000);
     console.log(`friends connected and Alice verified after ${Date.now() - tConnect} ms`);
 
+    // 0. Baseline in the same run: a bare status-message change, Alice's node → Bob's node event (no persona work).
+    const raw: number[] = [];
+    for (let i = 0; i < CHANGES; i++) {
+      const text = `baseline ${i} ${Math.random()}`;
+      let t1 = 0;
+      const seen = new Promise<void>((resolveSeen, rejectSeen) => {
+        const timer = setTimeout(() => rejectSeen(new Error(`timed out waiting for Bob's node to see status "${text}"`)), 30_000);
+        const onStatus = (e: { message: string | Uint8Array }) => {
+          if (Buffer.from(e.message as Uint8Array).toString() !== text) return;
+          t1 = performance.now();
+          clearTimeout(timer);
+          bob.node.off('friendStatusMessage', onStatus);
+          resolveSeen();
+        };
+        bob.node.on('friendStatusMessage', onStatus);
+      });
+      const t0 = performance.now();
+      alice.node.setStatusMessage(text);
+      await seen;
+      raw.push(t1 - t0);
+    }
+    alice.node.setStatusMessage(alice.statusMessage());
+    console.log(`baseline: bare status message Alice -> Bob's node: ${summary(raw)}`);
+
     // 1. publish → Bob's table holds the new list. Alternate add/remove of a device so the list stays small.
     const samples: number[] = [];
     const extraBytes = randomBytes(32);
@@ -74,6 +98,8 @@ async function main(): Promise<void> {
       samples.push(t1 - t0);
     }
     console.log(`publish -> Bob's table updated: ${summary(samples)}`);
+    const med = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
+    console.log(`ratio (median publish->table / median bare status message): ${(med(samples) / med(raw)).toFixed(2)}`);
 
     // 2. enroll → Bob added the laptop by himself → connected → laptop confirmed (laptop started right after enroll).
     const added: number[] = [];
