@@ -5,19 +5,6 @@ import type { FriendInfo, NodePort, NodePortEvents, NodePortOptions, NodePortBoo
 
 type Listener = (payload: never) => void;
 
-/**
- * ToxNode's friendName/friendStatusMessage pass a zero-length Buffer for an empty value, which koffi turns into NULL and
- * toxcore refuses with NULL; an empty value is what that means.
- */
-function emptyOnNull<T>(get: () => T, empty: T): T {
-  try {
-    return get();
-  } catch (err) {
-    if ((err as { code?: string }).code === 'NULL') return empty;
-    throw err;
-  }
-}
-
 /** A NodePort backed by a real ToxNode. */
 export class ToxNodePort implements NodePort {
   /** The underlying node (for tests and the demo). */
@@ -101,8 +88,8 @@ export class ToxNodePort implements NodePort {
     return {
       friendNumber: friend,
       publicKey: bytesToHex(t.friendPublicKey(friend)),
-      name: emptyOnNull(() => t.friendName(friend), ''),
-      statusMessage: emptyOnNull(() => t.friendStatusMessage(friend), new Uint8Array(0)),
+      name: t.friendName(friend),
+      statusMessage: t.friendStatusMessage(friend),
       connection: t.friendConnectionStatus(friend),
     };
   }
