@@ -186,136 +186,33 @@ export async function saveTable(path: string, table: Table): Promise<void> {
   await saveTableFile(path, table);
 }
 
-/** Which parts of the table one update may touch (see {@link withSlice}). */
-interface Selection {
-  personas: Set<string>;
-  pins: Set<string>;
-  friends: Set<string>;
-  /** Pending updates and evidence of these personas. */
-  personaIds: Set<string>;
-}
-
-function pick<V>(record: Record<string, V>, keys: Set<string>): Record<string, V> {
-  const out: Record<string, V> = {};
-  for (const k of keys) if (Object.prototype.hasOwnProperty.call(record, k)) out[k] = record[k]!;
-  return out;
-}
-
-/** device key → PersonaIDs of the entries listing it; kept per table object and updated by {@link withSlice}. */
-const deviceIndex = new WeakMap<Table, Map<string, Set<string>>>();
-
-function indexOf(table: Table): Map<string, Set<string>> {
-  let idx = deviceIndex.get(table);
-  if (!idx) {
-    idx = new Map();
-    for (const e of Object.values(table.personas)) for (const d of e.devices) indexAdd(idx, d.publicKey, e.personaId);
-    deviceIndex.set(table, idx);
-  }
-  return idx;
-}
-
-function indexAdd(idx: Map<string, Set<string>>, device: string, personaId: string): void {
-  let set = idx.get(device);
-  if (!set) idx.set(device, (set = new Set()));
-  set.add(personaId);
-}
-
 /**
- * Runs a pure table function on the slice of the table it can touch and writes the result back into `table`, which is
- * updated in place and returned (the caller owns it). The persona layer's update functions deep-copy the table they
- * are given; on a 1,000-entry table that copy is ~5 ms per status message, so a companion with many friends would
- * spend its time copying. The selection follows the rules in src/persona/table.ts: the list's persona, the sender, the
- * devices of the new and the stored list, the personas those devices are pinned to or listed in, and the persona's
- * pending updates and evidence. test/unit/companion-slice.test.ts checks, over random histories, that sliced and
- * whole-table updates give the same table, so a rule change in the persona layer that reaches further fails there.
- */
-function withSlice<R extends { table: Table }>(table: Table, sel: Selection, fn: (slice: Table) => R): R {
-  const idx = indexOf(table);
-  const slice: Table = {
-    schema: table.schema,
-    personas: pick(table.personas, sel.personas),
-    pins: pick(table.pins, sel.pins),
-    friends: pick(table.friends, sel.friends),
-    pending: table.pending.filter((p) => sel.personaIds.has(p.personaId)),
-    evidence: table.evidence.filter((e) => sel.personaIds.has(e.personaId)),
-  };
-  const r = fn(slice);
-  const t = r.table;
-  for (const k of sel.personas) {
-    for (const d of table.personas[k]?.devices ?? []) idx.get(d.publicKey)?.delete(k);
-    if (!Object.prototype.hasOwnProperty.call(t.personas, k)) delete table.personas[k];
-  }
-  for (const [k, v] of Object.entries(t.personas)) {
-    table.personas[k] = v;
-    for (const d of v.devices) indexAdd(idx, d.publicKey, k);
-  }
-  for (const k of sel.pins) if (!Object.prototype.hasOwnProperty.call(t.pins, k)) delete table.pins[k];
-  Object.assign(table.pins, t.pins);
-  for (const k of sel.friends) if (!Object.prototype.hasOwnProperty.call(t.friends, k)) delete table.friends[k];
-  Object.assign(table.friends, t.friends);
-  if (sel.personaIds.size > 0 || t.pending.length > 0) table.pending = [...table.pending.filter((p) => !sel.personaIds.has(p.personaId)), ...t.pending];
-  if (sel.personaIds.size > 0 || t.evidence.length > 0) table.evidence = [...table.evidence.filter((e) => !sel.personaIds.has(e.personaId)), ...t.evidence];
-  return { ...r, table };
-}
-
-/** The selection an update of persona `personaId` with `devices`, sent by `from`, may touch. */
-function selectionFor(table: Table, from: string, personaId: string | undefined, devices: readonly string[]): Selection {
-  const keys = new Set<string>([from, ...devices]);
-  if (personaId) for (const d of table.personas[personaId]?.devices ?? []) keys.add(d.publicKey);
-  const personas = new Set<string>(keys);
-  if (personaId) personas.add(personaId);
-  const idx = indexOf(table);
-  for (const k of keys) {
-    const pin = table.pins[k];
-    if (pin) personas.add(pin);
-    // Other personas listing the same devices (double listing is checked against them).
-    for (const id of idx.get(k) ?? []) personas.add(id);
-  }
-  return { personas, pins: keys, friends: keys, personaIds: new Set(personaId ? [personaId] : []) };
-}
-
-/**
- * One friend's status message through the pure table update; `table` is updated in place and returned (see
- * {@link withSlice}). `changed` says whether the table needs saving.
+ * One friend's status message through the pure table update (copy-on-write in the persona layer, so this costs pointer
+ * copies, not a deep copy of a large table). A friend we have no entry for is recorded first; a message that reaches
+ * us otherwise must not create one. `changed` says whether the table needs saving.
  */
 export function applyStatus(
   table: Table,
   input: { from: string; text: string | Uint8Array; now: number; policy: 'auto' | 'manual'; selfDevices: readonly string[]; isFriend: boolean },
 ): { table: Table; actions: CompanionAction[]; outcome: OutcomeView; changed: boolean } {
-  // Only real friends get a (provisional) entry; a message that reaches us otherwise must not create one.
   const newFriend = input.isFriend && !table.friends[input.from];
-  if (newFriend) observe(table, input.from);
-  // A look at the list (signature included) to know which entries the update can touch.
-  const peek = decodeStatusMessage(input.text);
-  const sel = peek.ok
-    ? selectionFor(table, input.from, bytesToHex(peek.signed.list.personaId), peek.signed.list.devices.map((d) => bytesToHex(d.publicKey)))
-    : selectionFor(table, input.from, undefined, []);
-  const r = withSlice(table, sel, (slice) => applyStatusMessage(slice, input));
+  const r = applyStatusMessage(newFriend ? observeFriend(table, input.from) : table, input);
   return { ...r, changed: newFriend || (r.outcome.kind !== 'none' && r.outcome.kind !== 'rejected') };
 }
 
-/** Records a friend (provisional entry when it has no persona yet); updates `table` in place and returns it. */
+/** Records a friend (provisional entry when it has no persona yet) and returns the new table. */
 export function observe(table: Table, publicKey: string): Table {
-  if (table.friends[publicKey]) return table;
-  const keys = new Set([publicKey]);
-  return withSlice(table, { personas: keys, pins: keys, friends: keys, personaIds: new Set() }, (slice) => ({ table: observeFriend(slice, publicKey) })).table;
+  return table.friends[publicKey] ? table : observeFriend(table, publicKey);
 }
 
-/** The selection for functions that touch one device everywhere it appears (markAdded, forgetFriend). */
-function deviceSelection(table: Table, publicKey: string): Selection {
-  const personas = new Set<string>([publicKey, ...(indexOf(table).get(publicKey) ?? [])]);
-  const keys = new Set([publicKey]);
-  return { personas, pins: keys, friends: keys, personaIds: new Set() };
-}
-
-/** Records that we added this device because a verified list named it (in place). */
+/** Records that we added this device because a verified list named it, and returns the new table. */
 export function added(table: Table, publicKey: string): Table {
-  return withSlice(table, deviceSelection(table, publicKey), (slice) => ({ table: markAdded(slice, publicKey) })).table;
+  return markAdded(table, publicKey);
 }
 
-/** Records that a friend was deleted (in place). */
+/** Records that a friend was deleted, and returns the new table. */
 export function forgot(table: Table, publicKey: string): Table {
-  return withSlice(table, deviceSelection(table, publicKey), (slice) => ({ table: forgetFriend(slice, publicKey) })).table;
+  return forgetFriend(table, publicKey);
 }
 
 /** Marks lists past their TTL stale. */

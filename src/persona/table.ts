@@ -168,6 +168,44 @@ export function emptyTable(): PersonaTable {
   return { schema: TABLE_SCHEMA_VERSION, personas: {}, pins: {}, friends: {}, pending: [], evidence: [] };
 }
 
+/**
+ * Copy-on-write: a new table whose containers are copies but whose entries, friend records, pending updates and
+ * evidence are shared with `table`. Update functions replace an entry instead of writing into it ({@link own}), so the
+ * input table is never modified and an update costs O(table size) pointer copies, not a deep copy.
+ */
+function shallowCopy(table: PersonaTable): PersonaTable {
+  return {
+    schema: table.schema,
+    personas: { ...table.personas },
+    pins: { ...table.pins },
+    friends: { ...table.friends },
+    pending: [...table.pending],
+    evidence: [...table.evidence],
+  };
+}
+
+/** Replaces entry `id` of `t` (a shallow copy) by a private copy, once per update, and returns it for writing. */
+function own(ctx: Ctx, id: string): PersonaEntry {
+  const e = ctx.t.personas[id] as PersonaEntry;
+  if (ctx.owned.has(e)) return e;
+  const copy: PersonaEntry = { ...e, devices: e.devices.map((d) => ({ ...d })) };
+  ctx.owned.add(copy);
+  ctx.t.personas[id] = copy;
+  return copy;
+}
+
+/** Sets `addedByUs` of device `pk` in every entry that lists it, replacing those entries (not writing into them). */
+function setAddedByUs(t: PersonaTable, pk: string, addedByUs: boolean): void {
+  for (const [id, e] of Object.entries(t.personas)) {
+    if (!e.devices.some((d) => d.publicKey === pk && d.addedByUs !== addedByUs)) continue;
+    t.personas[id] = { ...e, devices: e.devices.map((d) => (d.publicKey === pk ? { ...d, addedByUs } : d)) };
+  }
+}
+
+function newCtx(table: PersonaTable, now: number, selfDevices: readonly KeyInput[] | undefined): Ctx {
+  return { t: shallowCopy(table), actions: [], now, self: new Set((selfDevices ?? []).map((k) => hex(k, 'selfDevices'))), owned: new WeakSet() };
+}
+
 function hex(key: KeyInput, what: string): string {
   return bytesToHex(bytesOrHex(key, 32, what));
 }
@@ -189,7 +227,7 @@ function provisionalEntry(pk: string, addedByUs: boolean): PersonaEntry {
 
 /** Records a Tox friend; one with no persona yet gets a provisional entry whose PersonaID is its own key. */
 export function observeFriend(table: PersonaTable, devicePk: KeyInput): PersonaTable {
-  const t = structuredClone(table);
+  const t = shallowCopy(table);
   const pk = hex(devicePk, 'devicePk');
   t.friends[pk] ??= { addedByUs: false };
   if (!t.pins[pk] && !t.personas[pk]) t.personas[pk] = provisionalEntry(pk, t.friends[pk].addedByUs);
@@ -198,20 +236,20 @@ export function observeFriend(table: PersonaTable, devicePk: KeyInput): PersonaT
 
 /** Records that the companion added this device as a friend because of an addDevice action (so it may remove it later). */
 export function markAdded(table: PersonaTable, devicePk: KeyInput): PersonaTable {
-  const t = structuredClone(table);
+  const t = shallowCopy(table);
   const pk = hex(devicePk, 'devicePk');
   t.friends[pk] = { addedByUs: true };
-  for (const e of Object.values(t.personas)) for (const d of e.devices) if (d.publicKey === pk) d.addedByUs = true;
+  setAddedByUs(t, pk, true);
   return t;
 }
 
 /** Drops a friend that was deleted on the Tox side: its provisional entry goes; persona memberships and pins stay. */
 export function forgetFriend(table: PersonaTable, devicePk: KeyInput): PersonaTable {
-  const t = structuredClone(table);
+  const t = shallowCopy(table);
   const pk = hex(devicePk, 'devicePk');
   delete t.friends[pk];
   if (t.personas[pk]?.state === 'provisional') delete t.personas[pk];
-  for (const e of Object.values(t.personas)) for (const d of e.devices) if (d.publicKey === pk) d.addedByUs = false;
+  setAddedByUs(t, pk, false);
   return t;
 }
 
@@ -224,11 +262,11 @@ export function personaOfDevice(table: PersonaTable, devicePk: KeyInput): Person
 
 /** Marks verified entries whose list passed its time-to-live as stale (they keep their mapping but trigger no adds). */
 export function refreshStaleness(table: PersonaTable, now: number): { table: PersonaTable; changed: string[] } {
-  const t = structuredClone(table);
+  const t = shallowCopy(table);
   const changed: string[] = [];
-  for (const e of Object.values(t.personas)) {
+  for (const [id, e] of Object.entries(t.personas)) {
     if (e.state === 'verified' && isExpired(e.issuedAt, e.ttl, now)) {
-      e.state = 'stale';
+      t.personas[id] = { ...e, state: 'stale' };
       changed.push(e.personaId);
     }
   }
@@ -244,6 +282,8 @@ interface Ctx {
   actions: Action[];
   now: number;
   self: Set<string>;
+  /** Entries already copied by {@link own} during this update (safe to write). */
+  owned: WeakSet<PersonaEntry>;
 }
 
 /**
@@ -252,7 +292,7 @@ interface Ctx {
  */
 export function applyStatusMessage(table: PersonaTable, input: StatusMessageInput): ApplyResult {
   const from = hex(input.from, 'from');
-  const ctx: Ctx = { t: structuredClone(table), actions: [], now: input.now, self: new Set((input.selfDevices ?? []).map((k) => hex(k, 'selfDevices'))) };
+  const ctx = newCtx(table, input.now, input.selfDevices);
   const decoded = decodeStatusMessage(input.text);
   if (!decoded.ok) {
     return { table: ctx.t, actions: [], outcome: decoded.reason === 'NO_BLOB' ? { kind: 'none' } : { kind: 'rejected', reason: decoded.reason, detail: decoded.detail } };
@@ -296,7 +336,7 @@ function applyVerified(ctx: Ctx, signed: SignedDeviceList, from: string, policy:
           t.evidence.push({ personaId: P, seq: L.seq, records: [entry.record ?? '', record], froms: [entry.from, from], detectedAt: now });
           alarm(ctx, 'EQUIVOCATION', P, `two different lists signed with seq ${L.seq}; both kept as evidence`, [from]);
         }
-        entry.state = 'conflict';
+        own(ctx, P).state = 'conflict';
         return { kind: 'ignored', personaId: P, reason: 'EQUIVOCATION' };
       }
     }
@@ -310,6 +350,7 @@ function applyVerified(ctx: Ctx, signed: SignedDeviceList, from: string, policy:
   }
 
   if (same && entry) {
+    const entry = own(ctx, P);
     entry.lastSeen = now;
     entry.from = from;
     if (entry.state === 'conflict') return { kind: 'ignored', personaId: P, reason: 'CONFLICT_STATE' };
@@ -366,9 +407,9 @@ function alarm(ctx: Ctx, code: AlarmCode, personaId: string, detail: string, dev
 function hold(ctx: Ctx, signed: SignedDeviceList, record: string, from: string, reason: PendingReason): Outcome {
   const P = bytesToHex(signed.list.personaId);
   const id = bytesToHex(sodium.crypto_generichash(8, record + '|' + from, null), false);
-  const existing = ctx.t.pending.find((p) => p.id === id);
-  if (existing) {
-    existing.receivedAt = ctx.now;
+  const at = ctx.t.pending.findIndex((p) => p.id === id);
+  if (at >= 0) {
+    ctx.t.pending[at] = { ...(ctx.t.pending[at] as PendingUpdate), receivedAt: ctx.now };
   } else {
     // Two held lists can equivocate too (nothing applied yet under the manual policy): same alarm and evidence rule.
     for (const other of ctx.t.pending) {
@@ -394,17 +435,13 @@ function hold(ctx: Ctx, signed: SignedDeviceList, record: string, from: string, 
 /** Marks `device` confirmed in persona P: pins it and merges its provisional entry. */
 function confirm(ctx: Ctx, P: string, device: string): void {
   const { t } = ctx;
-  const entry = t.personas[P];
-  const d = entry?.devices.find((x) => x.publicKey === device);
-  if (!entry || !d) return;
+  if (!t.personas[P]?.devices.some((x) => x.publicKey === device)) return;
   const previous = t.pins[device];
-  if (previous && previous !== P) {
+  if (previous && previous !== P && t.personas[previous]?.devices.some((x) => x.publicKey === device)) {
     // Only reached from an approved update: the user moved the device, so the old persona loses it.
-    const old = t.personas[previous];
-    const od = old?.devices.find((x) => x.publicKey === device);
-    if (od) od.confirmed = false;
+    own(ctx, previous).devices.find((x) => x.publicKey === device)!.confirmed = false;
   }
-  d.confirmed = true;
+  own(ctx, P).devices.find((x) => x.publicKey === device)!.confirmed = true;
   t.pins[device] = P;
   if (t.personas[device]?.state === 'provisional') delete t.personas[device];
 }
@@ -443,6 +480,7 @@ function applyNewer(ctx: Ctx, signed: SignedDeviceList, from: string, hash: stri
     record,
   };
   t.personas[P] = entry;
+  ctx.owned.add(entry);
   for (const d of devices) if (d.confirmed) confirm(ctx, P, d.publicKey);
   for (const od of oldDevices) {
     if (devices.some((d) => d.publicKey === od.publicKey)) continue;
@@ -466,7 +504,7 @@ function applyNewer(ctx: Ctx, signed: SignedDeviceList, from: string, hash: stri
 
 /** Applies a pending update the user approved, overriding pins and a conflict state; a list older than the stored one is refused; an unknown id throws PendingNotFound. */
 export function approvePending(table: PersonaTable, id: string, now: number, options: { selfDevices?: readonly KeyInput[] } = {}): ApplyResult {
-  const ctx: Ctx = { t: structuredClone(table), actions: [], now, self: new Set((options.selfDevices ?? []).map((k) => hex(k, 'selfDevices'))) };
+  const ctx = newCtx(table, now, options.selfDevices);
   const p = ctx.t.pending.find((x) => x.id === id);
   if (!p) throw new PendingNotFound(id);
   ctx.t.pending = ctx.t.pending.filter((x) => x.id !== id);
@@ -482,7 +520,7 @@ export function approvePending(table: PersonaTable, id: string, now: number, opt
 
 /** Drops a pending update the user rejected; an unknown id throws PendingNotFound. */
 export function rejectPending(table: PersonaTable, id: string): PersonaTable {
-  const t = structuredClone(table);
+  const t = shallowCopy(table);
   if (!t.pending.some((x) => x.id === id)) throw new PendingNotFound(id);
   t.pending = t.pending.filter((x) => x.id !== id);
   return t;
