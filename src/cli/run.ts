@@ -16,6 +16,9 @@ interface RunOptions extends CommonOptions {
   adminHost?: string;
   adminPort?: string;
   admin?: boolean;
+  probeHost?: string;
+  probePort?: string;
+  healthGrace?: string;
   statusText?: string;
   name?: string;
   ttl?: string;
@@ -39,12 +42,17 @@ function runFlags(o: RunOptions): RawConfig {
   if (o.statusText !== undefined) flags.statusText = o.statusText;
   if (o.name !== undefined) flags.name = o.name;
   if (o.ttl) flags.ttlSeconds = o.ttl;
+  if (o.healthGrace) flags.healthGraceSeconds = o.healthGrace;
   if (o.udp === false) flags.udp = false;
   const admin: NonNullable<RawConfig['admin']> = {};
   if (o.adminHost) admin.host = o.adminHost;
   if (o.adminPort) admin.port = o.adminPort;
   if (o.admin === false) admin.enabled = false;
   if (Object.keys(admin).length) flags.admin = admin;
+  const probe: NonNullable<RawConfig['probe']> = {};
+  if (o.probeHost) probe.host = o.probeHost;
+  if (o.probePort) probe.port = o.probePort;
+  if (Object.keys(probe).length) flags.probe = probe;
   return flags;
 }
 
@@ -60,9 +68,12 @@ export function registerRunCommand(program: Command): void {
     .option('--admin-host <HOST>', 'admin endpoint address (default 127.0.0.1)')
     .option('--admin-port <PORT>', 'admin endpoint port (default: a free one, recorded in DIR/daemon.json)')
     .option('--no-admin', 'no admin endpoint (commands then cannot reach the running daemon)')
+    .option('--probe-port <PORT>', 'also serve only /healthz and /metrics, without a token, on this port (off by default; 0: a free one)')
+    .option('--probe-host <HOST>', 'address of that probe listener (default 0.0.0.0: it is meant for Kubernetes probes and Prometheus)')
     .option('--status-text <TEXT>', 'human part of the status message')
     .option('--name <NAME>', 'Tox name of this node')
     .option('--ttl <SECONDS>', 'lifetime of the signed list; it is re-signed at half of it')
+    .option('--health-grace <SECONDS>', '/healthz reports healthy this long after start even while not yet connected (default 60)')
     .option('--no-udp', 'TCP relays only')
     .option('--no-qr', 'do not print the Tox ID as a QR code on a terminal')
     .option('--init', 'initialize the data directory first when it is empty (containers)')
@@ -80,6 +91,7 @@ export function registerRunCommand(program: Command): void {
       say(`Tox ID:    ${c.node.address}`);
       say(`PersonaID: ${c.personaId}`);
       if (daemon.admin) say(`admin:     http://${daemon.admin.host}:${daemon.admin.port}/healthz`);
+      if (daemon.probe) say(`probe:     http://${daemon.probe.host}:${daemon.probe.port}/healthz and /metrics`);
       if (tty && o.qr !== false) process.stderr.write(`${await qrText(c.node.address)}\n`);
       c.on('selfConnection', (conn) => say(conn === 'none' ? 'DHT disconnected' : `DHT connected (${conn})`));
       c.on('friendConnection', (e) => say(`friends online ${e.online}/${e.total}`));

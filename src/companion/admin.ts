@@ -1,4 +1,4 @@
-// The admin HTTP endpoint on loopback: health, Prometheus metrics, the table, status, and token-protected operations for the CLI.
+// The admin HTTP endpoint on loopback (health, Prometheus metrics, the table, status, token-protected operations for the CLI), and the probe listener: the same server limited to health and metrics.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -60,14 +60,33 @@ function send(res: ServerResponse, status: number, body: unknown, contentType = 
   res.end(text);
 }
 
+/** One group of endpoints the server can serve; `api` is every token-protected `POST /api/<op>`. */
+export type AdminRoute = 'healthz' | 'metrics' | 'personas' | 'status' | 'api';
+
+/** Every endpoint: the admin endpoint. */
+export const ADMIN_ROUTES: readonly AdminRoute[] = Object.freeze(['healthz', 'metrics', 'personas', 'status', 'api']);
+
+/** Health and metrics only: the probe listener, safe to bind on a routable address (nothing secret, nothing that changes state). */
+export const PROBE_ROUTES: readonly AdminRoute[] = Object.freeze(['healthz', 'metrics']);
+
+const GET_ROUTES: ReadonlyMap<string, AdminRoute> = new Map([
+  ['/healthz', 'healthz'],
+  ['/metrics', 'metrics'],
+  ['/personas', 'personas'],
+  ['/status', 'status'],
+]);
+
 /** Options for {@link startAdminServer}. */
 export interface AdminServerOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
-  token: string;
+  /** Bearer token of `POST /api/*`; required when `routes` includes `api`. */
+  token?: string;
   handlers: AdminHandlers;
   log: Logger;
+  /** Endpoints served; everything else answers 404 as if it did not exist. Default {@link ADMIN_ROUTES}. */
+  routes?: readonly AdminRoute[];
 }
 
 /** A listening admin server. */
@@ -78,9 +97,15 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-/** Starts the admin server; resolves once it listens. */
+/** Starts the admin server (or, with `routes`, a limited one such as the probe listener); resolves once it listens. */
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
-  const { handlers, token, log } = options;
+  const { handlers, log } = options;
+  const allowed = new Set<AdminRoute>(options.routes ?? ADMIN_ROUTES);
+  const token = options.token ?? '';
+  // An empty token would never match (checkBearer needs a non-empty one), but an API nobody can call is a wiring bug.
+  if (allowed.has('api') && token.length === 0) throw new TypeError('startAdminServer: a token is required when the api routes are served');
+  const notFound = (res: ServerResponse, method: string | undefined, path: string) =>
+    send(res, 404, { error: { code: 'NOT_FOUND', message: `no such endpoint: ${method ?? 'GET'} ${path}` } });
   const server: Server = createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => {
       log.error({ err: (err as Error).message }, 'admin request failed');
@@ -91,6 +116,9 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     const url = new URL(req.url ?? '/', 'http://admin');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (req.method === 'GET' || req.method === 'HEAD') {
+      // Routes outside the allow-list look exactly like routes that do not exist.
+      const route = GET_ROUTES.get(path);
+      if (!route || !allowed.has(route)) return notFound(res, req.method, path);
       switch (path) {
         case '/healthz': {
           const h = handlers.health();
@@ -105,11 +133,12 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         case '/status':
           return send(res, 200, handlers.status());
         default:
-          return send(res, 404, { error: { code: 'NOT_FOUND', message: `no such endpoint: GET ${path}` } });
+          return notFound(res, 'GET', path);
       }
     }
     const op = /^\/api\/([a-zA-Z][\w-]*)$/.exec(path);
-    if (req.method !== 'POST' || !op) return send(res, 404, { error: { code: 'NOT_FOUND', message: `no such endpoint: ${req.method} ${path}` } });
+    // Checked before the token: a listener without the API does not even say that a token would help.
+    if (req.method !== 'POST' || !op || !allowed.has('api')) return notFound(res, req.method, path);
     if (!checkBearer(req.headers.authorization, token)) {
       log.warn({ op: op[1] }, 'admin call without a valid token refused');
       return send(res, 401, { error: { code: 'UNAUTHORIZED', message: 'a valid "Authorization: Bearer <token>" header is required (token file: admin.token in the data directory)' } });
@@ -156,6 +185,14 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       return closed;
     },
   };
+}
+
+/** Options for {@link startProbeServer}: no token, no operations. */
+export type ProbeServerOptions = Omit<AdminServerOptions, 'token' | 'routes'>;
+
+/** Starts the probe listener: the admin server code limited to {@link PROBE_ROUTES}, without a token. */
+export function startProbeServer(options: ProbeServerOptions): Promise<AdminServer> {
+  return startAdminServer({ ...options, routes: PROBE_ROUTES });
 }
 
 /** An admin call answered with an error. */

@@ -42,6 +42,12 @@ export interface CompanionConfig {
   /** Port of the embedded tox-bootstrapd under `--network local` (0 = pick a free one). */
   readonly localPort: number;
   readonly admin: { readonly enabled: boolean; readonly host: string; readonly port: number };
+  /**
+   * The probe listener: unauthenticated, serves only `GET /healthz` and `GET /metrics`, so Kubernetes probes and
+   * Prometheus can reach those on a routable address while the admin endpoint stays on loopback. Off by default;
+   * giving a host or port turns it on.
+   */
+  readonly probe: { readonly enabled: boolean; readonly host: string; readonly port: number };
   /** Human-readable part of the status message, shown before the signed blob. */
   readonly statusText: string;
   /** Tox name of this node; empty keeps whatever the profile has. */
@@ -110,6 +116,7 @@ export interface RawConfig {
   bootstrap?: unknown;
   localPort?: unknown;
   admin?: { enabled?: unknown; host?: unknown; port?: unknown };
+  probe?: { enabled?: unknown; host?: unknown; port?: unknown };
   statusText?: unknown;
   name?: unknown;
   ttlSeconds?: unknown;
@@ -144,6 +151,15 @@ const schema = z.object({
     })
     .strict()
     .default({ enabled: true, host: '127.0.0.1', port: 0 }),
+  // Reached from outside by design (kubelet, Prometheus), hence the wildcard default; it serves nothing secret.
+  probe: z
+    .object({
+      enabled: boolish.default(false),
+      host: z.string().min(1).default('0.0.0.0'),
+      port: intish(0, 65535).default(0),
+    })
+    .strict()
+    .default({ enabled: false, host: '0.0.0.0', port: 0 }),
   statusText: z.string().max(200, 'at most 200 characters (the status message also carries the signed list)').default('tox-persona'),
   name: z.string().max(128).default(''),
   ttlSeconds: intish(60, 365 * 24 * 3600).default(7 * 24 * 3600),
@@ -168,10 +184,14 @@ export const ENV = {
   adminHost: 'TOX_PERSONA_ADMIN_HOST',
   adminPort: 'TOX_PERSONA_ADMIN_PORT',
   adminEnabled: 'TOX_PERSONA_ADMIN',
+  probeHost: 'TOX_PERSONA_PROBE_HOST',
+  probePort: 'TOX_PERSONA_PROBE_PORT',
+  probeEnabled: 'TOX_PERSONA_PROBE',
   statusText: 'TOX_PERSONA_STATUS_TEXT',
   name: 'TOX_PERSONA_NAME',
   ttlSeconds: 'TOX_PERSONA_TTL',
   saveIntervalSeconds: 'TOX_PERSONA_SAVE_INTERVAL',
+  healthGraceSeconds: 'TOX_PERSONA_HEALTH_GRACE',
   logLevel: 'TOX_PERSONA_LOG_LEVEL',
   udp: 'TOX_PERSONA_UDP',
   ipv6: 'TOX_PERSONA_IPV6',
@@ -200,6 +220,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RawConfig {
   set('name', ENV.name);
   set('ttlSeconds', ENV.ttlSeconds);
   set('saveIntervalSeconds', ENV.saveIntervalSeconds);
+  set('healthGraceSeconds', ENV.healthGraceSeconds);
   set('logLevel', ENV.logLevel);
   set('udp', ENV.udp);
   set('ipv6', ENV.ipv6);
@@ -208,6 +229,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RawConfig {
   if (env[ENV.adminPort]) admin.port = env[ENV.adminPort];
   if (env[ENV.adminEnabled]) admin.enabled = env[ENV.adminEnabled];
   if (Object.keys(admin).length > 0) raw.admin = admin;
+  const probe: NonNullable<RawConfig['probe']> = {};
+  if (env[ENV.probeHost]) probe.host = env[ENV.probeHost];
+  if (env[ENV.probePort]) probe.port = env[ENV.probePort];
+  if (env[ENV.probeEnabled]) probe.enabled = env[ENV.probeEnabled];
+  if (Object.keys(probe).length > 0) raw.probe = probe;
   const bootstrap: string[] = [];
   if (env[ENV.bootstrap]) bootstrap.push(...splitList(env[ENV.bootstrap]!));
   if (env[ENV.bootstrapKeyFile]) bootstrap.push(...splitList(env[ENV.bootstrapKeyFile]!));
@@ -238,8 +264,8 @@ function mergeRaw(...sources: RawConfig[]): RawConfig {
   for (const src of sources) {
     for (const [k, v] of Object.entries(src)) {
       if (v === undefined) continue;
-      if (k === 'admin' && typeof v === 'object' && v !== null && typeof out.admin === 'object' && out.admin !== null) {
-        out.admin = { ...(out.admin as object), ...Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined)) };
+      if ((k === 'admin' || k === 'probe') && typeof v === 'object' && v !== null && typeof out[k] === 'object' && out[k] !== null) {
+        out[k] = { ...(out[k] as object), ...Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined)) };
       } else if (k === 'bootstrap' && Array.isArray(v) && Array.isArray(out.bootstrap)) {
         // Bootstrap nodes accumulate across sources: a flag adds a node, it does not hide the file's.
         out.bootstrap = [...(out.bootstrap as unknown[]), ...v];
@@ -266,6 +292,11 @@ export function loadConfig(input: LoadConfigInput): CompanionConfig {
     }
   }
   const merged = mergeRaw(fileRaw, configFromEnv(input.env ?? process.env), input.flags ?? {});
+  // Naming a probe address or port is asking for the listener; only an explicit `enabled: false` keeps it off.
+  if (typeof merged.probe === 'object' && merged.probe !== null && !Array.isArray(merged.probe)) {
+    const p = merged.probe;
+    if (p.enabled === undefined && (p.host !== undefined || p.port !== undefined)) merged.probe = { ...p, enabled: true };
+  }
   const result = schema.safeParse(merged);
   if (!result.success) {
     for (const issue of result.error.issues) {
@@ -288,6 +319,13 @@ export function loadConfig(input: LoadConfigInput): CompanionConfig {
       }
     });
   }
+  if (result.success) {
+    const { admin, probe } = result.data;
+    // One port cannot be both; 0 (a free port each) is fine. The OS would refuse it at start, after the lock and the network.
+    if (admin.enabled && probe.enabled && probe.port !== 0 && probe.port === admin.port) {
+      problems.push(`probe.port: ${probe.port} is also the admin port; the probe listener needs a port of its own`);
+    }
+  }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   const d = result.data;
   const config: CompanionConfig = {
@@ -298,6 +336,7 @@ export function loadConfig(input: LoadConfigInput): CompanionConfig {
     bootstrap: Object.freeze(bootstrap.map((b) => Object.freeze(b))),
     localPort: d.localPort,
     admin: Object.freeze({ ...d.admin }),
+    probe: Object.freeze({ ...d.probe }),
     statusText: d.statusText,
     name: d.name,
     ttlSeconds: d.ttlSeconds,

@@ -105,6 +105,8 @@ export interface RuntimeInfo {
   pid: number;
   /** Admin endpoint, or null when disabled. */
   admin: { host: string; port: number } | null;
+  /** Probe listener (health and metrics only), or null when off; absent in records of older versions. */
+  probe?: { host: string; port: number } | null;
   startedAt: string;
   toxId: string;
 }

@@ -10,7 +10,7 @@ import type { Logger } from './log.js';
 import { CompanionMetrics } from './metrics.js';
 import { openNode } from './node-adapter.js';
 import type { NodePortBootstrap } from './node-port.js';
-import { startAdminServer, type AdminServer } from './admin.js';
+import { startAdminServer, startProbeServer, type AdminHandlers, type AdminServer } from './admin.js';
 import { runOperation } from './ops.js';
 import * as P from './persona-port.js';
 import { startBootstrapd, type Bootstrapd } from '../tox/bootstrapd.js';
@@ -125,6 +125,8 @@ export async function runOffline(config: CompanionConfig, log: Logger, op: strin
 export interface Daemon {
   readonly companion: Companion;
   readonly admin: AdminServer | undefined;
+  /** The probe listener (health and metrics only), when `probe.enabled`. */
+  readonly probe: AdminServer | undefined;
   readonly bootstrapd: Bootstrapd | undefined;
   readonly bootstrapNodes: readonly NodePortBootstrap[];
   /** Saves and stops everything; idempotent. */
@@ -177,33 +179,42 @@ export async function startDaemon(config: CompanionConfig, log: Logger, options:
     const metrics = options.metrics ?? new CompanionMetrics();
     const companion = new Companion(config, state, { node, log, metrics, ...(pass ? { profilePassphrase: pass } : {}) });
     cleanups.push(() => companion.close());
+    // One set of handlers for both listeners; the probe listener's route allow-list decides what it exposes.
+    const handlers: AdminHandlers = {
+      health: () => companion.health(),
+      metrics: async () => ({ contentType: metrics.contentType, text: await metrics.render() }),
+      personas: () => ({ personas: companion.personas() }),
+      status: () => companion.status(),
+      op: (name, args) => runOperation(companion, name, args),
+    };
     let admin: AdminServer | undefined;
     if (config.admin.enabled) {
       const token = await readOrCreateToken(config.dir);
-      admin = await startAdminServer({
-        host: config.admin.host,
-        port: config.admin.port,
-        token,
-        log: log.child({ component: 'admin' }),
-        handlers: {
-          health: () => companion.health(),
-          metrics: async () => ({ contentType: metrics.contentType, text: await metrics.render() }),
-          personas: () => ({ personas: companion.personas() }),
-          status: () => companion.status(),
-          op: (name, args) => runOperation(companion, name, args),
-        },
-      });
+      admin = await startAdminServer({ host: config.admin.host, port: config.admin.port, token, log: log.child({ component: 'admin' }), handlers });
       // Closed before the companion so no operation arrives while it saves for the last time.
       cleanups.push(() => admin!.close());
       log.info({ host: admin.host, port: admin.port }, 'admin endpoint listening');
     }
+    let probe: AdminServer | undefined;
+    if (config.probe.enabled) {
+      probe = await startProbeServer({ host: config.probe.host, port: config.probe.port, log: log.child({ component: 'probe' }), handlers });
+      cleanups.push(() => probe!.close());
+      log.info({ host: probe.host, port: probe.port }, 'probe listener (/healthz, /metrics) listening');
+    }
     await companion.start(nodes);
-    await writeRuntime(config.dir, { pid: process.pid, admin: admin ? { host: admin.host, port: admin.port } : null, startedAt: new Date().toISOString(), toxId: node.address });
+    await writeRuntime(config.dir, {
+      pid: process.pid,
+      admin: admin ? { host: admin.host, port: admin.port } : null,
+      probe: probe ? { host: probe.host, port: probe.port } : null,
+      startedAt: new Date().toISOString(),
+      toxId: node.address,
+    });
     cleanups.push(() => rm(dataPath(config.dir, 'runtime'), { force: true }));
     let stopping: Promise<void> | undefined;
     return {
       companion,
       admin,
+      probe,
       bootstrapd,
       bootstrapNodes: nodes,
       stop() {

@@ -1,7 +1,7 @@
-// End to end: the daemon's admin endpoint (health, metrics, table, token-protected operations) and a bad configuration.
+// End to end: the daemon's admin endpoint (health, metrics, table, token-protected operations), its probe listener (health and metrics only), and a bad configuration.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, cliJson, startDaemonProcess, type DaemonProcess } from './cli.js';
@@ -9,10 +9,16 @@ import { cli, cliJson, startDaemonProcess, type DaemonProcess } from './cli.js';
 describe('admin endpoint of a running daemon (--network local)', () => {
   let root: string;
   let d: DaemonProcess;
+  let probeUrl: string;
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'tp-e2e-admin-'));
     await cliJson(['init', '--dir', join(root, 'a'), '--name', 'phone']);
-    d = await startDaemonProcess(join(root, 'a'), ['--network', 'local']);
+    // The probe listener on loopback here (its default is 0.0.0.0); port 0: a free one, recorded in daemon.json.
+    d = await startDaemonProcess(join(root, 'a'), ['--network', 'local', '--probe-host', '127.0.0.1', '--probe-port', '0']);
+    const rt = JSON.parse(readFileSync(join(d.dir, 'daemon.json'), 'utf8')) as { admin: { port: number }; probe: { host: string; port: number } | null };
+    expect(rt.probe?.host).toBe('127.0.0.1');
+    expect(rt.probe!.port).not.toBe(rt.admin.port);
+    probeUrl = `http://127.0.0.1:${rt.probe!.port}`;
   });
   afterAll(async () => {
     await d?.stop();
@@ -60,6 +66,25 @@ describe('admin endpoint of a running daemon (--network local)', () => {
     expect(((await unknown.json()) as any).error.code).toBe('UNKNOWN_OPERATION');
   });
 
+  it('the probe listener answers /healthz and /metrics, and 404s /personas, /status and /api/* even with the token', async () => {
+    const h = await fetch(`${probeUrl}/healthz`);
+    expect(h.status).toBe(200);
+    expect(((await h.json()) as { status: string }).status).toBe('ok');
+    const m = await fetch(`${probeUrl}/metrics`);
+    expect(m.status).toBe(200);
+    expect(await m.text()).toMatch(/^tox_persona_publishes_total [1-9]/m);
+    for (const path of ['/personas', '/status']) {
+      const res = await fetch(`${probeUrl}${path}`);
+      expect(res.status, path).toBe(404);
+      expect(((await res.json()) as any).error.code, path).toBe('NOT_FOUND');
+    }
+    const devicesBefore = (await cliJson(['device', 'list', '--dir', d.dir])) as unknown;
+    const op = await fetch(`${probeUrl}/api/deviceAdd`, { method: 'POST', headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ publicKey: 'CD'.repeat(32), name: 'via-probe' }) });
+    expect(op.status).toBe(404);
+    expect(((await op.json()) as any).error.code).toBe('NOT_FOUND');
+    expect(await cliJson(['device', 'list', '--dir', d.dir])).toEqual(devicesBefore);
+  });
+
   it('the CLI goes through the daemon while it owns the data directory', async () => {
     const r = await cliJson(['device', 'remove', '--dir', d.dir, 'x']);
     expect(r.devices.map((x: any) => x.name)).toEqual(['phone']);
@@ -81,9 +106,9 @@ describe('health after the grace period, and bad configuration', () => {
   it('/healthz says 503 when not connected and the grace period is over', async () => {
     const dir = join(root, 'lonely');
     await cliJson(['init', '--dir', dir]);
-    await writeFile(join(dir, 'config.json'), JSON.stringify({ healthGraceSeconds: 0 }));
+    // The grace period from the flag (file and environment: test/unit/companion-config.test.ts).
     // A bootstrap node nobody answers at: the node stays offline.
-    const d = await startDaemonProcess(dir, ['--bootstrap', `127.0.0.1:9:${'00'.repeat(32)}`]);
+    const d = await startDaemonProcess(dir, ['--bootstrap', `127.0.0.1:9:${'00'.repeat(32)}`, '--health-grace', '0']);
     try {
       const res = await fetch(`${d.url}/healthz`);
       expect(res.status).toBe(503);

@@ -1,6 +1,6 @@
-// Admin endpoint: bearer-token checks, error-code → HTTP status, and the server's routing with stub handlers.
+// Admin endpoint: bearer-token checks, error-code → HTTP status, the server's routing with stub handlers, and the probe listener's allow-list.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkBearer, httpStatusFor, startAdminServer, callAdmin, type AdminServer } from '../../src/companion/admin.js';
+import { checkBearer, httpStatusFor, startAdminServer, startProbeServer, callAdmin, type AdminHandlers, type AdminServer } from '../../src/companion/admin.js';
 import { createLogger } from '../../src/companion/log.js';
 import { ToxPersonaError } from '../../src/util/errors.js';
 
@@ -84,5 +84,83 @@ describe('admin server', () => {
 
   it('a dead daemon gives DAEMON_UNREACHABLE', async () => {
     await expect(callAdmin({ host: '127.0.0.1', port: 1 }, 't', 'x', {}, 2000)).rejects.toMatchObject({ code: 'DAEMON_UNREACHABLE' });
+  });
+});
+
+describe('probe listener (health and metrics only, no token)', () => {
+  let probe: AdminServer;
+  let healthy = true;
+  const served: string[] = [];
+  // The same handler shape the daemon gives its admin endpoint; the probe must only ever reach the first two.
+  const handlers: AdminHandlers = {
+    health: () => {
+      served.push('health');
+      return { healthy, body: { status: healthy ? 'ok' : 'unhealthy' } };
+    },
+    metrics: async () => {
+      served.push('metrics');
+      return { contentType: 'text/plain; version=0.0.4', text: 'tox_persona_friends_online 3\n' };
+    },
+    personas: () => {
+      served.push('personas');
+      return { personas: [{ secret: 'table' }] };
+    },
+    status: () => {
+      served.push('status');
+      return { secret: 'status' };
+    },
+    op: async (name) => {
+      served.push(`op:${name}`);
+      return { ran: name };
+    },
+  };
+  beforeAll(async () => {
+    probe = await startProbeServer({ host: '127.0.0.1', port: 0, log: createLogger({ level: 'silent' }), handlers });
+  });
+  afterAll(async () => {
+    await probe.close();
+  });
+  const url = (p: string) => `http://127.0.0.1:${probe.port}${p}`;
+
+  it('answers /healthz (200 or 503) and /metrics', async () => {
+    healthy = true;
+    const ok = await fetch(url('/healthz'));
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ status: 'ok' });
+    healthy = false;
+    expect((await fetch(url('/healthz'))).status).toBe(503);
+    healthy = true;
+    const m = await fetch(url('/metrics'));
+    expect(m.status).toBe(200);
+    expect(m.headers.get('content-type')).toMatch(/text\/plain/);
+    expect(await m.text()).toBe('tox_persona_friends_online 3\n');
+  });
+
+  it('404s /personas, /status and every /api call, with or without a token, and never runs their handlers', async () => {
+    const before = served.filter((s) => s !== 'health' && s !== 'metrics').length;
+    for (const path of ['/personas', '/status', '/personas/', '/api/deviceAdd', '/']) {
+      const res = await fetch(url(path));
+      expect(res.status, `GET ${path}`).toBe(404);
+      expect(((await res.json()) as any).error.code, `GET ${path}`).toBe('NOT_FOUND');
+    }
+    for (const headers of [{}, { authorization: 'Bearer anything-at-all' }, { authorization: 'Bearer ' }] as Array<Record<string, string>>) {
+      const res = await fetch(url('/api/deviceAdd'), { method: 'POST', headers, body: '{}' });
+      expect(res.status, JSON.stringify(headers)).toBe(404);
+      expect(((await res.json()) as any).error.code).toBe('NOT_FOUND');
+    }
+    await expect(callAdmin({ host: '127.0.0.1', port: probe.port }, 'anything-at-all', 'status')).rejects.toMatchObject({ code: 'NOT_FOUND', status: 404 });
+    expect(served.filter((s) => s !== 'health' && s !== 'metrics').length).toBe(before);
+  });
+
+  it('the admin server refuses to start its API without a token', async () => {
+    await expect(startAdminServer({ host: '127.0.0.1', port: 0, log: createLogger({ level: 'silent' }), handlers })).rejects.toThrow(TypeError);
+    // A custom allow-list without the API needs none.
+    const s = await startAdminServer({ host: '127.0.0.1', port: 0, log: createLogger({ level: 'silent' }), handlers, routes: ['healthz', 'personas'] });
+    try {
+      expect((await fetch(`http://127.0.0.1:${s.port}/personas`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${s.port}/metrics`)).status).toBe(404);
+    } finally {
+      await s.close();
+    }
   });
 });

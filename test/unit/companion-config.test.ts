@@ -25,6 +25,57 @@ describe('companion config', () => {
     expect(c.bootstrap).toEqual([]);
     expect(c.ipv6).toBe(false);
     expect(c.localDiscovery).toBe(false);
+    expect(c.probe.enabled).toBe(false);
+    expect(c.healthGraceSeconds).toBe(60);
+  });
+
+  it('turns the probe listener on when a probe host or port is given, in any source; enabled=false keeps it off', async () => {
+    const sub = join(dir, 'probe');
+    await import('node:fs/promises').then((fs) => fs.mkdir(sub, { recursive: true }));
+    expect(loadConfig({ dir, env: { TOX_PERSONA_PROBE_PORT: '9091' }, readFile: false }).probe).toEqual({ enabled: true, host: '0.0.0.0', port: 9091 });
+    expect(loadConfig({ dir, env: { TOX_PERSONA_PROBE_HOST: '127.0.0.1' }, readFile: false }).probe).toEqual({ enabled: true, host: '127.0.0.1', port: 0 });
+    expect(loadConfig({ dir, env: { TOX_PERSONA_PROBE: 'yes' }, readFile: false }).probe).toEqual({ enabled: true, host: '0.0.0.0', port: 0 });
+    expect(loadConfig({ dir, env: {}, flags: { probe: { host: '::1', port: '0' } }, readFile: false }).probe).toEqual({ enabled: true, host: '::1', port: 0 });
+    await writeFile(join(sub, 'config.json'), JSON.stringify({ probe: { port: 9191 } }));
+    expect(loadConfig({ dir: sub, env: { TOX_PERSONA_PROBE_HOST: '10.1.2.3' } }).probe).toEqual({ enabled: true, host: '10.1.2.3', port: 9191 }); // file port, env host
+    expect(loadConfig({ dir: sub, env: { TOX_PERSONA_PROBE: 'false' } }).probe.enabled).toBe(false);
+    const c = loadConfig({ dir: sub, env: {} });
+    expect(Object.isFrozen(c.probe)).toBe(true);
+    expect(c.admin).toEqual({ enabled: true, host: '127.0.0.1', port: 0 }); // the admin endpoint stays on loopback
+  });
+
+  it('reports a bad probe setting, and a probe port equal to the admin port, with the other problems', () => {
+    let err: unknown;
+    try {
+      loadConfig({ dir, env: { TOX_PERSONA_PROBE_PORT: 'ninety', TOX_PERSONA_POLICY: 'x' }, flags: { probe: { extra: 1 } as never }, readFile: false });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems.map((p) => p.split(':')[0]).sort()).toEqual(['policy', 'probe.extra', 'probe.port']);
+    expect(() => loadConfig({ dir, env: { TOX_PERSONA_ADMIN_PORT: '9090', TOX_PERSONA_PROBE_PORT: '9090' }, readFile: false })).toThrow(/probe\.port: 9090 is also the admin port/);
+    // Both on free ports, or the admin endpoint off: no clash.
+    expect(loadConfig({ dir, env: { TOX_PERSONA_PROBE_PORT: '0' }, readFile: false }).probe.port).toBe(0);
+    expect(loadConfig({ dir, env: { TOX_PERSONA_ADMIN: 'false', TOX_PERSONA_ADMIN_PORT: '9090', TOX_PERSONA_PROBE_PORT: '9090' }, readFile: false }).probe.port).toBe(9090);
+  });
+
+  it('takes the health grace period from the file, TOX_PERSONA_HEALTH_GRACE, or the flag, validated like its siblings', async () => {
+    const sub = join(dir, 'grace');
+    await import('node:fs/promises').then((fs) => fs.mkdir(sub, { recursive: true }));
+    await writeFile(join(sub, 'config.json'), JSON.stringify({ healthGraceSeconds: 5 }));
+    expect(loadConfig({ dir: sub, env: {} }).healthGraceSeconds).toBe(5);
+    expect(loadConfig({ dir: sub, env: { TOX_PERSONA_HEALTH_GRACE: '0' } }).healthGraceSeconds).toBe(0);
+    expect(loadConfig({ dir: sub, env: { TOX_PERSONA_HEALTH_GRACE: '0' }, flags: { healthGraceSeconds: '120' } }).healthGraceSeconds).toBe(120);
+    for (const bad of ['soon', '-1', '3601', '1.5']) {
+      let err: unknown;
+      try {
+        loadConfig({ dir: sub, env: { TOX_PERSONA_HEALTH_GRACE: bad } });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, bad).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).problems, bad).toEqual([expect.stringMatching(/^healthGraceSeconds: expected a whole number from 0 to 3600/)]);
+    }
   });
 
   it('layers file < environment < flags, and bootstrap nodes accumulate across them', async () => {
