@@ -3,7 +3,7 @@ export { Companion, CompanionError, loadCompanionState, type CompanionState, typ
 export { loadConfig, resolveDataDir, parseBootstrapEntry, readBootstrapKeyFile, configFromEnv, ConfigError, ENV, type CompanionConfig, type RawConfig, type BootstrapEntry, type Policy, type AcceptRequests, type NetworkMode } from './config.js';
 export { FILES, DataDirError, dataPath, isInitialized, lockDataDir, readRuntime, readOrCreateToken, type RuntimeInfo } from './datadir.js';
 export { initDataDir, openOffline, runOffline, startDaemon, type Daemon, type DaemonOptions, type InitOptions, type InitResult } from './open.js';
-export { startAdminServer, callAdmin, getAdmin, checkBearer, AdminCallError, type AdminServer, type AdminHandlers } from './admin.js';
+export { startAdminServer, startProbeServer, callAdmin, getAdmin, checkBearer, AdminCallError, ADMIN_ROUTES, PROBE_ROUTES, type AdminServer, type AdminHandlers, type AdminRoute, type AdminServerOptions, type ProbeServerOptions } from './admin.js';
 export { CompanionMetrics } from './metrics.js';
 export { createLogger, REDACT_PATHS } from './log.js';
 export { OPERATIONS, runOperation, type Operation } from './ops.js';
