@@ -187,37 +187,39 @@ export async function saveTable(path: string, table: Table): Promise<void> {
 }
 
 /**
- * One friend's status message through the pure table update (copy-on-write in the persona layer, so this costs pointer
- * copies, not a deep copy of a large table). A friend we have no entry for is recorded first; a message that reaches
- * us otherwise must not create one. `changed` says whether the table needs saving.
+ * One friend's status message through the table rules. The companion owns its table and keeps only the newest version,
+ * so every update here runs in the persona layer's `inPlace` mode: `table` is written and returned (a copy per message
+ * would cost more than the update on a 1,000-entry table). A friend we have no entry for is recorded first; a message
+ * that reaches us otherwise must not create one. `changed` says whether the table needs saving.
  */
 export function applyStatus(
   table: Table,
   input: { from: string; text: string | Uint8Array; now: number; policy: 'auto' | 'manual'; selfDevices: readonly string[]; isFriend: boolean },
 ): { table: Table; actions: CompanionAction[]; outcome: OutcomeView; changed: boolean } {
   const newFriend = input.isFriend && !table.friends[input.from];
-  const r = applyStatusMessage(newFriend ? observeFriend(table, input.from) : table, input);
+  if (newFriend) observeFriend(table, input.from, 'inPlace');
+  const r = applyStatusMessage(table, input, 'inPlace');
   return { ...r, changed: newFriend || (r.outcome.kind !== 'none' && r.outcome.kind !== 'rejected') };
 }
 
-/** Records a friend (provisional entry when it has no persona yet) and returns the new table. */
+/** Records a friend (provisional entry when it has no persona yet), in place. */
 export function observe(table: Table, publicKey: string): Table {
-  return table.friends[publicKey] ? table : observeFriend(table, publicKey);
+  return table.friends[publicKey] ? table : observeFriend(table, publicKey, 'inPlace');
 }
 
-/** Records that we added this device because a verified list named it, and returns the new table. */
+/** Records that we added this device because a verified list named it, in place. */
 export function added(table: Table, publicKey: string): Table {
-  return markAdded(table, publicKey);
+  return markAdded(table, publicKey, 'inPlace');
 }
 
-/** Records that a friend was deleted, and returns the new table. */
+/** Records that a friend was deleted, in place. */
 export function forgot(table: Table, publicKey: string): Table {
-  return forgetFriend(table, publicKey);
+  return forgetFriend(table, publicKey, 'inPlace');
 }
 
-/** Marks lists past their TTL stale. */
+/** Marks lists past their TTL stale, in place. */
 export function staleness(table: Table, now: number): { table: Table; changed: string[] } {
-  return refreshStaleness(table, now);
+  return refreshStaleness(table, now, 'inPlace');
 }
 
 /** Pending updates of a persona (by PersonaID) or the one with this pending id. */
@@ -227,14 +229,14 @@ export function pendingFor(table: Table, ref: string): PendingUpdate[] {
   return table.pending.filter((p) => p.id === low || p.personaId === up || (up.length >= 8 && p.personaId.startsWith(up)));
 }
 
-/** Approves one pending update by id. */
+/** Approves one pending update by id, in place. */
 export function approve(table: Table, id: string, now: number, selfDevices: readonly string[]): { table: Table; actions: CompanionAction[]; outcome: OutcomeView } {
-  return approvePending(table, id, now, { selfDevices });
+  return approvePending(table, id, now, { selfDevices }, 'inPlace');
 }
 
-/** Rejects one pending update by id. */
+/** Rejects one pending update by id, in place. */
 export function reject(table: Table, id: string): Table {
-  return rejectPending(table, id);
+  return rejectPending(table, id, 'inPlace');
 }
 
 /** The table as views, verified personas first. */

@@ -81,6 +81,7 @@ export type {
   ApplyResult,
   StatusMessageInput,
   KeyInput,
+  UpdateMode,
 } from './table.js';
 export { loadTable, saveTable, parseTable, TABLE_BACKUP_SUFFIX } from './store.js';
 export { base64urlEncode, base64urlDecodeStrict } from './base64url.js';

@@ -1,10 +1,11 @@
 // The table functions are pure: over random histories (rollbacks, equivocation, double claims, removals, both policies)
-// no update writes into the table it was given, though the copy-on-write result shares untouched entries with it.
+// no update writes into the table it was given, though the copy-on-write result shares untouched entries with it; and
+// the same history run in 'inPlace' mode (the companion's) gives the same tables, actions and outcomes.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   applyStatusMessage, approvePending, emptyTable, forgetFriend, markAdded, observeFriend, refreshStaleness, rejectPending,
-  type PersonaTable,
+  type PersonaTable, type UpdateMode,
 } from '../../src/persona/table.js';
 import { encodeStatusMessage, generatePersonaKey, nextDeviceList, signDeviceList, type DeviceList } from '../../src/persona/index.js';
 import { generateKeyPair } from '../../src/profile/keys.js';
@@ -23,11 +24,20 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
-/** Runs `update` on a frozen table and checks the input still serialises exactly as before. */
-function pure<R>(table: PersonaTable, update: (t: PersonaTable) => R): R {
+let mirror: PersonaTable;
+
+/**
+ * Runs `update` in copy mode on a frozen table and checks the input still serialises exactly as before; runs it in
+ * 'inPlace' mode on `mirror` too and checks both give the same result.
+ */
+function pure<R>(table: PersonaTable, update: (t: PersonaTable, mode: UpdateMode) => R): R {
   const before = JSON.stringify(table);
-  const result = update(deepFreeze(table));
+  const result = update(deepFreeze(table), 'copy');
   expect(JSON.stringify(table), 'the input table was modified').toBe(before);
+  const inPlace = update(mirror, 'inPlace');
+  expect(JSON.stringify(inPlace), 'inPlace mode differs from copy mode').toBe(JSON.stringify(result));
+  const tableOf = (r: unknown) => ((r as { table?: PersonaTable }).table ?? r) as PersonaTable;
+  expect(tableOf(inPlace), 'inPlace mode returns the table it was given').toBe(mirror);
   return result;
 }
 
@@ -44,6 +54,7 @@ describe('persona table purity', () => {
     fc.assert(
       fc.property(fc.array(step, { minLength: 1, maxLength: 25 }), fc.constantFrom<'auto' | 'manual'>('auto', 'manual'), (steps, policy) => {
         let table = emptyTable();
+        mirror = emptyTable();
         const last = new Map<number, DeviceList>();
         const sent: string[] = [];
         let now = 1_800_000_000;
@@ -55,17 +66,17 @@ describe('persona table purity', () => {
             const p = table.pending[s.from % Math.max(1, table.pending.length)];
             if (p) {
               table = s.kind === 'approve'
-                ? pure(table, (t) => approvePending(t, p.id, now, { selfDevices: [SELF] })).table
-                : pure(table, (t) => rejectPending(t, p.id));
+                ? pure(table, (t, m) => approvePending(t, p.id, now, { selfDevices: [SELF] }, m)).table
+                : pure(table, (t, m) => rejectPending(t, p.id, m));
             }
             continue;
           }
           if (s.kind === 'forget') {
-            table = pure(table, (t) => forgetFriend(t, from));
+            table = pure(table, (t, m) => forgetFriend(t, from, m));
             continue;
           }
           if (s.kind === 'stale') {
-            table = pure(table, (t) => refreshStaleness(t, now + 10 * 86_400)).table;
+            table = pure(table, (t, m) => refreshStaleness(t, now + 10 * 86_400, m)).table;
             continue;
           }
           const list = s.devs.map((i) => ({ publicKey: devices[i]!, name: `d${i}` }));
@@ -82,12 +93,12 @@ describe('persona table purity', () => {
           sent.push(text);
           // Usually the sender is a listed device (consent); sometimes not.
           const sender = s.kind === 'garbage' || s.from % 3 === 0 ? from : bytesToHex(list[s.from % list.length]!.publicKey);
-          if (s.friend) table = pure(table, (t) => observeFriend(t, sender));
-          const r = pure(table, (t) => applyStatusMessage(t, { from: sender, text, now, policy, selfDevices: [SELF] }));
+          if (s.friend) table = pure(table, (t, m) => observeFriend(t, sender, m));
+          const r = pure(table, (t, m) => applyStatusMessage(t, { from: sender, text, now, policy, selfDevices: [SELF] }, m));
           table = r.table;
           for (const act of r.actions) {
-            if (act.type === 'addDevice') table = pure(table, (t) => markAdded(t, act.publicKey));
-            else if (act.type === 'removeDevice') table = pure(table, (t) => forgetFriend(t, act.publicKey));
+            if (act.type === 'addDevice') table = pure(table, (t, m) => markAdded(t, act.publicKey, m));
+            else if (act.type === 'removeDevice') table = pure(table, (t, m) => forgetFriend(t, act.publicKey, m));
           }
           expect(JSON.parse(JSON.stringify(table))).toEqual(table);
         }
