@@ -79,16 +79,18 @@ COPY data ./data
 COPY docker/companion-entrypoint.sh docker/healthcheck.mjs ./docker/
 RUN printf '#!/bin/sh\nexec node /app/dist/src/cli/main.js "$@"\n' >/usr/local/bin/tox-persona \
  && chmod 0755 /usr/local/bin/tox-persona /app/docker/companion-entrypoint.sh
-# A fixed admin port so probes know where /healthz is. It stays on 127.0.0.1 unless
-# TOX_PERSONA_ADMIN_HOST says otherwise (see docs/DEPLOY.md before exposing it).
+# A fixed admin port so the HEALTHCHECK knows where /healthz is. It stays on 127.0.0.1 (it also serves
+# /personas and /status without a token). For probes and scrapes from outside the container, turn on
+# the probe listener, health and metrics only: TOX_PERSONA_PROBE_PORT=9091 (0.0.0.0; docs/DEPLOY.md).
 ENV NODE_ENV=production \
     TOX_PERSONA_DIR=/data \
     TOX_PERSONA_ADMIN_PORT=9090
 USER toxpersona
 # Profile, persona key and table. Secrets: back it up like a private key.
 VOLUME ["/data"]
-# Tox UDP (toxcore takes the first free port from 33445), admin endpoint.
-EXPOSE 33445/udp 9090/tcp
+# Tox UDP (toxcore takes the first free port from 33445); 9091: the probe listener, once
+# TOX_PERSONA_PROBE_PORT=9091 turns it on (off by default). The admin port is loopback-only, not exposed.
+EXPOSE 33445/udp 9091/tcp
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "/app/docker/healthcheck.mjs"]
 STOPSIGNAL SIGTERM

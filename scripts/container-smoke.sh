@@ -205,7 +205,9 @@ ifaces=$(E exec "$BS" cat /proc/net/dev | awk -F: 'NR > 2 { gsub(/ /, "", $1); p
 
 # ---- companion: run → healthy → connected → published ---------------------------------------------
 t_run=$(now_ms)
-run_companion "$CO" "$prefix-data" 9090 -e TOX_PERSONA_ACCEPT_REQUESTS=all -e TOX_PERSONA_STATUS_TEXT="container smoke" -e TOX_PERSONA_NAME=smoke-companion
+# The companion also runs the probe listener (health and metrics only) on 0.0.0.0:9190, as on Kubernetes.
+CO_ARGS=(-e TOX_PERSONA_ACCEPT_REQUESTS=all -e TOX_PERSONA_STATUS_TEXT="container smoke" -e TOX_PERSONA_NAME=smoke-companion -e TOX_PERSONA_PROBE_PORT=9190)
+run_companion "$CO" "$prefix-data" 9090 "${CO_ARGS[@]}"
 wait_healthy "$CO" 120 || fail "companion healthy"
 t_healthy=$(( $(now_ms) - t_run ))
 hz=$(E exec "$CO" node /app/docker/healthcheck.mjs 2>&1 || true)
@@ -218,6 +220,21 @@ tox_id=$(jget "$st" j.toxId); persona_id=$(jget "$st" j.personaId); seq=$(jget "
 hz=$(E exec "$CO" node /app/docker/healthcheck.mjs 2>&1 || true)
 case "$hz" in 200*'"inGracePeriod": false'*) ;; *) fail "/healthz is healthy because connected, not by grace (got: ${hz:0:200})" ;; esac
 pass "companion connected ($(jget "$st" j.connection)) via the bootstrap container $(secs "$t_connected") s after run; Tox ID $tox_id, PersonaID $persona_id"
+
+# Probe listener: GET /healthz and /metrics answer without a token; /personas, /status and /api/* do not exist there.
+# Asked from inside the container (the story's namespace has only loopback); on Kubernetes the kubelet and
+# Prometheus connect to the same listener from outside the pod.
+probe_js='const b = "http://127.0.0.1:9190"; const g = async (p, o) => { const r = await fetch(b + p, o); return [r.status, await r.text()]; };
+const [hs, hb] = await g("/healthz"); const [ms, mb] = await g("/metrics"); const [ps] = await g("/personas"); const [ss] = await g("/status");
+const [api] = await g("/api/status", { method: "POST", headers: { authorization: "Bearer x" } });
+console.log(JSON.stringify({ hs, ms, ps, ss, api, health: JSON.parse(hb).status, series: /^tox_persona_publishes_total [1-9]/m.test(mb) }));'
+pr=$(E exec "$CO" node --input-type=module -e "$probe_js" 2>&1 || true)
+rt_probe=$(E exec "$CO" cat /data/daemon.json 2>/dev/null || true)
+[ "$(jget "$pr" 'j.hs === 200 && j.health === "ok" && j.ms === 200 && j.series && j.ps === 404 && j.ss === 404 && j.api === 404' 2>/dev/null)" = true ] \
+  || fail "probe listener on :9190 serves /healthz and /metrics only (got: ${pr:0:300})"
+[ "$(jget "$rt_probe" 'j.probe && j.probe.host === "0.0.0.0" && j.probe.port === 9190 && j.admin.host === "127.0.0.1"' 2>/dev/null)" = true ] \
+  || fail "probe listener bound to 0.0.0.0:9190 while the admin endpoint stays on 127.0.0.1 (daemon.json: ${rt_probe:0:300})"
+pass "probe listener 0.0.0.0:9190: /healthz 200, /metrics 200 with the companion's series; /personas, /status, /api/* 404 (admin stays on 127.0.0.1:9090)"
 
 blob=$(E exec "$CO" tox-persona blob 2>/dev/null) || fail "tox-persona blob in the companion container"
 vj=$(E exec "$CO" tox-persona verify "$blob" --json 2>/dev/null || true)
@@ -257,7 +274,7 @@ files=$(E run --rm --network none --entrypoint sh -v "$prefix-data:/data" "$IMG"
 E rm "$CO" >/dev/null
 
 t_run2=$(now_ms)
-run_companion "$CO" "$prefix-data" 9090 -e TOX_PERSONA_ACCEPT_REQUESTS=all -e TOX_PERSONA_STATUS_TEXT="container smoke" -e TOX_PERSONA_NAME=smoke-companion
+run_companion "$CO" "$prefix-data" 9090 "${CO_ARGS[@]}"
 wait_healthy "$CO" 120 || fail "restarted companion healthy"
 t_healthy2=$(( $(now_ms) - t_run2 ))
 st2=$(wait_json 'j.running === true' 30 tp_json "$CO" status) || fail "restarted companion answers status"
