@@ -21,6 +21,7 @@ export {
   type FriendTypingEvent,
   type FriendReadReceiptEvent,
   type RebootstrapEvent,
+  type IterateEvent,
 } from './node.js';
 export { ToxError, NodeListError, BootstrapdError } from './errors.js';
 export {

@@ -158,10 +158,22 @@ export interface ToxNodeEvents {
   friendTyping: [FriendTypingEvent];
   friendReadReceipt: [FriendReadReceiptEvent];
   rebootstrap: [RebootstrapEvent];
+  /** One turn of the `start()` loop finished: how late it began and how long it took. */
+  iterate: [IterateEvent];
   /** A handler threw, or the iterate loop hit an error; the node keeps running. */
   error: [Error];
   /** The node was closed. */
   close: [];
+}
+
+/** Timing of one turn of the iterate loop, for lag metrics. */
+export interface IterateEvent {
+  /** How long after its due time (`tox_iteration_interval` after the previous turn) this turn began, ms. */
+  lagMs: number;
+  /** How long `tox_events_iterate` plus event dispatch took, ms. */
+  durationMs: number;
+  /** Events dispatched in this turn. */
+  events: number;
 }
 
 /** Outcome of {@link ToxNode.bootstrap}: per node, whether toxcore accepted it (as DHT node and TCP relay). */
@@ -198,6 +210,8 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
   private passKey: Ptr<'Tox_Pass_Key'> | null;
   private readonly profilePath: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** When the pending loop turn is due (performance.now() ms). */
+  private dueAt = 0;
   private loopOn = false;
   private iterating = false;
   private lastSelfStatus: ConnectionStatus = 'none';
@@ -360,7 +374,7 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
     this.live('start');
     if (this.loopOn) return;
     this.loopOn = true;
-    this.timer = setTimeout(() => this.tick(), 0);
+    this.schedule(0);
   }
 
   /** Stops the iterate loop; idempotent, and a no-op after close. */
@@ -420,15 +434,27 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
     return batch.length;
   }
 
+  private schedule(delayMs: number): void {
+    this.dueAt = performance.now() + delayMs;
+    this.timer = setTimeout(() => this.tick(), delayMs);
+  }
+
   private tick(): void {
     this.timer = undefined;
     if (!this.loopOn || this.tox === null) return;
+    const began = performance.now();
+    let events = 0;
     try {
-      this.iterateOnce();
+      events = this.iterateOnce();
     } catch (err) {
       this.emitError(err);
     }
-    if (this.loopOn && this.tox !== null) this.timer = setTimeout(() => this.tick(), this.ffi.tox_iteration_interval(this.tox));
+    if (this.tox === null) return;
+    // Only computed when someone listens: the loop runs 20 times a second for the life of the node.
+    if (this.listenerCount('iterate') > 0) {
+      this.safeEmit('iterate', { lagMs: Math.max(0, began - this.dueAt), durationMs: performance.now() - began, events });
+    }
+    if (this.loopOn && this.tox !== null) this.schedule(this.ffi.tox_iteration_interval(this.tox));
   }
 
   // ---- profile ---------------------------------------------------------------------------------------------------

@@ -137,6 +137,23 @@ describe('ToxNode lifecycle', () => {
     }
   });
 
+  it('the loop reports each turn with its lag and duration to iterate listeners', async () => {
+    const node = ToxNode.createSync(offline);
+    try {
+      const turns: Array<{ lagMs: number; durationMs: number; events: number }> = [];
+      node.on('iterate', (t) => turns.push(t));
+      node.start();
+      await waitFor(() => turns.length >= 3, { what: 'three iterate events from the running loop', timeoutMs: 10_000 });
+      for (const t of turns) {
+        expect(t.lagMs).toBeGreaterThanOrEqual(0);
+        expect(t.durationMs).toBeGreaterThanOrEqual(0);
+        expect(Number.isInteger(t.events)).toBe(true);
+      }
+    } finally {
+      node.close();
+    }
+  });
+
   it('every call after close throws ToxError CLOSED instead of touching freed memory; close and stop stay no-ops', async () => {
     const node = ToxNode.createSync(offline);
     const closed = new Promise<void>((resolve) => node.once('close', resolve));
