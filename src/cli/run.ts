@@ -1,6 +1,5 @@
 // `tox-persona run`: the daemon command. Flags → config, start, progress lines and QR code on a terminal, graceful shutdown on signals.
 import { Command, Option } from 'commander';
-import qrcode from 'qrcode-terminal';
 import { common, commandConfig, type CommonOptions } from './context.js';
 import type { RawConfig } from '../companion/config.js';
 import { createLogger } from '../companion/log.js';
@@ -28,7 +27,9 @@ interface RunOptions extends CommonOptions {
 }
 
 /** Renders the Tox ID as a terminal QR code (Tox clients scan these). */
-export function qrText(toxId: string): Promise<string> {
+export async function qrText(toxId: string): Promise<string> {
+  // Loaded here, not at start: only a daemon on a terminal draws the code; in a container it would be dead weight.
+  const { default: qrcode } = await import('qrcode-terminal');
   return new Promise((resolve) => qrcode.generate(toxId, { small: true }, (s: string) => resolve(s)));
 }
 
