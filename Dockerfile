@@ -82,12 +82,7 @@ RUN printf '#!/bin/sh\nexec node /app/dist/src/cli/main.js "$@"\n' >/usr/local/b
 # A fixed admin port so the HEALTHCHECK knows where /healthz is. It stays on 127.0.0.1 (it also serves
 # /personas and /status without a token). For probes and scrapes from outside the container, turn on
 # the probe listener, health and metrics only: TOX_PERSONA_PROBE_PORT=9091 (0.0.0.0; docs/DEPLOY.md).
-# --max-semi-space-size=2: V8's young generation grows to 16 MB semispaces by default, sized for
-# throughput; this daemon allocates little, and capping it took the peak RSS of a start with 1,000
-# friends from 143-144 MB to 136 MB (bench/scale.ts, docs/DEPLOY.md) at no measurable start-up cost.
-# Set NODE_OPTIONS yourself to override it.
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--max-semi-space-size=2 \
     TOX_PERSONA_DIR=/data \
     TOX_PERSONA_ADMIN_PORT=9090
 USER toxpersona
