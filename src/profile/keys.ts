@@ -1,7 +1,7 @@
 // Identity material of a profile: X25519 key derivation and generation, nospam, and the 38-byte Tox address.
 // Node's built-in X25519 (OpenSSL) is used because it is synchronous; it clamps the scalar exactly as libsodium's
 // crypto_scalarmult_base does, which is what libtoxcore uses to derive the public key on load (checked in tests).
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { ProfileError } from './errors.js';
 
 /** An X25519 keypair as libtoxcore stores it: 32-byte public key, 32-byte secret key. */
@@ -29,13 +29,15 @@ export function derivePublicKey(secretKey: Uint8Array): Uint8Array {
   return fromB64url(x, 'derivePublicKey');
 }
 
-/** Generates a fresh X25519 keypair from the system CSPRNG. */
+/**
+ * Generates a fresh X25519 keypair: 32 random bytes from the system CSPRNG as the secret key (any 32 bytes are a valid
+ * X25519 scalar once clamped, which libtoxcore does on load) and its derived public key. Not generateKeyPairSync:
+ * in Node 20 a GC during the JWK export of a freshly generated key can deadlock the process inside KeyGenJob's
+ * destructor (seen here with gdb under load).
+ */
 export function generateKeyPair(): ToxKeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519');
-  return {
-    publicKey: fromB64url(publicKey.export({ format: 'jwk' }).x, 'generateKeyPair'),
-    secretKey: fromB64url(privateKey.export({ format: 'jwk' }).d, 'generateKeyPair'),
-  };
+  const secretKey = Uint8Array.from(randomBytes(32));
+  return { publicKey: derivePublicKey(secretKey), secretKey };
 }
 
 /** A fresh random nospam (any u32 is valid, including 0). */
