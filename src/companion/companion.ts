@@ -138,6 +138,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     on('selfConnection', ((e: { connection: SelfConnection }) => this.guard('selfConnection', () => this.onSelfConnection(e.connection))) as never);
     on('friendConnection', ((e: { publicKey: string; connection: SelfConnection }) => this.guard('friendConnection', () => this.onFriendConnection(e.publicKey, e.connection))) as never);
     on('error', ((e: { error: Error }) => this.log.error({ err: e.error.message }, 'tox node error')) as never);
+    on('iterate', ((e: { lagMs: number; durationMs: number }) => this.metrics.observeIterate(e.lagMs, e.durationMs)) as never);
 
     if (this.config.name) node.setName(this.config.name);
     this.ensureFresh();
@@ -186,7 +187,6 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.dirty = true;
     await this.flush();
     await this.node.close();
-    this.metrics.close();
   }
 
   /** Runs an event handler so that nothing it throws reaches the node's iterate loop. */

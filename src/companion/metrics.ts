@@ -1,6 +1,5 @@
 // Prometheus metrics of the companion (one registry per companion, so several can live in one process: demo, tests).
-import { Registry, Gauge, Counter, collectDefaultMetrics } from 'prom-client';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { Registry, Gauge, Counter, Histogram, collectDefaultMetrics } from 'prom-client';
 
 /** The companion's metrics; gauges that mirror state are refreshed by the companion before each scrape. */
 export class CompanionMetrics {
@@ -17,8 +16,8 @@ export class CompanionMetrics {
   readonly devicesAdded: Counter;
   readonly devicesRemoved: Counter;
   readonly saves: Counter;
-  readonly iterateLag: Gauge;
-  private readonly loopDelay: IntervalHistogram;
+  readonly iterateLag: Histogram;
+  readonly iterateDuration: Histogram;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -33,13 +32,10 @@ export class CompanionMetrics {
     this.devicesAdded = new Counter({ name: 'tox_persona_devices_added_total', help: 'Friends added by ourselves because a verified list named them.', registers });
     this.devicesRemoved = new Counter({ name: 'tox_persona_devices_removed_total', help: 'Friends we had added that a newer list dropped.', registers });
     this.saves = new Counter({ name: 'tox_persona_saves_total', help: 'Saves of profile and table.', registers });
-    this.iterateLag = new Gauge({
-      name: 'tox_persona_iterate_lag_seconds',
-      help: 'How late timers on the event loop that runs tox_iterate fire (p99 over the last scrape interval).',
-      registers,
-    });
-    this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
-    this.loopDelay.enable();
+    // Lag: how long after tox_iteration_interval a turn of the iterate loop began (a busy event loop delays toxcore).
+    const buckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+    this.iterateLag = new Histogram({ name: 'tox_persona_iterate_lag_seconds', help: 'How late each tox_iterate turn began, behind tox_iteration_interval.', buckets, registers });
+    this.iterateDuration = new Histogram({ name: 'tox_persona_iterate_duration_seconds', help: 'How long each tox_iterate turn took, event handling included.', buckets, registers });
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'tox_persona_' });
   }
 
@@ -52,11 +48,15 @@ export class CompanionMetrics {
   /** Called before each scrape to refresh gauges that mirror state (cheaper than keeping them current on every event). */
   refresher: (() => void) | undefined;
 
-  /** Prometheus text; refreshes the state gauges and the iterate-lag gauge first. */
+  /** Records one turn of the iterate loop (milliseconds in, seconds out, as Prometheus expects). */
+  observeIterate(lagMs: number, durationMs: number): void {
+    this.iterateLag.observe(lagMs / 1000);
+    this.iterateDuration.observe(durationMs / 1000);
+  }
+
+  /** Prometheus text; refreshes the state gauges first. */
   async render(): Promise<string> {
     this.refresher?.();
-    this.iterateLag.set(this.loopDelay.percentile(99) / 1e9);
-    this.loopDelay.reset();
     return this.registry.metrics();
   }
 
@@ -65,8 +65,4 @@ export class CompanionMetrics {
     return this.registry.contentType;
   }
 
-  /** Stops the loop-delay monitor. */
-  close(): void {
-    this.loopDelay.disable();
-  }
 }

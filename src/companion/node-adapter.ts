@@ -54,6 +54,10 @@ export class ToxNodePort implements NodePort {
         fn = ((e: Error) => listener({ error: e } as NodePortEvents[K])) as never;
         t.on('error', fn as never);
         break;
+      case 'iterate':
+        fn = ((e: { lagMs: number; durationMs: number }) => listener({ lagMs: e.lagMs, durationMs: e.durationMs } as NodePortEvents[K])) as never;
+        t.on('iterate', fn as never);
+        break;
       default:
         return;
     }

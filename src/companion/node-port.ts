@@ -10,6 +10,8 @@ export interface NodePortEvents {
   friendStatusMessage: { friendNumber: number; publicKey: string; message: string | Uint8Array };
   friendRequest: { publicKey: string; message: string };
   error: { error: Error };
+  /** One turn of the node's iterate loop: how late it began and how long it took, in ms. */
+  iterate: { lagMs: number; durationMs: number };
 }
 
 /** One friend as the companion sees it. */

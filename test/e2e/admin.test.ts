@@ -36,10 +36,12 @@ describe('admin endpoint of a running daemon (--network local)', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/plain/);
     const text = await res.text();
-    for (const name of ['tox_persona_friends_online', 'tox_persona_personas', 'tox_persona_lists_verified_total', 'tox_persona_lists_rejected_total', 'tox_persona_publishes_total', 'tox_persona_iterate_lag_seconds']) {
+    for (const name of ['tox_persona_friends_online', 'tox_persona_personas', 'tox_persona_lists_verified_total', 'tox_persona_lists_rejected_total', 'tox_persona_publishes_total', 'tox_persona_iterate_lag_seconds', 'tox_persona_iterate_duration_seconds']) {
       expect(text, name).toContain(`# TYPE ${name}`);
     }
     expect(text).toMatch(/^tox_persona_publishes_total [1-9]/m);
+    // The daemon's iterate loop has been turning since start-up: every turn is observed.
+    expect(text, 'iterate turns observed').toMatch(/^tox_persona_iterate_lag_seconds_count [1-9]/m);
   });
 
   it('/personas returns the table as JSON', async () => {
