@@ -4,7 +4,6 @@ import sodium from 'libsodium-wrappers';
 import { startBootstrapd, type Bootstrapd } from '../../src/tox/bootstrapd.js';
 import { bytesToHex } from '../../src/util/bytes.js';
 import {
-  ProfileError,
   decodeConferences,
   derivePublicKey,
   findSection,
@@ -16,9 +15,8 @@ import {
   toxAddress,
   writeProfile,
   type Profile,
-  type ProfileErrorCode,
 } from '../../src/profile/index.js';
-import { buildNetworkedProfile, buildSocialProfile, newRawTox, getSavedata, selfAddress, friendKeysHex, type SocialProfile } from '../support/profile-tox.js';
+import { buildNetworkedProfile, buildSocialProfile, newRawTox, getSavedata, selfAddress, friendKeysHex, type SocialProfile, expectProfileError } from '../support/profile-tox.js';
 
 /** Drops libtoxcore's zero padding after END (tox_get_savedata_size over-estimates). */
 function stripZeros(bytes: Uint8Array): Uint8Array {
@@ -37,17 +35,6 @@ function expectSameBytes(actual: Uint8Array, expected: Uint8Array, what: string)
     }
   }
   expect(diff === -1 ? 'same' : `${what}: ${actual.length} vs ${expected.length} bytes, first difference at offset ${diff}`).toBe('same');
-}
-
-function expectProfileError(fn: () => unknown, code: ProfileErrorCode): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `expected ProfileError ${code}`).toBeInstanceOf(ProfileError);
-  expect((caught as ProfileError).code).toBe(code);
 }
 
 /** Offset of the first section of `type` in plain savedata (independent walker). */

@@ -7,7 +7,6 @@ import { startBootstrapd } from '../../src/tox/bootstrapd.js';
 import { ToxNode } from '../../src/tox/node.js';
 import { bytesToHex } from '../../src/util/bytes.js';
 import {
-  ProfileError,
   decryptProfile,
   encryptProfile,
   findSection,
@@ -20,27 +19,7 @@ import {
   rekeyProfileFile,
   type ProfileErrorCode,
 } from '../../src/profile/index.js';
-import { buildNetworkedProfile, buildSocialProfile, friendKeysHex, newRawTox, selfAddress, selfNospam, selfPublicKey, type SocialProfile } from '../support/profile-tox.js';
-
-async function expectProfileErrorAsync(p: Promise<unknown>, code: ProfileErrorCode): Promise<void> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, `expected ProfileError ${code}`).toBeInstanceOf(ProfileError);
-  expect((err as ProfileError).code).toBe(code);
-}
-
-function expectProfileError(fn: () => unknown, code: ProfileErrorCode): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `expected ProfileError ${code}`).toBeInstanceOf(ProfileError);
-  expect((caught as ProfileError).code).toBe(code);
-}
+import { buildNetworkedProfile, buildSocialProfile, friendKeysHex, newRawTox, selfAddress, selfNospam, selfPublicKey, type SocialProfile, expectProfileError, expectProfileErrorAsync } from '../support/profile-tox.js';
 
 let social: SocialProfile;
 let networked: Uint8Array;
