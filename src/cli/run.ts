@@ -26,11 +26,16 @@ interface RunOptions extends CommonOptions {
   init?: boolean;
 }
 
-/** Renders the Tox ID as a terminal QR code (Tox clients scan these). */
+/** What the QR code holds: the `tox:` URI of the Tox ID, as qTox's profile QR code does and Tox clients' scanners expect. */
+export function qrPayload(toxId: string): string {
+  return `tox:${toxId}`;
+}
+
+/** Renders the Tox ID's `tox:` URI as a terminal QR code (Tox clients scan these). */
 export async function qrText(toxId: string): Promise<string> {
   // Loaded here, not at start: only a daemon on a terminal draws the code; in a container it would be dead weight.
   const { default: qrcode } = await import('qrcode-terminal');
-  return new Promise((resolve) => qrcode.generate(toxId, { small: true }, (s: string) => resolve(s)));
+  return new Promise((resolve) => qrcode.generate(qrPayload(toxId), { small: true }, (s: string) => resolve(s)));
 }
 
 function runFlags(o: RunOptions): RawConfig {
