@@ -246,7 +246,7 @@ export function registerCommands(program: Command): void {
           `friends:    ${r.friends.online}/${r.friends.total} online`,
           `devices:    ${r.devices.length} (seq ${String(r.seq)})`,
           `policy:     ${String(r.policy)}, accept requests: ${String(r.acceptRequests)}`,
-          `personas:   ${JSON.stringify(r.personas)}`,
+          `personas:   ${Object.entries(r.personas as Record<string, number>).map(([state, n]) => `${n} ${state}`).join(', ')}`,
           `pending:    ${String(r.pendingApprovals)} approvals, ${String(r.pendingRequests)} friend requests`,
           `alarms:     ${r.alarms.length === 0 ? 'none' : ''}`,
           ...r.alarms.map((a) => `  ${a.at} ${a.reason} persona ${shortKey(a.personaId)}: ${a.detail}`),
