@@ -1,8 +1,6 @@
 // Raw libtoxcore instances for profile tests: make a Tox (optionally from savedata), read back what libtoxcore sees, save.
 // Goes straight to src/ffi so the profile tests check our parser against libtoxcore itself, with no layer in between.
-import { expect } from 'vitest';
 import { loadToxcore, enumNames, Tox_Err_New, Tox_Savedata_Type, type Ptr } from '../../src/ffi/index.js';
-import { ProfileError, type ProfileErrorCode } from '../../src/profile/index.js';
 
 /** A raw Tox instance plus the savedata buffer it was created from (kept alive until kill, as toxcore may read it). */
 export interface RawTox {
@@ -240,26 +238,4 @@ export function hasNonEmptySection(save: Uint8Array, type: number): boolean {
     at += 8 + len;
   }
   return false;
-}
-
-/** Asserts that `fn` throws a ProfileError with `code`. */
-export function expectProfileError(fn: () => unknown, code: ProfileErrorCode): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `expected ProfileError ${code}`).toBeInstanceOf(ProfileError);
-  expect((caught as ProfileError).code).toBe(code);
-}
-
-/** Asserts that `p` rejects with a ProfileError with `code`. */
-export async function expectProfileErrorAsync(p: Promise<unknown>, code: ProfileErrorCode): Promise<void> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, `expected ProfileError ${code}`).toBeInstanceOf(ProfileError);
-  expect((err as ProfileError).code).toBe(code);
 }

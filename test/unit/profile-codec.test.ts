@@ -16,7 +16,8 @@ import {
   writeProfile,
   type Profile,
 } from '../../src/profile/index.js';
-import { buildNetworkedProfile, buildSocialProfile, newRawTox, getSavedata, selfAddress, friendKeysHex, type SocialProfile, expectProfileError } from '../support/profile-tox.js';
+import { buildNetworkedProfile, buildSocialProfile, newRawTox, getSavedata, selfAddress, friendKeysHex, type SocialProfile } from '../support/profile-tox.js';
+import { expectProfileError } from '../support/profile-errors.js';
 
 /** Drops libtoxcore's zero padding after END (tox_get_savedata_size over-estimates). */
 function stripZeros(bytes: Uint8Array): Uint8Array {

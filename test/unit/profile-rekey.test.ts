@@ -19,7 +19,8 @@ import {
   rekeyProfileFile,
   type ProfileErrorCode,
 } from '../../src/profile/index.js';
-import { buildNetworkedProfile, buildSocialProfile, friendKeysHex, newRawTox, selfAddress, selfNospam, selfPublicKey, type SocialProfile, expectProfileError, expectProfileErrorAsync } from '../support/profile-tox.js';
+import { buildNetworkedProfile, buildSocialProfile, friendKeysHex, newRawTox, selfAddress, selfNospam, selfPublicKey, type SocialProfile } from '../support/profile-tox.js';
+import { expectProfileError, expectProfileErrorAsync } from '../support/profile-errors.js';
 
 let social: SocialProfile;
 let networked: Uint8Array;
