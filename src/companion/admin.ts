@@ -76,6 +76,28 @@ const GET_ROUTES: ReadonlyMap<string, AdminRoute> = new Map([
   ['/status', 'status'],
 ]);
 
+/** True for an address on the loopback interface (127.0.0.0/8, ::1, or the name localhost). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
+}
+
+/**
+ * True when a request's Host header names the loopback interface (127.0.0.1, localhost or [::1], any port).
+ * A page on another site can make a browser send requests to 127.0.0.1 under its own name (DNS rebinding);
+ * the browser still sends that name in Host, so refusing any other name keeps such pages away from the table.
+ */
+export function isLoopbackHostHeader(header: string | undefined): boolean {
+  if (!header) return false;
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${header}`).hostname;
+  } catch {
+    return false;
+  }
+  return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]';
+}
+
 /** Options for {@link startAdminServer}. */
 export interface AdminServerOptions {
   host: string;
@@ -106,6 +128,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   if (allowed.has('api') && token.length === 0) throw new TypeError('startAdminServer: a token is required when the api routes are served');
   const notFound = (res: ServerResponse, method: string | undefined, path: string) =>
     send(res, 404, { error: { code: 'NOT_FOUND', message: `no such endpoint: ${method ?? 'GET'} ${path}` } });
+  // Only on loopback: a listener bound elsewhere was put there on purpose and is reached under other names.
+  const checkHost = isLoopbackHost(options.host);
   const server: Server = createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => {
       log.error({ err: (err as Error).message }, 'admin request failed');
@@ -115,6 +139,13 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin');
     const path = url.pathname.replace(/\/+$/, '') || '/';
+    // Health and metrics stay reachable under any name (container probes); routes this listener does not serve
+    // keep answering 404, so the probe listener behaves exactly as before.
+    const guarded = (path === '/personas' && allowed.has('personas')) || (path === '/status' && allowed.has('status')) || (path.startsWith('/api/') && allowed.has('api'));
+    if (checkHost && guarded && !isLoopbackHostHeader(req.headers.host)) {
+      log.warn({ path }, 'admin request with a non-loopback Host header refused');
+      return send(res, 421, { error: { code: 'MISDIRECTED_REQUEST', message: 'the admin endpoint only answers requests addressed to 127.0.0.1, localhost or [::1]' } });
+    }
     if (req.method === 'GET' || req.method === 'HEAD') {
       // Routes outside the allow-list look exactly like routes that do not exist.
       const route = GET_ROUTES.get(path);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkBearer, httpStatusFor, startAdminServer, startProbeServer, callAdmin, type AdminHandlers, type AdminServer } from '../../src/companion/admin.js';
 import { createLogger } from '../../src/companion/log.js';
 import { ToxPersonaError } from '../../src/util/errors.js';
+import { request as httpRequest } from 'node:http';
 
 describe('admin auth', () => {
   it('accepts exactly "Bearer <token>"', () => {
@@ -162,5 +163,72 @@ describe('probe listener (health and metrics only, no token)', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('admin server Host check (DNS rebinding)', () => {
+  let server: AdminServer;
+  let probe: AdminServer;
+  const ran: string[] = [];
+  const handlers: AdminHandlers = {
+    health: () => ({ healthy: true, body: { status: 'ok' } }),
+    metrics: async () => ({ contentType: 'text/plain; version=0.0.4', text: 'x 1\n' }),
+    personas: () => ({ personas: [] }),
+    status: () => ({ ok: 1 }),
+    op: async (name) => {
+      ran.push(name);
+      return { ran: name };
+    },
+  };
+  beforeAll(async () => {
+    server = await startAdminServer({ host: '127.0.0.1', port: 0, token: 'secret-token-123456', log: createLogger({ level: 'silent' }), handlers });
+    probe = await startProbeServer({ host: '127.0.0.1', port: 0, log: createLogger({ level: 'silent' }), handlers });
+  });
+  afterAll(async () => {
+    await server.close();
+    await probe.close();
+  });
+  // fetch() does not let a caller set Host, so these go through node:http, as a rebinding browser's would arrive.
+  function raw(port: number, path: string, host: string, method = 'GET'): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path, method, headers: { host, authorization: 'Bearer secret-token-123456', 'content-type': 'application/json' } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end(method === 'POST' ? '{}' : undefined);
+    });
+  }
+
+  it('refuses /personas, /status and /api/* addressed to another name, and never runs the operation', async () => {
+    for (const host of ['evil.example', `evil.example:${server.port}`, '127.0.0.1.evil.example', 'localhost.evil.example:80']) {
+      for (const path of ['/personas', '/status']) {
+        const r = await raw(server.port, path, host);
+        expect(r.status, `GET ${path} Host: ${host}`).toBe(421);
+        expect(JSON.parse(r.body).error.code).toBe('MISDIRECTED_REQUEST');
+      }
+      const r = await raw(server.port, '/api/status', host, 'POST');
+      expect(r.status, `POST /api/status Host: ${host}`).toBe(421);
+    }
+    expect(ran).toEqual([]);
+  });
+
+  it('answers requests addressed to 127.0.0.1, localhost or [::1] on any port', async () => {
+    for (const host of [`127.0.0.1:${server.port}`, '127.0.0.1', `localhost:${server.port}`, 'LOCALHOST', `[::1]:${server.port}`]) {
+      expect((await raw(server.port, '/personas', host)).status, host).toBe(200);
+      expect((await raw(server.port, '/status', host)).status, host).toBe(200);
+    }
+    const r = await raw(server.port, '/api/status', `localhost:${server.port}`, 'POST');
+    expect(r.status).toBe(200);
+    expect(ran).toEqual(['status']);
+  });
+
+  it('leaves health and metrics, and the probe listener, answering under any name', async () => {
+    expect((await raw(server.port, '/healthz', 'evil.example')).status).toBe(200);
+    expect((await raw(probe.port, '/healthz', 'evil.example')).status).toBe(200);
+    expect((await raw(probe.port, '/metrics', 'evil.example')).status).toBe(200);
+    expect((await raw(probe.port, '/personas', 'evil.example')).status).toBe(404);
   });
 });
