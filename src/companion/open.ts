@@ -19,9 +19,17 @@ import { defaultNodes } from '../tox/nodes.js';
 /** Environment variable holding the passphrase of an encrypted profile.tox (the same one `profile` commands read). */
 export const PROFILE_PASSPHRASE_ENV = 'TOX_PERSONA_PASSPHRASE';
 
+/** Environment variable holding the passphrase of an encrypted persona.key: `init` encrypts the new key file with it, every later load needs it. */
+export const KEY_PASSPHRASE_ENV = 'TOX_PERSONA_KEY_PASSPHRASE';
+
 /** The profile passphrase from the environment, if any (kept out of the config object so it never reaches a log). */
 function profilePassphrase(): string | undefined {
   return process.env[PROFILE_PASSPHRASE_ENV] || undefined;
+}
+
+/** The persona-key passphrase from the environment, if any (read here only, never stored in the config). */
+function keyPassphrase(): string | undefined {
+  return process.env[KEY_PASSPHRASE_ENV] || undefined;
 }
 
 /** Options for {@link initDataDir}. */
@@ -76,7 +84,9 @@ export async function initDataDir(dir: string, options: InitOptions = {}): Promi
       const own = P.signNext(prev, devices, key.pair, Date.now() / 1000, options.ttlSeconds ?? prev?.ttl ?? 7 * 24 * 3600);
       node.setStatusMessage(P.buildStatusMessage(own, typeof options.settings?.statusText === 'string' ? options.settings.statusText : 'tox-persona'));
       await node.save();
-      await P.writePersonaKey(dataPath(dir, 'personaKey'), key);
+      // With $TOX_PERSONA_KEY_PASSPHRASE set, the key file is written encrypted; loading it later reads the same variable.
+      const keyPass = keyPassphrase();
+      await P.writePersonaKey(dataPath(dir, 'personaKey'), key, keyPass ? { passphrase: keyPass } : {});
       await writeJsonFile(dataPath(dir, 'devices'), P.ownListToJson(own));
       await P.saveTable(dataPath(dir, 'table'), P.emptyTable());
       if (!existsSync(configPath(dir))) await writeJsonFile(configPath(dir), options.settings ?? {});
