@@ -12,6 +12,10 @@ export const TABLE_SCHEMA_VERSION = 1;
 export const DEFAULT_MAX_CLOCK_SKEW_SECONDS = 300;
 /** Most pending updates kept per persona (the highest seqs win), so a misbehaving persona can't grow the table without bound. */
 export const MAX_PENDING_PER_PERSONA = 8;
+/** Most pending updates kept per sending device (the most recently received win): one friend can't fill the table with lists of personas it makes up. */
+export const MAX_PENDING_PER_SENDER = 8;
+/** Most pending updates kept in all (the most recently received win). */
+export const MAX_PENDING_TOTAL = 256;
 
 /** Lifecycle state of a persona entry. */
 export type PersonaState = 'provisional' | 'verified' | 'stale' | 'conflict';
@@ -366,7 +370,8 @@ function applyVerified(ctx: Ctx, signed: SignedDeviceList, from: string, policy:
   // Pinning: a friend that already confirmed another persona doesn't switch silently.
   const fromPin = t.pins[from];
   if (fromPin && fromPin !== P) {
-    alarm(ctx, 'PERSONA_CHANGED', P, `device ${from} belongs to persona ${fromPin} and now publishes persona ${P}`, [from]);
+    // Alarms that come with holding a list are raised once, when it is first held, not at every re-send (reconnects).
+    if (!isHeld(ctx, record, from)) alarm(ctx, 'PERSONA_CHANGED', P, `device ${from} belongs to persona ${fromPin} and now publishes persona ${P}`, [from]);
     return hold(ctx, signed, record, from, 'PERSONA_CHANGED');
   }
 
@@ -390,7 +395,7 @@ function applyVerified(ctx: Ctx, signed: SignedDeviceList, from: string, policy:
   if (entry?.state === 'conflict') return hold(ctx, signed, record, from, 'CONFLICT_STATE');
   const claimed = devs.filter((d) => d !== from && t.pins[d] !== undefined && t.pins[d] !== P);
   if (claimed.length > 0) {
-    alarm(ctx, 'DOUBLE_CLAIM', P, `persona ${P} lists ${claimed.length} device(s) that confirmed another persona first`, claimed);
+    if (!isHeld(ctx, record, from)) alarm(ctx, 'DOUBLE_CLAIM', P, `persona ${P} lists ${claimed.length} device(s) that confirmed another persona first`, claimed);
     return hold(ctx, signed, record, from, 'DOUBLE_CLAIM');
   }
   if (policy === 'manual') return hold(ctx, signed, record, from, 'MANUAL_POLICY');
@@ -425,9 +430,30 @@ function alarm(ctx: Ctx, code: AlarmCode, personaId: string, detail: string, dev
   ctx.actions.push({ type: 'alarm', code, personaId, detail, devices });
 }
 
+/** The id of a held list: the same list from the same sender is held once. */
+function holdId(record: string, from: string): string {
+  return bytesToHex(sodium.crypto_generichash(8, record + '|' + from, null), false);
+}
+
+function isHeld(ctx: Ctx, record: string, from: string): boolean {
+  const id = holdId(record, from);
+  return ctx.t.pending.some((p) => p.id === id);
+}
+
+/** Keeps at most `max` of the pending updates that `pick` selects, preferring those `better` sorts first. */
+function capPending(ctx: Ctx, pick: (p: PendingUpdate) => boolean, max: number, better: (a: PendingUpdate, b: PendingUpdate) => number): void {
+  const chosen = ctx.t.pending.filter(pick);
+  if (chosen.length <= max) return;
+  const drop = new Set(chosen.sort(better).slice(max));
+  ctx.t.pending = ctx.t.pending.filter((p) => !drop.has(p));
+}
+
+const newestSeqFirst = (a: PendingUpdate, b: PendingUpdate): number => b.seq - a.seq;
+const latestReceivedFirst = (a: PendingUpdate, b: PendingUpdate): number => b.receivedAt - a.receivedAt || b.seq - a.seq;
+
 function hold(ctx: Ctx, signed: SignedDeviceList, record: string, from: string, reason: PendingReason): Outcome {
   const P = bytesToHex(signed.list.personaId);
-  const id = bytesToHex(sodium.crypto_generichash(8, record + '|' + from, null), false);
+  const id = holdId(record, from);
   const at = ctx.t.pending.findIndex((p) => p.id === id);
   if (at >= 0) {
     ctx.t.pending[at] = { ...(ctx.t.pending[at] as PendingUpdate), receivedAt: ctx.now };
@@ -444,11 +470,9 @@ function hold(ctx: Ctx, signed: SignedDeviceList, record: string, from: string, 
       break;
     }
     ctx.t.pending.push({ id, personaId: P, from, seq: signed.list.seq, record, receivedAt: ctx.now, reason });
-    const mine = ctx.t.pending.filter((p) => p.personaId === P).sort((a, b) => b.seq - a.seq);
-    if (mine.length > MAX_PENDING_PER_PERSONA) {
-      const drop = new Set(mine.slice(MAX_PENDING_PER_PERSONA));
-      ctx.t.pending = ctx.t.pending.filter((p) => !drop.has(p));
-    }
+    capPending(ctx, (p) => p.personaId === P, MAX_PENDING_PER_PERSONA, newestSeqFirst);
+    capPending(ctx, (p) => p.from === from, MAX_PENDING_PER_SENDER, latestReceivedFirst);
+    capPending(ctx, () => true, MAX_PENDING_TOTAL, latestReceivedFirst);
   }
   return { kind: 'pending', personaId: P, pendingId: id, reason };
 }

@@ -13,6 +13,7 @@ import {
   personaOfDevice,
   PendingNotFound,
   MAX_PENDING_PER_PERSONA,
+  MAX_PENDING_PER_SENDER,
   refreshStaleness,
   rejectPending,
   signDeviceList,
@@ -290,6 +291,28 @@ describe('pinning', () => {
     const ok = approvePending(r.table, (r.outcome as { pendingId: string }).pendingId, T);
     expect(ok.table.pins[hex(laptop)]).toBe(M);
     expect(ok.table.personas[A]?.devices[0]?.confirmed).toBe(false);
+  });
+  it('persona change: the same held list re-sent (at every reconnect) raises its alarm once', () => {
+    let t = friends(laptop);
+    t = applyStatusMessage(t, { from: laptop, text: status(alice, [laptop]), now: T, policy: 'auto' }).table;
+    const first = applyStatusMessage(t, { from: laptop, text: status(mallory, [laptop]), now: T, policy: 'auto' });
+    const again = applyStatusMessage(first.table, { from: laptop, text: status(mallory, [laptop]), now: T + 60, policy: 'auto' });
+    expect(alarms(first.actions)).toEqual(['PERSONA_CHANGED']);
+    expect(alarms(again.actions), 'no second alarm for the same held list').toEqual([]);
+    expect(again.outcome).toMatchObject({ kind: 'pending', reason: 'PERSONA_CHANGED' });
+    expect(again.table.pending).toHaveLength(1);
+    expect(again.table.pending[0]?.receivedAt).toBe(T + 60);
+  });
+  it('a friend publishing lists of ever new personas gets at most MAX_PENDING_PER_SENDER of them held', () => {
+    let t = friends(laptop);
+    t = applyStatusMessage(t, { from: laptop, text: status(alice, [laptop]), now: T, policy: 'auto' }).table;
+    for (let i = 0; i < MAX_PENDING_PER_SENDER + 5; i++) {
+      const madeUp = personaKeyFromSeed(fixed(`made-up-${i}`));
+      t = applyStatusMessage(t, { from: laptop, text: status(madeUp, [laptop]), now: T + i, policy: 'auto' }).table;
+    }
+    expect(t.pending).toHaveLength(MAX_PENDING_PER_SENDER);
+    // The most recently received are the ones kept.
+    expect(Math.min(...t.pending.map((p) => p.receivedAt))).toBe(T + 5);
   });
 });
 
