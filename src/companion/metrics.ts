@@ -26,7 +26,7 @@ export class CompanionMetrics {
     this.connection = new Gauge({ name: 'tox_persona_self_connection', help: 'Own DHT connection: 0 none, 1 TCP, 2 UDP.', registers });
     this.personas = new Gauge({ name: 'tox_persona_personas', help: 'Personas in the table, by state.', labelNames: ['state'], registers });
     this.listsVerified = new Counter({ name: 'tox_persona_lists_verified_total', help: 'Device lists received from friends that verified.', registers });
-    this.listsRejected = new Counter({ name: 'tox_persona_lists_rejected_total', help: 'Device lists received from friends that were refused, by reason.', labelNames: ['reason'], registers });
+    this.listsRejected = new Counter({ name: 'tox_persona_lists_rejected_total', help: 'Device lists received from friends and not applied, by reason: refused as invalid (BAD_SIGNATURE, FUTURE_DATED, ...) or ignored (NOT_A_MEMBER, ROLLBACK, EQUIVOCATION, CONFLICT_STATE).', labelNames: ['reason'], registers });
     this.alarms = new Counter({ name: 'tox_persona_alarms_total', help: 'Alarms raised (rollback, equivocation, conflict...), by reason.', labelNames: ['reason'], registers });
     this.publishes = new Counter({ name: 'tox_persona_publishes_total', help: 'Times our signed device list was (re)published in the status message.', registers });
     this.devicesAdded = new Counter({ name: 'tox_persona_devices_added_total', help: 'Friends added by ourselves because a verified list named them.', registers });
@@ -39,7 +39,7 @@ export class CompanionMetrics {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'tox_persona_' });
   }
 
-  /** Sets the persona-by-state gauge from a count map (states absent from the map are set to 0 if seen before). */
+  /** Sets the persona-by-state gauge from a count map; series of states missing from the map are removed, so callers pass every state (zeros included). */
   setPersonaCounts(counts: Record<string, number>): void {
     this.personas.reset();
     for (const [state, n] of Object.entries(counts)) this.personas.set({ state }, n);
