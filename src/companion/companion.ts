@@ -613,12 +613,47 @@ function normKey(text: string): string {
   return pk;
 }
 
+function recoverOwnList(dir: string, devicesPath: string, key: P.PersonaKey, devicePublicKey: string, statusMessage: string | Uint8Array | undefined, now: number, ttl: number, log: Logger | undefined): P.SignedDeviceList {
+  const v = statusMessage === undefined || statusMessage.length === 0 ? undefined : P.decodeOwnList(statusMessage);
+  let why = 'our status message carries no device list';
+  if (v?.ok) {
+    if (P.listPersonaIdHex(v.signed.list) !== P.personaIdHex(key)) why = 'the list in our status message belongs to another persona than persona.key';
+    else if (!P.devicesOf(v.signed.list).some((d) => d.publicKey === devicePublicKey.toUpperCase())) why = 'the list in our status message does not name this device';
+    else {
+      log?.warn({ file: devicesPath, seq: v.signed.list.seq, devices: v.signed.list.devices.length }, 'devices.json was missing: rebuilt it from the list in our own status message');
+      return v.signed;
+    }
+  } else if (v && v.reason !== 'NO_BLOB') {
+    why = `our status message: ${v.reason}: ${v.detail}`;
+  }
+  // A directory without a table either (init writes both together) whose device never published a list is a fresh
+  // one: nothing of this persona can have been seen through this device, so a first list names only it, as init does.
+  if (!existsSync(dataPath(dir, 'table')) && (v === undefined || (!v.ok && v.reason === 'NO_BLOB'))) {
+    log?.info({ file: devicesPath }, 'fresh data directory: signed a first device list naming this device');
+    return P.signNext(undefined, [{ publicKey: devicePublicKey, name: '' }], key.pair, now, ttl);
+  }
+  throw new DataDirError('NOT_INITIALIZED', `${devicesPath} is missing and cannot be rebuilt (${why}); restore it from a backup, or re-create the data directory with "tox-persona init --list <a current status message of this persona>"`);
+}
+
 function short(pk: string): string {
   return `${pk.slice(0, 8)}…`;
 }
 
-/** Loads the persona state of an initialized data directory. */
-export async function loadCompanionState(dir: string, devicePublicKey: string, ttl: number, now = Date.now() / 1000): Promise<CompanionState> {
+/** What {@link loadCompanionState} may use to rebuild a missing devices.json. */
+export interface LoadStateOptions {
+  /** The node's own status message as loaded from the profile: it carries the last list we published. */
+  selfStatusMessage?: string | Uint8Array;
+  log?: Logger;
+}
+
+/**
+ * Loads the persona state of an initialized data directory. A missing devices.json is rebuilt from our own
+ * status message (the signed list we last published, when it is our persona's, verifies and lists this device) and
+ * written back; otherwise it is `NOT_INITIALIZED`. A fresh list is never invented: it would carry only this device, and friends
+ * would drop every other device of the persona. Only a fresh directory (no table.json, and a device that never
+ * published a list) gets a first list naming this device, as init writes one.
+ */
+export async function loadCompanionState(dir: string, devicePublicKey: string, ttl: number, now = Date.now() / 1000, options: LoadStateOptions = {}): Promise<CompanionState> {
   const key = await P.loadPersonaKey(dataPath(dir, 'personaKey'));
   const devicesPath = dataPath(dir, 'devices');
   let own: P.SignedDeviceList;
@@ -628,7 +663,8 @@ export async function loadCompanionState(dir: string, devicePublicKey: string, t
       throw new DataDirError('BAD_FILE', `${devicesPath}: the device list belongs to another persona than persona.key`);
     }
   } else {
-    own = P.signNext(undefined, [{ publicKey: devicePublicKey, name: '' }], key.pair, now, ttl);
+    own = recoverOwnList(dir, devicesPath, key, devicePublicKey, options.selfStatusMessage, now, ttl, options.log);
+    await writeJsonFile(devicesPath, P.ownListToJson(own));
   }
   const table = await P.loadTable(dataPath(dir, 'table'));
   const req = readJsonFile<{ requests?: PendingRequest[] }>(dataPath(dir, 'requests'), { requests: [] });
