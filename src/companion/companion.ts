@@ -16,6 +16,9 @@ import { resolve as resolvePath } from 'node:path';
 /** A refused companion operation. Codes: `UNKNOWN_DEVICE`, `DEVICE_EXISTS`, `LAST_DEVICE`, `OWN_DEVICE`, `UNKNOWN_PERSONA`, `NO_PENDING`, `UNKNOWN_REQUEST`, `UNKNOWN_FRIEND`, `BAD_ARGUMENT`, `NOT_RUNNING`. */
 export class CompanionError extends ToxPersonaError {}
 
+/** Most friend requests kept waiting for accept/decline; a new one beyond it drops the oldest. */
+export const MAX_PENDING_REQUESTS = 100;
+
 /** An incoming friend request waiting for accept/decline. */
 export interface PendingRequest {
   publicKey: string;
@@ -391,10 +394,22 @@ export class Companion extends EventEmitter<CompanionEvents> {
       this.requestSave('request accepted');
       return;
     }
-    if (!this.requests.some((r) => r.publicKey === publicKey)) {
-      this.requests.push({ publicKey, message, receivedAt: new Date().toISOString() });
-      this.requestSave('request stored');
+    const receivedAt = new Date().toISOString();
+    const seen = this.requests.find((r) => r.publicKey === publicKey);
+    if (seen) {
+      // A repeat (toxcore clients resend until accepted) refreshes the entry; the next save writes it, no save of its own,
+      // so a peer resending in a loop cannot make us rewrite the data directory for each copy.
+      seen.message = message;
+      seen.receivedAt = receivedAt;
+      this.dirty = true;
+      this.log.debug({ from: publicKey }, 'repeated friend request');
+      return;
     }
+    this.requests.push({ publicKey, message, receivedAt });
+    // Bounded: strangers can send requests from as many keys as they like; the oldest give way.
+    const dropped = this.requests.splice(0, Math.max(0, this.requests.length - MAX_PENDING_REQUESTS));
+    if (dropped.length > 0) this.log.warn({ dropped: dropped.map((r) => r.publicKey), max: MAX_PENDING_REQUESTS }, 'pending friend requests full: dropped the oldest');
+    this.requestSave('request stored');
     this.log.info({ from: publicKey, policy }, 'friend request waiting for accept/decline');
   }
 

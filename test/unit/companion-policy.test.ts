@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Companion, loadCompanionState } from '../../src/companion/companion.js';
+import { Companion, loadCompanionState, MAX_PENDING_REQUESTS } from '../../src/companion/companion.js';
 import { loadConfig, type RawConfig } from '../../src/companion/config.js';
 import { createLogger } from '../../src/companion/log.js';
 import * as P from '../../src/companion/persona-port.js';
@@ -118,6 +118,24 @@ describe('companion logic (stub node)', () => {
     const y = pk();
     node.emitEvent('friendRequest', { publicKey: y, message: '' });
     expect(node.friend(y)).toBeDefined();
+  });
+
+  it('friend requests: the queue keeps the newest MAX_PENDING_REQUESTS, and a repeat updates its entry without a save of its own', async () => {
+    await open({ acceptRequests: 'none' });
+    const keys = Array.from({ length: MAX_PENDING_REQUESTS + 5 }, () => pk());
+    for (const k of keys) node.emitEvent('friendRequest', { publicKey: k, message: `from ${k.slice(0, 4)}` });
+    expect(bob.pendingRequests().map((r) => r.publicKey)).toEqual(keys.slice(5));
+    const saves = vi.spyOn(bob, 'requestSave');
+    const last = keys[keys.length - 1]!;
+    for (let i = 0; i < 50; i++) node.emitEvent('friendRequest', { publicKey: last, message: `again ${i}` });
+    expect(saves).not.toHaveBeenCalled();
+    expect(bob.pendingRequests()).toHaveLength(MAX_PENDING_REQUESTS);
+    expect(bob.pendingRequests().filter((r) => r.publicKey === last)).toEqual([expect.objectContaining({ message: 'again 49' })]);
+    // The update is still saved: by the next save, here the one at close.
+    await bob.close();
+    const state = await loadCompanionState(dir, node.publicKey, 3600);
+    expect(state.requests).toHaveLength(MAX_PENDING_REQUESTS);
+    expect(state.requests.find((r) => r.publicKey === last)?.message).toBe('again 49');
   });
 
   it('a rollback from a dropped device raises an alarm kept in status and metrics', async () => {
