@@ -52,6 +52,12 @@ export function ensureDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
+/** After this long without a refresh, a data-directory lock counts as abandoned and another process may take it. */
+export const LOCK_STALE_MS = 60_000;
+
+/** How often the holder refreshes its lock (well below {@link LOCK_STALE_MS}, so several refreshes may fail first). */
+export const LOCK_UPDATE_MS = 5_000;
+
 /** Releases a lock taken by {@link lockDataDir}. */
 export type Release = () => Promise<void>;
 
@@ -64,8 +70,10 @@ export async function lockDataDir(dir: string, options: { retries?: number; onCo
   try {
     return await lockfile.lock(dir, {
       lockfilePath: dataPath(dir, 'lock'),
-      stale: 10_000,
-      update: 3_000,
+      // A holder that stops refreshing for this long (crash, or an event loop stalled that long) loses the lock; the
+      // daemon then shuts down (onCompromised). Long, so that ordinary stalls never hand the lock to a second writer.
+      stale: LOCK_STALE_MS,
+      update: LOCK_UPDATE_MS,
       retries: options.retries ?? 0,
       realpath: false,
       onCompromised: options.onCompromised ?? ((err) => { throw err; }),

@@ -148,6 +148,12 @@ export interface DaemonOptions {
   /** Create the data directory first when it is not initialized (containers start from an empty volume). */
   initIfMissing?: boolean;
   metrics?: CompanionMetrics;
+  /**
+   * Called when the data directory's lock is lost (another process may be writing the files). The daemon must stop:
+   * `run` shuts down through its signal path and exits 1. Without it, the daemon stops itself (after start-up, if it
+   * was still starting).
+   */
+  onLockLost?: (err: Error) => void;
 }
 
 /** Starts the daemon: takes the lock for its lifetime, opens profile/key/table, starts the network, the admin endpoint, and publishes. */
@@ -157,8 +163,17 @@ export async function startDaemon(config: CompanionConfig, log: Logger, options:
     const r = await initDataDir(config.dir, { ttlSeconds: config.ttlSeconds });
     log.info({ dir: config.dir, toxId: r.toxId, personaId: r.personaId }, 'initialized a new data directory');
   }
+  // Set once start-up has built the daemon: a lock lost without an onLockLost handler stops it through stop().
+  let stopSelf: (() => Promise<void>) | undefined;
+  let lostDuringStartup = false;
   const release = await lockDataDir(config.dir, {
-    onCompromised: (err) => log.error({ err: err.message }, 'data directory lock compromised (another process may write it)'),
+    onCompromised: (err) => {
+      // Another process may hold the lock now (ours went stale, e.g. after an event-loop stall): saving on would race it.
+      log.error({ err: err.message }, 'data directory lock lost: another process may be writing it; shutting down');
+      if (options.onLockLost) options.onLockLost(err);
+      else if (stopSelf) void stopSelf();
+      else lostDuringStartup = true;
+    },
   });
   const cleanups: Array<() => Promise<void>> = [release];
   const undo = async () => {
@@ -221,7 +236,7 @@ export async function startDaemon(config: CompanionConfig, log: Logger, options:
     });
     cleanups.push(() => rm(dataPath(config.dir, 'runtime'), { force: true }));
     let stopping: Promise<void> | undefined;
-    return {
+    const daemon: Daemon = {
       companion,
       admin,
       probe,
@@ -229,12 +244,19 @@ export async function startDaemon(config: CompanionConfig, log: Logger, options:
       bootstrapNodes: nodes,
       stop() {
         stopping ??= (async () => {
+          // undo() closes the listeners before the companion, so no request writes during its final save.
           await undo();
           log.info('daemon stopped, everything saved');
         })();
         return stopping;
       },
     };
+    stopSelf = () => daemon.stop();
+    if (lostDuringStartup) {
+      await daemon.stop();
+      throw new DataDirError('LOCKED', `${config.dir}: the data directory lock was lost during start-up (another process may be writing it)`);
+    }
+    return daemon;
   } catch (err) {
     await undo();
     throw err;

@@ -1,10 +1,34 @@
 // End to end: the data directory's lifecycle around the CLI: encrypted persona.key at init/import, signals during start-up, concurrent inits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, utimesSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, cliJson } from './cli.js';
+import { waitFor } from '../support/wait.js';
+import { CLI, cleanEnv, cli, cliJson, startDaemonProcess } from './cli.js';
+
+/** `tox-persona run` as a child process that is not waited on to become ready; exposes its logs and its exit. */
+function spawnRun(dir: string, args: string[] = []) {
+  const child = spawn(process.execPath, [CLI, 'run', '--dir', dir, '--log-level', 'debug', '--network', 'local', ...args], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let logs = '';
+  child.stdout.on('data', (d: Buffer) => (logs += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (logs += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+  return { child, logs: () => logs, exited };
+}
+
+/** Waits (bounded) for a child's exit; kills it and fails naming `what` when it does not come. */
+async function exitOf(p: ReturnType<typeof spawnRun>, what: string, timeoutMs = 30_000) {
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  void p.exited.then((e) => (exit = e));
+  try {
+    return await waitFor(() => exit, { what, timeoutMs });
+  } catch (err) {
+    p.child.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}\nlogs:\n${p.logs()}`);
+  }
+}
 
 /** Asserts that a persona.key file is the encrypted form: an `encrypted` object and no plain seed. */
 function expectEncryptedKeyFile(path: string): void {
@@ -59,5 +83,53 @@ describe('data directory lifecycle', () => {
     const body = JSON.parse(readFileSync(join(plain, 'persona.key'), 'utf8')) as Record<string, unknown>;
     expect(body.encrypted).toBeUndefined();
     expect(typeof body.seed).toBe('string');
+  });
+
+  it('SIGTERM during start-up: the daemon finishes starting, stops cleanly (exit 0), leaves no daemon.json, and the data dir still loads', async () => {
+    const dir = join(root, 'term');
+    await cliJson(['init', '--dir', dir, '--name', 'phone']);
+    const p = spawnRun(dir);
+    // The "starting" line comes after the handlers are installed and before start-up touches the data directory.
+    await waitFor(() => /"msg":"starting"/.test(p.logs()) || undefined, { what: 'the daemon to log "starting"', timeoutMs: 20_000 });
+    p.child.kill('SIGTERM');
+    const exit = await exitOf(p, 'the daemon to exit after SIGTERM during start-up');
+    expect(exit, p.logs()).toEqual({ code: 0, signal: null });
+    expect(p.logs()).toMatch(/signal during start-up|shutting down: saving/);
+    expect(p.logs()).toContain('daemon stopped, everything saved');
+    expect(existsSync(join(dir, 'daemon.json'))).toBe(false);
+    expect(existsSync(join(dir, 'lock'))).toBe(false);
+    const status = await cliJson<{ running: boolean; personaId: string }>(['status', '--dir', dir]);
+    expect(status.running).toBe(false);
+  });
+
+  it('SIGTERM the moment the process is spawned: killed before start-up or stopped cleanly, never a half-started data dir', async () => {
+    const dir = join(root, 'term0');
+    await cliJson(['init', '--dir', dir]);
+    const p = spawnRun(dir);
+    p.child.kill('SIGTERM');
+    const exit = await exitOf(p, 'the daemon to exit after an immediate SIGTERM');
+    // Before the CLI has loaded, Node's default action applies (nothing has been opened yet); after, the handler exits 0.
+    expect([JSON.stringify({ code: 0, signal: null }), JSON.stringify({ code: null, signal: 'SIGTERM' })], p.logs()).toContain(JSON.stringify(exit));
+    expect(existsSync(join(dir, 'daemon.json'))).toBe(false);
+    await cliJson(['status', '--dir', dir]);
+  });
+
+  it('a daemon that loses its data-directory lock logs an error and shuts down with exit 1, removing daemon.json', async () => {
+    const dir = join(root, 'lost');
+    await cliJson(['init', '--dir', dir]);
+    const d = await startDaemonProcess(dir, ['--network', 'local']);
+    // What another process taking over a stale lock looks like to the holder: the lock's mtime is no longer its own.
+    const past = new Date(Date.now() - 3_600_000);
+    utimesSync(join(dir, 'lock'), past, past);
+    let exit: { code: number | null } | undefined;
+    void d.exited().then((c) => (exit = { code: c }));
+    const code = await waitFor(() => exit, { what: 'the daemon to exit after its lock was taken over', timeoutMs: 30_000 }).catch(async (err: unknown) => {
+      await d.stop('SIGKILL');
+      throw new Error(`${(err as Error).message}\nlogs:\n${d.logs()}`);
+    });
+    expect(code.code, d.logs()).toBe(1);
+    expect(d.logs()).toContain('data directory lock lost');
+    expect(d.logs()).toContain('daemon stopped, everything saved');
+    expect(existsSync(join(dir, 'daemon.json'))).toBe(false);
   });
 });
