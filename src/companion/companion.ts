@@ -1,5 +1,6 @@
 // The companion: owns one data directory (profile, persona key, own list, table), applies friends' lists, publishes its own, and offers the operations the CLI calls.
 import { existsSync } from 'node:fs';
+import { z } from 'zod';
 import { EventEmitter } from 'node:events';
 import type { Logger } from './log.js';
 import type { CompanionConfig, Policy } from './config.js';
@@ -682,8 +683,31 @@ export async function loadCompanionState(dir: string, devicePublicKey: string, t
     await writeJsonFile(devicesPath, P.ownListToJson(own));
   }
   const table = await P.loadTable(dataPath(dir, 'table'));
-  const req = readJsonFile<{ requests?: PendingRequest[] }>(dataPath(dir, 'requests'), { requests: [] });
-  return { key, own, table, requests: Array.isArray(req.requests) ? req.requests : [] };
+  return { key, own, table, requests: loadRequests(dataPath(dir, 'requests')) };
+}
+
+const RequestsFileSchema = z.object({
+  version: z.literal(1).optional(),
+  requests: z.array(
+    z.object({
+      publicKey: z.string().regex(/^[0-9A-F]{64}$/),
+      message: z.string(),
+      receivedAt: z.string(),
+    }).strip(),
+  ),
+});
+
+/** requests.json (missing → none); anything but the shape we write is `BAD_FILE`, as for the table. */
+function loadRequests(path: string): PendingRequest[] {
+  const raw = readJsonFile<unknown>(path, { requests: [] });
+  const r = RequestsFileSchema.safeParse(raw);
+  if (!r.success) {
+    const first = r.error.issues[0];
+    const where = first && first.path.length > 0 ? first.path.join('.') : 'top level';
+    throw new DataDirError('BAD_FILE', `${path}: not a pending-requests file (${where}: ${first?.message ?? 'invalid'}); fix or delete it`);
+  }
+  // An older or hand-edited file may hold more than the cap: keep the newest, as the queue does.
+  return r.data.requests.slice(-MAX_PENDING_REQUESTS);
 }
 
 export type { Policy };

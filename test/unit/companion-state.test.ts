@@ -67,3 +67,44 @@ describe('loadCompanionState: a missing devices.json', () => {
     expect(JSON.parse(await readFile(join(dir, 'devices.json'), 'utf8'))).toHaveProperty('record');
   });
 });
+
+describe('loadCompanionState: requests.json', () => {
+  let dir: string;
+  const me = pk();
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tp-state-'));
+    await P.ready();
+    await P.writePersonaKey(join(dir, 'persona.key'), await P.newPersonaKey());
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('loads what the companion writes, and a missing file as none', async () => {
+    expect((await loadCompanionState(dir, me, 3600)).requests).toEqual([]);
+    const good = { publicKey: pk(), message: 'hi', receivedAt: new Date().toISOString() };
+    await writeFile(join(dir, 'requests.json'), JSON.stringify({ version: 1, requests: [good] }));
+    expect((await loadCompanionState(dir, me, 3600)).requests).toEqual([good]);
+  });
+
+  it('refuses null, a wrong shape or malformed entries with a typed BAD_FILE error naming the file', async () => {
+    const bad: unknown[] = [
+      null,
+      [],
+      'requests',
+      { requests: null },
+      { requests: {} },
+      { requests: [null] },
+      { requests: [{ publicKey: 'nope', message: '', receivedAt: '' }] },
+      { requests: [{ publicKey: pk(), message: 5, receivedAt: '' }] },
+      { requests: [{ publicKey: pk(), message: '' }] },
+      { version: 2, requests: [] },
+    ];
+    for (const content of bad) {
+      await writeFile(join(dir, 'requests.json'), JSON.stringify(content));
+      await expect(loadCompanionState(dir, me, 3600), JSON.stringify(content)).rejects.toMatchObject({ code: 'BAD_FILE', message: expect.stringContaining('requests.json') });
+    }
+    await writeFile(join(dir, 'requests.json'), '{not json');
+    await expect(loadCompanionState(dir, me, 3600)).rejects.toMatchObject({ code: 'BAD_FILE' });
+  });
+});
