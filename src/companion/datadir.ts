@@ -65,7 +65,7 @@ export type Release = () => Promise<void>;
  * Takes the data directory's lock. The daemon holds it for its lifetime; offline commands hold it for one change.
  * Throws `LOCKED` when another live process holds it (proper-lockfile refreshes the lock, so a crashed holder's lock goes stale).
  */
-export async function lockDataDir(dir: string, options: { retries?: number; onCompromised?: (err: Error) => void } = {}): Promise<Release> {
+export async function lockDataDir(dir: string, options: { retries?: number | lockfile.LockOptions['retries']; onCompromised?: (err: Error) => void } = {}): Promise<Release> {
   ensureDir(dir);
   try {
     return await lockfile.lock(dir, {

@@ -58,14 +58,22 @@ export interface InitResult {
   personaId: string;
 }
 
-/** Creates a data directory: profile, persona key, first signed list, empty table, config. Refuses an existing one (`ALREADY_INITIALIZED`). */
-export async function initDataDir(dir: string, options: InitOptions = {}): Promise<InitResult> {
-  ensureDir(dir);
+/** Throws `ALREADY_INITIALIZED` when any file init would create is already there. */
+function refuseInitialized(dir: string): void {
   for (const f of ['profile', 'personaKey', 'devices', 'table'] as const) {
     if (existsSync(dataPath(dir, f))) throw new DataDirError('ALREADY_INITIALIZED', `${dataPath(dir, f)} already exists; init never overwrites a data directory`);
   }
-  const release = await lockDataDir(dir);
+}
+
+/** Creates a data directory: profile, persona key, first signed list, empty table, config. Refuses an existing one (`ALREADY_INITIALIZED`). */
+export async function initDataDir(dir: string, options: InitOptions = {}): Promise<InitResult> {
+  ensureDir(dir);
+  refuseInitialized(dir);
+  // Waits a little for the lock: a concurrent init then finishes first and this one reports ALREADY_INITIALIZED, not LOCKED.
+  const release = await lockDataDir(dir, { retries: { retries: 40, minTimeout: 50, maxTimeout: 500 } });
   try {
+    // Checked again under the lock: another init may have created the directory between the first check and the lock.
+    refuseInitialized(dir);
     const key = options.personaExport ? await P.importKey(options.personaExport, options.exportPassphrase) : await P.newPersonaKey();
     // With $TOX_PERSONA_PASSPHRASE set, the new profile is written encrypted (toxEsave).
     const pass = profilePassphrase();

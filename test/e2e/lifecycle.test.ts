@@ -132,4 +132,22 @@ describe('data directory lifecycle', () => {
     expect(d.logs()).toContain('daemon stopped, everything saved');
     expect(existsSync(join(dir, 'daemon.json'))).toBe(false);
   });
+
+  it('two concurrent inits of one directory: exactly one succeeds, the other exits 3 (ALREADY_INITIALIZED), the directory is valid', async () => {
+    for (let round = 0; round < 3; round++) {
+      const dir = join(root, `race${round}`);
+      const results = await Promise.all([cli(['init', '--dir', dir, '--name', 'a', '--json']), cli(['init', '--dir', dir, '--name', 'b', '--json'])]);
+      const ok = results.filter((r) => r.code === 0);
+      const refused = results.filter((r) => r.code !== 0);
+      expect(ok.length, results.map((r) => r.stderr).join('\n')).toBe(1);
+      expect(refused[0]!.code, refused[0]!.stderr).toBe(3);
+      expect(JSON.parse(refused[0]!.stderr).error.code).toBe('ALREADY_INITIALIZED');
+      const winner = JSON.parse(ok[0]!.stdout) as { personaId: string; publicKey: string };
+      const shown = await cliJson<{ personaId: string; devices: Array<{ publicKey: string }> }>(['persona', 'show', '--dir', dir]);
+      expect(shown.personaId).toBe(winner.personaId);
+      expect(shown.devices.map((d) => d.publicKey)).toEqual([winner.publicKey]);
+      const status = await cliJson<{ toxId: string }>(['status', '--dir', dir]);
+      expect(status.toxId.slice(0, 64)).toBe(winner.publicKey);
+    }
+  });
 });
