@@ -30,12 +30,15 @@ export function personasText(personas: P.PersonaView[]): string {
   return `${columns(rows)}\n(* active, ? unconfirmed)`;
 }
 
-function readSecretInput(value: string | undefined, what: string): string {
+/** A secret given on the command line: `-` reads stdin, `@FILE` reads FILE, anything else is the secret itself. */
+function readSecretInput(value: string | undefined): string {
   if (value === undefined || value === '-') return readFileSync(0, 'utf8').trim();
   if (value.startsWith('@')) return readFileSync(value.slice(1), 'utf8').trim();
-  if (what) return value;
   return value;
 }
+
+/** Help text for an export-string argument: the safe forms first, since an argument is visible in ps and shell history. */
+const EXPORT_HELP = 'the exported persona key: - to read it from stdin or @FILE (recommended), or the string itself (visible in ps and shell history)';
 
 function passphraseFromEnv(name: string | undefined): string | undefined {
   if (!name) return undefined;
@@ -49,7 +52,7 @@ export function registerCommands(program: Command): void {
   common(program.command('init'))
     .description('create a data directory: Tox profile, persona key, first signed device list, empty table, config')
     .option('--name <NAME>', 'name of this device in the device list', '')
-    .option('--import <EXPORT>', 'use an exported persona key (the string, @FILE, or - for stdin) instead of a new one')
+    .option('--import <EXPORT>', `use an exported persona key instead of a new one; EXPORT: ${EXPORT_HELP}`)
     .option('--passphrase-env <VAR>', 'environment variable holding the passphrase of --import')
     .option('--network <MODE>', 'write network=public|local to config.json')
     .option('--policy <POLICY>', 'write policy=auto|manual to config.json')
@@ -60,7 +63,7 @@ export function registerCommands(program: Command): void {
       if (o.network) settings.network = o.network;
       if (o.policy) settings.policy = o.policy;
       if (o.statusText) settings.statusText = o.statusText;
-      const personaExport = o.import !== undefined ? readSecretInput(String(o.import), 'export') : undefined;
+      const personaExport = o.import !== undefined ? readSecretInput(String(o.import)) : undefined;
       const pass = passphraseFromEnv(o.passphraseEnv as string | undefined);
       const r = await initDataDir(dir, { ...(personaExport ? { personaExport } : {}), ...(pass ? { exportPassphrase: pass } : {}), settings, deviceName: String(o.name ?? '') });
       print(!!o.json, r, () => `initialized ${r.dir}\nTox ID:     ${r.toxId}\nPersonaID:  ${r.personaId}\nnext: tox-persona run --dir ${r.dir}`);
@@ -85,7 +88,7 @@ export function registerCommands(program: Command): void {
     });
   common(persona.command('import'))
     .description('create a data directory for this device from an exported persona key (same as init --import)')
-    .argument('<EXPORT>', 'the export string, @FILE, or - for stdin')
+    .argument('<EXPORT>', EXPORT_HELP)
     .option('--name <NAME>', 'name of this device in the device list', '')
     .option('--passphrase-env <VAR>', 'environment variable holding the export\'s passphrase')
     .option('--list <STATUS>', 'the persona\'s newest list (output of "tox-persona blob" on a device that has it); this device is appended to it')
@@ -93,8 +96,12 @@ export function registerCommands(program: Command): void {
       const dir = resolveDataDir(o.dir);
       const pass = passphraseFromEnv(o.passphraseEnv as string | undefined);
       if (!o.list) process.stderr.write('warning: no --list given: this device starts a list with itself only, which replaces the persona\'s current list once published\n');
-      const r = await initDataDir(dir, { personaExport: readSecretInput(exported, 'export'), ...(pass ? { exportPassphrase: pass } : {}), deviceName: String(o.name ?? ''), ...(o.list ? { baseList: String(o.list) } : {}) });
-      print(!!o.json, r, () => `imported persona ${r.personaId} into ${r.dir}\nthis device: ${r.publicKey}\nadd it from a device that has the newest list: tox-persona device add ${r.publicKey}`);
+      const r = await initDataDir(dir, { personaExport: readSecretInput(exported), ...(pass ? { exportPassphrase: pass } : {}), deviceName: String(o.name ?? ''), ...(o.list ? { baseList: String(o.list) } : {}) });
+      // With --list this device already signed the newest list plus itself: running it publishes that, nothing to add elsewhere.
+      const next = o.list
+        ? `next: tox-persona run --dir ${r.dir} (publishes the list with this device appended)`
+        : `add it from a device that has the newest list: tox-persona device add ${r.publicKey}`;
+      print(!!o.json, r, () => `imported persona ${r.personaId} into ${r.dir}\nthis device: ${r.publicKey}\n${next}`);
     });
 
   const device = program.command('device').description('this persona\'s device list: each change re-signs and publishes');

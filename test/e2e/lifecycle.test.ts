@@ -1,7 +1,7 @@
 // End to end: the data directory's lifecycle around the CLI: encrypted persona.key at init/import, signals during start-up, concurrent inits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { existsSync, readFileSync, utimesSync } from 'node:fs';
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -149,5 +149,24 @@ describe('data directory lifecycle', () => {
       const status = await cliJson<{ toxId: string }>(['status', '--dir', dir]);
       expect(status.toxId.slice(0, 64)).toBe(winner.publicKey);
     }
+  });
+
+  it('persona import reads the export from @FILE, and hints "device add" only when no --list was given', async () => {
+    const a = join(root, 'hint-a');
+    await cliJson(['init', '--dir', a, '--name', 'phone']);
+    const exported = await cliJson<{ export: string }>(['persona', 'export', '--dir', a]);
+    const file = join(root, 'hint.export');
+    writeFileSync(file, `${exported.export}\n`, { mode: 0o600 });
+    const blob = (await cli(['blob', '--dir', a])).stdout.trim();
+
+    const withList = await cli(['persona', 'import', `@${file}`, '--dir', join(root, 'hint-b'), '--name', 'laptop', '--list', blob]);
+    expect(withList.code, withList.stderr).toBe(0);
+    expect(withList.stdout).not.toContain('device add');
+    expect(withList.stdout).toContain('tox-persona run');
+
+    const withoutList = await cli(['persona', 'import', `@${file}`, '--dir', join(root, 'hint-c')]);
+    expect(withoutList.code, withoutList.stderr).toBe(0);
+    expect(withoutList.stdout).toContain('tox-persona device add');
+    expect(withoutList.stderr).toContain('no --list given');
   });
 });
