@@ -14,7 +14,7 @@ import { generateKeyPair, toxAddress } from '../profile/keys.js';
 import { bytesToHex } from '../util/bytes.js';
 import { resolve as resolvePath } from 'node:path';
 
-/** A refused companion operation. Codes: `UNKNOWN_DEVICE`, `DEVICE_EXISTS`, `LAST_DEVICE`, `OWN_DEVICE`, `UNKNOWN_PERSONA`, `NO_PENDING`, `UNKNOWN_REQUEST`, `UNKNOWN_FRIEND`, `BAD_ARGUMENT`, `NOT_RUNNING`. */
+/** A refused companion operation. Codes: `UNKNOWN_DEVICE`, `DEVICE_EXISTS`, `LAST_DEVICE`, `OWN_DEVICE`, `UNKNOWN_PERSONA`, `NO_PENDING`, `UNKNOWN_REQUEST`, `UNKNOWN_FRIEND`, `BAD_ARGUMENT`, `NOT_RUNNING`, `APPROVE_REFUSED`, `AMBIGUOUS`. */
 export class CompanionError extends ToxPersonaError {}
 
 /** Most friend requests kept waiting for accept/decline; a new one beyond it drops the oldest. */
@@ -551,9 +551,16 @@ export class Companion extends EventEmitter<CompanionEvents> {
     const r = P.approve(this.table, pend[0]!.id, this.now(), this.selfDevices());
     this.table = r.table;
     this.applyActions(r.actions);
-    this.log.info({ persona: personaId, outcome: r.outcome.kind }, 'pending update approved');
+    // The pending entry is consumed either way, so the table is saved before a refusal is reported.
     this.requestSave('approved');
     this.refreshGauges();
+    if (r.outcome.kind !== 'applied') {
+      const why = r.outcome.kind === 'rejected' || r.outcome.kind === 'ignored' ? r.outcome.reason : r.outcome.kind;
+      const detail = r.outcome.kind === 'rejected' ? `: ${r.outcome.detail}` : '';
+      this.log.warn({ persona: personaId, outcome: r.outcome.kind, reason: why }, 'pending update refused on approval');
+      throw new CompanionError('APPROVE_REFUSED', `the pending update of ${short(personaId)} was refused (${why}${detail}); it is dropped and nothing changed`);
+    }
+    this.log.info({ persona: personaId, outcome: r.outcome.kind }, 'pending update approved');
     return this.personaView(personaId);
   }
 

@@ -87,6 +87,26 @@ describe('companion logic (stub node)', () => {
     expect(() => bob.approve(alice.id)).toThrow(expect.objectContaining({ code: 'NO_PENDING' }));
   });
 
+  it('manual: approving a held update the table refuses (a rollback) throws APPROVE_REFUSED and drops it', async () => {
+    await open({ policy: 'manual' });
+    const alice = await makeAlice();
+    const phone = pk();
+    node.addFriend(phone);
+    bob.onStatusMessage(phone, alice.publish([{ publicKey: phone, name: 'phone' }]));
+    bob.approve(alice.id);
+    expect(bob.onStatusMessage(phone, alice.publish([{ publicKey: phone, name: 'phone' }, { publicKey: pk(), name: 'a' }])).kind).toBe('pending');
+    // Approving a newer list drops older held ones, so the held list is made a rollback by moving the entry past it
+    // directly, as a list applied between holding and approving would.
+    const table = (bob as unknown as { table: P.Table }).table;
+    const seq = table.personas[alice.id]!.seq! + 1e9;
+    table.personas[alice.id]!.seq = seq;
+    expect(() => bob.approve(alice.id)).toThrow(expect.objectContaining({ code: 'APPROVE_REFUSED', message: expect.stringMatching(/ROLLBACK/) }));
+    const after = bob.personas().find((p) => p.personaId === alice.id)!;
+    expect(after.seq).toBe(seq);
+    expect(after.pending).toBeUndefined();
+    expect(() => bob.approve(alice.id)).toThrow(expect.objectContaining({ code: 'NO_PENDING' }));
+  });
+
   it('friend requests: "personas" accepts only devices of verified personas, the rest wait for accept', async () => {
     await open();
     const alice = await makeAlice();
