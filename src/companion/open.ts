@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { CompanionConfig } from './config.js';
 import { configPath } from './config.js';
 import { Companion, loadCompanionState } from './companion.js';
-import { dataPath, ensureDir, isInitialized, lockDataDir, readOrCreateToken, requireInitialized, writeJsonFile, writeRuntime, DataDirError, type Release } from './datadir.js';
+import { dataPath, ensureDir, isInitialized, lockDataDir, readOrCreateToken, readRuntime, requireInitialized, writeJsonFile, writeRuntime, DataDirError, LOCK_STALE_MS, LOCK_UPDATE_MS, type Release } from './datadir.js';
 import type { Logger } from './log.js';
 import { CompanionMetrics } from './metrics.js';
 import { openNode } from './node-adapter.js';
@@ -164,6 +164,23 @@ export interface DaemonOptions {
   onLockLost?: (err: Error) => void;
 }
 
+/**
+ * Takes the lock for a daemon. A process that died (a crash, SIGKILL, a container restart) leaves a lock that only
+ * counts as abandoned after LOCK_STALE_MS, so unless daemon.json names another live process, a busy lock is waited for
+ * that long instead of failing a restart at once.
+ */
+async function lockDaemon(dir: string, log: Logger, options: { onCompromised: (err: Error) => void }): Promise<Release> {
+  try {
+    return await lockDataDir(dir, options);
+  } catch (err) {
+    const other = readRuntime(dir);
+    if (!(err instanceof DataDirError && err.code === 'LOCKED') || (other && other.pid !== process.pid)) throw err;
+    const waitMs = LOCK_STALE_MS + 2 * LOCK_UPDATE_MS;
+    log.warn({ dir, waitMs }, 'data directory locked with no daemon recorded (a process that stopped uncleanly?): waiting for the lock to go stale');
+    return lockDataDir(dir, { ...options, retries: { retries: Math.ceil(waitMs / 1000), factor: 1, minTimeout: 1000, maxTimeout: 1000 } });
+  }
+}
+
 /** Starts the daemon: takes the lock for its lifetime, opens profile/key/table, starts the network, the admin endpoint, and publishes. */
 export async function startDaemon(config: CompanionConfig, log: Logger, options: DaemonOptions = {}): Promise<Daemon> {
   if (!isInitialized(config.dir)) {
@@ -174,7 +191,7 @@ export async function startDaemon(config: CompanionConfig, log: Logger, options:
   // Set once start-up has built the daemon: a lock lost without an onLockLost handler stops it through stop().
   let stopSelf: (() => Promise<void>) | undefined;
   let lostDuringStartup = false;
-  const release = await lockDataDir(config.dir, {
+  const release = await lockDaemon(config.dir, log, {
     onCompromised: (err) => {
       // Another process may hold the lock now (ours went stale, e.g. after an event-loop stall): saving on would race it.
       log.error({ err: err.message }, 'data directory lock lost: another process may be writing it; shutting down');

@@ -1,7 +1,7 @@
 // End to end: the data directory's lifecycle around the CLI: encrypted persona.key at init/import, signals during start-up, concurrent inits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,5 +168,20 @@ describe('data directory lifecycle', () => {
     expect(withoutList.code, withoutList.stderr).toBe(0);
     expect(withoutList.stdout).toContain('tox-persona device add');
     expect(withoutList.stderr).toContain('no --list given');
+  });
+
+  it('run waits for a lock left by a process that died, instead of failing a restart until it goes stale', async () => {
+    const dir = join(root, 'stale');
+    await cliJson(['init', '--dir', dir]);
+    // A holder that died 55 s ago: its lock goes stale (60 s) a few seconds from now.
+    mkdirSync(join(dir, 'lock'));
+    const past = new Date(Date.now() - 55_000);
+    utimesSync(join(dir, 'lock'), past, past);
+    const d = await startDaemonProcess(dir, ['--network', 'local']);
+    try {
+      expect(d.logs()).toContain('waiting for the lock to go stale');
+    } finally {
+      expect(await d.stop()).toBe(0);
+    }
   });
 });
