@@ -19,7 +19,7 @@ export const EXIT = Object.freeze({
 
 const DATA_DIR_CODES = new Set(['NOT_INITIALIZED', 'ALREADY_INITIALIZED', 'BAD_FILE', 'TABLE_CORRUPT', 'TABLE_UNKNOWN_VERSION', 'KEY_FILE_MISSING', 'KEY_FILE_CORRUPT']);
 const BUSY_CODES = new Set(['LOCKED', 'DAEMON_UNREACHABLE']);
-const USAGE_CODES = new Set(['BAD_CONFIG', 'BAD_ARGUMENT', 'USAGE', 'BAD_NODE', 'BAD_NODE_LIST']);
+const USAGE_CODES = new Set(['BAD_CONFIG', 'BAD_ARGUMENT', 'USAGE', 'BAD_NODE', 'BAD_NODE_LIST', 'AMBIGUOUS']);
 
 /** The exit code for an error thrown by a command. */
 export function exitCodeFor(err: unknown): number {

@@ -222,11 +222,19 @@ export function staleness(table: Table, now: number): { table: Table; changed: s
   return refreshStaleness(table, now, 'inPlace');
 }
 
-/** Pending updates of a persona (by PersonaID) or the one with this pending id. */
+/** Pending updates of a persona (by PersonaID or 8+ hex prefix) or the one with this pending id; a prefix naming several personas throws `AMBIGUOUS`. */
 export function pendingFor(table: Table, ref: string): PendingUpdate[] {
   const up = ref.trim().toUpperCase();
   const low = ref.trim().toLowerCase();
-  return table.pending.filter((p) => p.id === low || p.personaId === up || (up.length >= 8 && p.personaId.startsWith(up)));
+  const byId = table.pending.filter((p) => p.id === low);
+  if (byId.length > 0) return byId;
+  const exact = table.pending.filter((p) => p.personaId === up);
+  if (exact.length > 0) return exact;
+  const hits = up.length >= 8 ? table.pending.filter((p) => p.personaId.startsWith(up)) : [];
+  const personas = new Set(hits.map((p) => p.personaId));
+  // approve/reject act on every hit: a prefix that reaches two personas must not decide for both.
+  if (personas.size > 1) throw new ToxPersonaError('AMBIGUOUS', `"${ref}" matches pending updates of ${personas.size} personas; give more of the PersonaID`);
+  return hits;
 }
 
 /** Approves one pending update by id, in place. */
