@@ -1,0 +1,20 @@
+// The CLI's exit codes for the typed errors the companion and the data directory throw (docs/CLI.md "Exit codes").
+import { describe, expect, it } from 'vitest';
+import { exitCodeFor } from '../../src/cli/output.js';
+import { ToxPersonaError } from '../../src/util/errors.js';
+
+const code = (c: string) => exitCodeFor(new ToxPersonaError(c, 'x'));
+
+describe('exitCodeFor', () => {
+  it('damaged or unusable files in the data directory are 3, the key file\'s included', () => {
+    for (const c of ['NOT_INITIALIZED', 'BAD_FILE', 'TABLE_CORRUPT', 'KEY_FILE_NOT_FOUND', 'KEY_FILE_PERMISSIONS', 'KEY_FILE_CORRUPT']) expect(code(c), c).toBe(3);
+  });
+
+  it('an ambiguous reference is a usage error (2); a refused approval is 5; a plain Error is 1', () => {
+    expect(code('AMBIGUOUS')).toBe(2);
+    expect(code('BAD_ARGUMENT')).toBe(2);
+    expect(code('APPROVE_REFUSED')).toBe(5);
+    expect(code('FUTURE_DATED')).toBe(5);
+    expect(exitCodeFor(new Error('bug'))).toBe(1);
+  });
+});
