@@ -6,7 +6,7 @@ import { encodeStatusMessage, decodeStatusMessage, statusMessageBudget } from '.
 import { generatePersonaKey, savePersonaKey, loadPersonaKey as loadKeyFile, exportPersonaKey, importPersonaKey, type PersonaKeyPair } from '../persona/keys.js';
 import { personaReady } from '../persona/sodium.js';
 import {
-  emptyTable as emptyPersonaTable, applyStatusMessage, approvePending, rejectPending, observeFriend, markAdded, forgetFriend, refreshStaleness,
+  emptyTable as emptyPersonaTable, applyStatusMessage, DEFAULT_MAX_CLOCK_SKEW_SECONDS, approvePending, rejectPending, observeFriend, markAdded, forgetFriend, refreshStaleness,
   type PersonaTable, type Action, type Outcome, type PendingUpdate,
 } from '../persona/table.js';
 import { loadTable as loadTableFile, saveTable as saveTableFile } from '../persona/store.js';
@@ -124,11 +124,17 @@ export type VerifyView =
   | { ok: true; personaId: string; human: string; seq: number; issuedAt: number; ttl: number; expiresAt: number; stale: boolean; devices: DeviceView[]; envelope: string }
   | { ok: false; reason: string; detail: string };
 
-/** Decodes and verifies a status message in isolation (signature, format, freshness of issuedAt vs `now`). */
+/**
+ * Decodes and verifies a status message in isolation (signature, format, freshness of issuedAt vs `now`). A list
+ * issued more than DEFAULT_MAX_CLOCK_SKEW_SECONDS after `now` is `FUTURE_DATED`, as the table refuses it.
+ */
 export function verifyStatus(text: string, now: number): VerifyView {
   const r = decodeStatusMessage(text);
   if (!r.ok) return { ok: false, reason: r.reason, detail: r.detail };
   const l = r.signed.list;
+  if (l.issuedAt > now + DEFAULT_MAX_CLOCK_SKEW_SECONDS) {
+    return { ok: false, reason: 'FUTURE_DATED', detail: `issuedAt ${l.issuedAt} is more than ${DEFAULT_MAX_CLOCK_SKEW_SECONDS}s after now (${Math.floor(now)})` };
+  }
   return {
     ok: true,
     personaId: bytesToHex(l.personaId),

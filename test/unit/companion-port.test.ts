@@ -1,6 +1,7 @@
 // The companion's adapter over the persona layer: which pending updates a reference names (an ambiguous prefix is refused).
 import { describe, expect, it } from 'vitest';
 import * as P from '../../src/companion/persona-port.js';
+import { DEFAULT_MAX_CLOCK_SKEW_SECONDS } from '../../src/persona/table.js';
 
 /** A table holding pending updates; pendingFor only reads id and personaId, the rest is filler of the right shape. */
 function tableWith(pending: Array<{ id: string; personaId: string }>): P.Table {
@@ -31,5 +32,19 @@ describe('pendingFor', () => {
   it('refuses a prefix that names pending updates of several personas (AMBIGUOUS), rather than acting on all', () => {
     expect(() => P.pendingFor(t, 'ABCDEF01')).toThrow(expect.objectContaining({ code: 'AMBIGUOUS', message: expect.stringMatching(/2 personas/) }));
     expect(() => P.pendingFor(t, 'abcdef01')).toThrow(expect.objectContaining({ code: 'AMBIGUOUS' }));
+  });
+});
+
+describe('verifyStatus: clock skew', () => {
+  it('reports a list issued more than DEFAULT_MAX_CLOCK_SKEW_SECONDS ahead as FUTURE_DATED, as the table does', async () => {
+    await P.ready();
+    const key = await P.newPersonaKey();
+    const now = Math.floor(Date.now() / 1000);
+    const device = [{ publicKey: 'A'.repeat(64), name: 'phone' }];
+    const at = (issued: number) => P.buildStatusMessage(P.signNext(undefined, device, key.pair, issued, 3600), 'hi');
+    expect(P.verifyStatus(at(now), now)).toMatchObject({ ok: true });
+    expect(P.verifyStatus(at(now + DEFAULT_MAX_CLOCK_SKEW_SECONDS), now)).toMatchObject({ ok: true });
+    expect(P.verifyStatus(at(now + DEFAULT_MAX_CLOCK_SKEW_SECONDS + 1), now)).toMatchObject({ ok: false, reason: 'FUTURE_DATED' });
+    expect(P.verifyStatus(at(now + 365 * 24 * 3600), now)).toMatchObject({ ok: false, reason: 'FUTURE_DATED', detail: expect.stringMatching(/300s after now/) });
   });
 });
