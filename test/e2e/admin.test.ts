@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request as httpRequest } from 'node:http';
 import { cli, cliJson, startDaemonProcess, type DaemonProcess } from './cli.js';
 
 describe('admin endpoint of a running daemon (--network local)', () => {
@@ -48,6 +49,25 @@ describe('admin endpoint of a running daemon (--network local)', () => {
     const res = await fetch(`${d.url}/personas`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ personas: [] });
+  });
+
+  it('refuses /personas, /status and /api/* addressed to a name other than loopback (DNS rebinding), 421', async () => {
+    const port = Number(new URL(d.url).port);
+    // fetch() cannot set Host; node:http sends what a rebinding browser would.
+    const get = (path: string, host: string, method = 'GET') =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port, path, method, headers: { host, authorization: `Bearer ${d.token}` } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(method === 'POST' ? '{}' : undefined);
+      });
+    expect(await get('/personas', `evil.example:${port}`)).toBe(421);
+    expect(await get('/status', 'evil.example')).toBe(421);
+    expect(await get('/api/status', 'evil.example', 'POST')).toBe(421);
+    expect(await get('/personas', `localhost:${port}`)).toBe(200);
+    expect(await get('/healthz', 'evil.example')).toBe(200);
   });
 
   it('state-changing calls need the token', async () => {
