@@ -87,6 +87,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
   private readonly alarms: AlarmRecord[] = [];
   private saveChain: Promise<void> = Promise.resolve();
   private dirty = false;
+  /** Set when the data directory's lock was lost: another process may own the files, so we must not write them. */
+  private writesStopped = false;
   private running = false;
   private timers: NodeJS.Timeout[] = [];
   private republishTimer: NodeJS.Timeout | undefined;
@@ -218,8 +220,17 @@ export class Companion extends EventEmitter<CompanionEvents> {
     await this.saveChain;
   }
 
+  /** Stops every further write to the data directory, the final save on close included (the lock was lost). */
+  stopWriting(): void {
+    this.writesStopped = true;
+  }
+
   private async saveNow(why: string): Promise<void> {
     if (!this.dirty) return;
+    if (this.writesStopped) {
+      this.log.warn({ why }, 'not saving: the data directory lock was lost');
+      return;
+    }
     this.dirty = false;
     const dir = this.config.dir;
     await this.node.save();

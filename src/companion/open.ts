@@ -116,7 +116,7 @@ export async function openOffline(config: CompanionConfig, log: Logger): Promise
     const pass = profilePassphrase();
     const node = await openNode({ profilePath: dataPath(config.dir, 'profile'), udp: config.udp, ipv6: config.ipv6, localDiscovery: config.localDiscovery, ...(pass ? { passphrase: pass } : {}) });
     try {
-      const state = await loadCompanionState(config.dir, node.publicKey, config.ttlSeconds);
+      const state = await loadCompanionState(config.dir, node.publicKey, config.ttlSeconds, undefined, { selfStatusMessage: node.statusMessage(), log });
       return { companion: new Companion(config, state, { node, log, ...(pass ? { profilePassphrase: pass } : {}) }), release };
     } catch (err) {
       await node.close();
@@ -190,11 +190,15 @@ export async function startDaemon(config: CompanionConfig, log: Logger, options:
   }
   // Set once start-up has built the daemon: a lock lost without an onLockLost handler stops it through stop().
   let stopSelf: (() => Promise<void>) | undefined;
+  let companionRef: Companion | undefined;
   let lostDuringStartup = false;
+  let lockLost = false;
   const release = await lockDaemon(config.dir, log, {
     onCompromised: (err) => {
       // Another process may hold the lock now (ours went stale, e.g. after an event-loop stall): saving on would race it.
       log.error({ err: err.message }, 'data directory lock lost: another process may be writing it; shutting down');
+      lockLost = true;
+      companionRef?.stopWriting();
       if (options.onLockLost) options.onLockLost(err);
       else if (stopSelf) void stopSelf();
       else lostDuringStartup = true;
@@ -222,12 +226,13 @@ export async function startDaemon(config: CompanionConfig, log: Logger, options:
     nodes.push(...config.bootstrap);
     const pass = profilePassphrase();
     const node = await openNode({ profilePath: dataPath(config.dir, 'profile'), udp: config.udp, ipv6: config.ipv6, localDiscovery: config.localDiscovery, ...(pass ? { passphrase: pass } : {}) });
-    const state = await loadCompanionState(config.dir, node.publicKey, config.ttlSeconds).catch(async (err: unknown) => {
+    const state = await loadCompanionState(config.dir, node.publicKey, config.ttlSeconds, undefined, { selfStatusMessage: node.statusMessage(), log }).catch(async (err: unknown) => {
       await node.close();
       throw err;
     });
     const metrics = options.metrics ?? new CompanionMetrics();
     const companion = new Companion(config, state, { node, log, metrics, ...(pass ? { profilePassphrase: pass } : {}) });
+    companionRef = companion;
     cleanups.push(() => companion.close());
     // One set of handlers for both listeners; the probe listener's route allow-list decides what it exposes.
     const handlers: AdminHandlers = {
@@ -271,7 +276,8 @@ export async function startDaemon(config: CompanionConfig, log: Logger, options:
         stopping ??= (async () => {
           // undo() closes the listeners before the companion, so no request writes during its final save.
           await undo();
-          log.info('daemon stopped, everything saved');
+          if (lockLost) log.warn('daemon stopped without its final save: the data directory lock was lost');
+          else log.info('daemon stopped, everything saved');
         })();
         return stopping;
       },
