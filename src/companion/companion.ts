@@ -172,15 +172,19 @@ export class Companion extends EventEmitter<CompanionEvents> {
     await this.flush();
   }
 
-  /** Stops networking and timers, saves everything, and frees the node. Idempotent. */
-  close(): Promise<void> {
-    this.closing ??= this.closeOnce();
+  /**
+   * Stops networking and timers, saves everything, and frees the node. Idempotent. `save: false` saves only changes
+   * made through the companion (a read-only command must not rewrite the data directory); by default the profile is
+   * saved whatever happened, since a running node's state (DHT nodes, friends' names) changes without telling us.
+   */
+  close(options: { save?: boolean } = {}): Promise<void> {
+    this.closing ??= this.closeOnce(options.save ?? true);
     return this.closing;
   }
 
   private closing: Promise<void> | undefined;
 
-  private async closeOnce(): Promise<void> {
+  private async closeOnce(save: boolean): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     if (this.republishTimer) clearTimeout(this.republishTimer);
@@ -190,7 +194,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
       this.running = false;
       await this.node.stop();
     }
-    this.dirty = true;
+    if (save) this.dirty = true;
     await this.flush();
     await this.node.close();
   }

@@ -6,6 +6,6 @@ export { initDataDir, openOffline, runOffline, startDaemon, type Daemon, type Da
 export { startAdminServer, startProbeServer, callAdmin, getAdmin, checkBearer, AdminCallError, ADMIN_ROUTES, PROBE_ROUTES, type AdminServer, type AdminHandlers, type AdminRoute, type AdminServerOptions, type ProbeServerOptions } from './admin.js';
 export { CompanionMetrics } from './metrics.js';
 export { createLogger, REDACT_PATHS } from './log.js';
-export { OPERATIONS, runOperation, type Operation } from './ops.js';
+export { OPERATIONS, READ_ONLY_OPERATIONS, runOperation, type Operation } from './ops.js';
 export { ToxNodePort, openNode } from './node-adapter.js';
 export type { NodePort, NodePortEvents, NodePortOptions, FriendInfo, SelfConnection } from './node-port.js';

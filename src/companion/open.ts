@@ -11,7 +11,7 @@ import { CompanionMetrics } from './metrics.js';
 import { openNode } from './node-adapter.js';
 import type { NodePortBootstrap } from './node-port.js';
 import { startAdminServer, startProbeServer, type AdminHandlers, type AdminServer } from './admin.js';
-import { runOperation } from './ops.js';
+import { READ_ONLY_OPERATIONS, runOperation } from './ops.js';
 import * as P from './persona-port.js';
 import { startBootstrapd, type Bootstrapd } from '../tox/bootstrapd.js';
 import { defaultNodes } from '../tox/nodes.js';
@@ -134,7 +134,7 @@ export async function runOffline(config: CompanionConfig, log: Logger, op: strin
   try {
     return await runOperation(companion, op, args);
   } finally {
-    await companion.close();
+    await companion.close({ save: !READ_ONLY_OPERATIONS.has(op) });
     await release();
   }
 }

@@ -37,6 +37,9 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
   decline: (c, a) => c.decline(str(a, 'publicKey')),
 });
 
+/** Operations that only read: run offline, they leave the data directory's files untouched. */
+export const READ_ONLY_OPERATIONS: ReadonlySet<string> = new Set(['status', 'personaShow', 'deviceList', 'blob', 'personas', 'friendList', 'requests']);
+
 /** Runs an operation by name; unknown names give `UNKNOWN_OPERATION`. */
 export async function runOperation(c: Companion, name: string, args: Record<string, unknown>): Promise<unknown> {
   const op = Object.prototype.hasOwnProperty.call(OPERATIONS, name) ? OPERATIONS[name] : undefined;

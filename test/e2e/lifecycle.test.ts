@@ -1,7 +1,7 @@
 // End to end: the data directory's lifecycle around the CLI: encrypted persona.key at init/import, signals during start-up, concurrent inits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,6 +112,18 @@ describe('data directory lifecycle', () => {
     expect([JSON.stringify({ code: 0, signal: null }), JSON.stringify({ code: null, signal: 'SIGTERM' })], p.logs()).toContain(JSON.stringify(exit));
     expect(existsSync(join(dir, 'daemon.json'))).toBe(false);
     await cliJson(['status', '--dir', dir]);
+  });
+
+  it('read-only commands run offline leave every file of the data directory untouched', async () => {
+    const dir = join(root, 'read-only');
+    await cliJson(['init', '--dir', dir, '--name', 'phone']);
+    const files = ['profile.tox', 'personas.json', 'devices.json', 'persona.key'].filter((f) => existsSync(join(dir, f)));
+    const snapshot = () => files.map((f) => `${f} ${statSync(join(dir, f)).mtimeMs} ${readFileSync(join(dir, f)).toString('base64')}`);
+    const before = snapshot();
+    for (const args of [['status'], ['personas'], ['blob'], ['device', 'list'], ['persona', 'show'], ['friend', 'list'], ['requests']]) {
+      await cliJson([...args, '--dir', dir]);
+    }
+    expect(snapshot()).toEqual(before);
   });
 
   it('a lost devices.json is rebuilt from the signed list in our own status message, not replaced by a new list', async () => {
