@@ -101,6 +101,16 @@ export async function readOrCreateToken(dir: string): Promise<string> {
   return token;
 }
 
+/**
+ * Writes a fresh random admin token (0600) and returns it. The daemon calls this at every start: a token that a
+ * command sent to the address of a daemon that has since died (a stale daemon.json, a reused port) is worthless.
+ */
+export async function rotateToken(dir: string): Promise<string> {
+  const token = randomBytes(24).toString('base64url');
+  await writeFileAtomic(dataPath(dir, 'token'), `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
 /** Reads the admin token if one exists. */
 export function readToken(dir: string): string | undefined {
   const path = dataPath(dir, 'token');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { CompanionConfig } from './config.js';
 import { configPath } from './config.js';
 import { Companion, loadCompanionState } from './companion.js';
-import { dataPath, ensureDir, isInitialized, lockDataDir, readOrCreateToken, readRuntime, requireInitialized, writeJsonFile, writeRuntime, DataDirError, LOCK_STALE_MS, LOCK_UPDATE_MS, type Release } from './datadir.js';
+import { dataPath, ensureDir, isInitialized, lockDataDir, readOrCreateToken, readRuntime, rotateToken, requireInitialized, writeJsonFile, writeRuntime, DataDirError, LOCK_STALE_MS, LOCK_UPDATE_MS, type Release } from './datadir.js';
 import type { Logger } from './log.js';
 import { CompanionMetrics } from './metrics.js';
 import { openNode } from './node-adapter.js';
@@ -244,7 +244,7 @@ export async function startDaemon(config: CompanionConfig, log: Logger, options:
     };
     let admin: AdminServer | undefined;
     if (config.admin.enabled) {
-      const token = await readOrCreateToken(config.dir);
+      const token = await rotateToken(config.dir);
       admin = await startAdminServer({ host: config.admin.host, port: config.admin.port, token, log: log.child({ component: 'admin' }), handlers });
       // Closed before the companion so no operation arrives while it saves for the last time.
       cleanups.push(() => admin!.close());

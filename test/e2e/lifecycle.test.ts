@@ -114,6 +114,24 @@ describe('data directory lifecycle', () => {
     await cliJson(['status', '--dir', dir]);
   });
 
+  it('every daemon start writes a new admin token; the previous one is refused', async () => {
+    const dir = join(root, 'token');
+    await cliJson(['init', '--dir', dir]);
+    const first = await startDaemonProcess(dir, ['--network', 'local']);
+    const oldToken = first.token;
+    expect(await first.stop()).toBe(0);
+    const second = await startDaemonProcess(dir, ['--network', 'local']);
+    try {
+      expect(second.token).not.toBe(oldToken);
+      const call = (token: string) =>
+        fetch(`${second.url}/api/deviceList`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
+      expect((await call(oldToken)).status, 'the previous start\'s token').toBe(401);
+      expect((await call(second.token)).status).toBe(200);
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('read-only commands run offline leave every file of the data directory untouched', async () => {
     const dir = join(root, 'read-only');
     await cliJson(['init', '--dir', dir, '--name', 'phone']);
