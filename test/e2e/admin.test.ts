@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { cli, cliJson, startDaemonProcess, type DaemonProcess } from './cli.js';
+import { useTempDir } from '../support/tmp.js';
 
 describe('admin endpoint of a running daemon (--network local)', () => {
   let root: string;
@@ -117,16 +118,10 @@ describe('admin endpoint of a running daemon (--network local)', () => {
 });
 
 describe('health after the grace period, and bad configuration', () => {
-  let root: string;
-  beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'tp-e2e-cfg-'));
-  });
-  afterAll(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
+  const root = useTempDir('tp-e2e-cfg-');
 
   it('/healthz says 503 when not connected and the grace period is over', async () => {
-    const dir = join(root, 'lonely');
+    const dir = root('lonely');
     await cliJson(['init', '--dir', dir]);
     // The grace period from the flag (file and environment: test/unit/companion-config.test.ts).
     // A bootstrap node nobody answers at: the node stays offline.
@@ -141,7 +136,7 @@ describe('health after the grace period, and bad configuration', () => {
   });
 
   it('a bad configuration gives one clear error listing every problem, exit 2, and starts nothing', async () => {
-    const dir = join(root, 'bad');
+    const dir = root('bad');
     await cliJson(['init', '--dir', dir]);
     await writeFile(join(dir, 'config.json'), JSON.stringify({ policy: 'sometimes', acceptRequests: 'everyone', admin: { port: 70000 }, colour: 'blue' }));
     const r = await cli(['run', '--dir', dir, '--ttl', 'soon', '--bootstrap', 'nohost'], { env: { TOX_PERSONA_SAVE_INTERVAL: '-5' } });

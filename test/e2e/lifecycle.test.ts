@@ -1,12 +1,11 @@
 // End to end: the data directory's lifecycle around the CLI: encrypted persona.key at init/import, signals during start-up, concurrent inits.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../support/wait.js';
 import { CLI, cleanEnv, cli, cliJson, startDaemonProcess } from './cli.js';
+import { useTempDir } from '../support/tmp.js';
 
 /** `tox-persona run` as a child process that is not waited on to become ready; exposes its logs and its exit. */
 function spawnRun(dir: string, args: string[] = []) {
@@ -38,17 +37,11 @@ function expectEncryptedKeyFile(path: string): void {
 }
 
 describe('data directory lifecycle', () => {
-  let root: string;
-  beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'tp-e2e-life-'));
-  });
-  afterAll(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
+  const root = useTempDir('tp-e2e-life-');
 
   it('with TOX_PERSONA_KEY_PASSPHRASE set, init and persona import write persona.key encrypted; loading it needs the variable', async () => {
     const env = { TOX_PERSONA_KEY_PASSPHRASE: 'correct horse battery staple' };
-    const dir = join(root, 'enc');
+    const dir = root('enc');
     const r = await cliJson<{ personaId: string }>(['init', '--dir', dir, '--name', 'phone'], { env });
     const keyFile = join(dir, 'persona.key');
     expectEncryptedKeyFile(keyFile);
@@ -69,7 +62,7 @@ describe('data directory lifecycle', () => {
 
     // persona import on a second device: the export is read from stdin, the new key file is encrypted too.
     const exported = await cliJson<{ export: string }>(['persona', 'export', '--dir', dir], { env });
-    const dir2 = join(root, 'enc2');
+    const dir2 = root('enc2');
     const imp = await cli(['persona', 'import', '-', '--dir', dir2, '--name', 'laptop', '--json'], { env, input: `${exported.export}\n` });
     expect(imp.code, imp.stderr).toBe(0);
     expect(JSON.parse(imp.stdout).personaId).toBe(r.personaId);
@@ -78,7 +71,7 @@ describe('data directory lifecycle', () => {
     expect(shown.personaId).toBe(r.personaId);
 
     // Without the variable, init keeps writing the plain form (the documented default).
-    const plain = join(root, 'plain');
+    const plain = root('plain');
     await cliJson(['init', '--dir', plain]);
     const body = JSON.parse(readFileSync(join(plain, 'persona.key'), 'utf8')) as Record<string, unknown>;
     expect(body.encrypted).toBeUndefined();
@@ -86,7 +79,7 @@ describe('data directory lifecycle', () => {
   });
 
   it('SIGTERM during start-up: the daemon finishes starting, stops cleanly (exit 0), leaves no daemon.json, and the data dir still loads', async () => {
-    const dir = join(root, 'term');
+    const dir = root('term');
     await cliJson(['init', '--dir', dir, '--name', 'phone']);
     const p = spawnRun(dir);
     // The "starting" line comes after the handlers are installed and before start-up touches the data directory.
@@ -103,7 +96,7 @@ describe('data directory lifecycle', () => {
   });
 
   it('SIGTERM the moment the process is spawned: killed before start-up or stopped cleanly, never a half-started data dir', async () => {
-    const dir = join(root, 'term0');
+    const dir = root('term0');
     await cliJson(['init', '--dir', dir]);
     const p = spawnRun(dir);
     p.child.kill('SIGTERM');
@@ -115,7 +108,7 @@ describe('data directory lifecycle', () => {
   });
 
   it('every daemon start writes a new admin token; the previous one is refused', async () => {
-    const dir = join(root, 'token');
+    const dir = root('token');
     await cliJson(['init', '--dir', dir]);
     const first = await startDaemonProcess(dir, ['--network', 'local']);
     const oldToken = first.token;
@@ -133,7 +126,7 @@ describe('data directory lifecycle', () => {
   });
 
   it('read-only commands run offline leave every file of the data directory untouched', async () => {
-    const dir = join(root, 'read-only');
+    const dir = root('read-only');
     await cliJson(['init', '--dir', dir, '--name', 'phone']);
     const files = ['profile.tox', 'personas.json', 'devices.json', 'persona.key'].filter((f) => existsSync(join(dir, f)));
     const snapshot = () => files.map((f) => `${f} ${statSync(join(dir, f)).mtimeMs} ${readFileSync(join(dir, f)).toString('base64')}`);
@@ -145,7 +138,7 @@ describe('data directory lifecycle', () => {
   });
 
   it('a lost devices.json is rebuilt from the signed list in our own status message, not replaced by a new list', async () => {
-    const dir = join(root, 'no-devices');
+    const dir = root('no-devices');
     await cliJson(['init', '--dir', dir, '--name', 'phone']);
     await cliJson(['device', 'add', '--dir', dir, 'AB'.repeat(32), '--name', 'laptop']);
     const before = await cliJson(['device', 'list', '--dir', dir]);
@@ -157,7 +150,7 @@ describe('data directory lifecycle', () => {
   });
 
   it('a daemon that loses its data-directory lock logs an error and shuts down with exit 1, removing daemon.json', async () => {
-    const dir = join(root, 'lost');
+    const dir = root('lost');
     await cliJson(['init', '--dir', dir]);
     const d = await startDaemonProcess(dir, ['--network', 'local']);
     // What another process taking over a stale lock looks like to the holder: the lock's mtime is no longer its own.
@@ -179,7 +172,7 @@ describe('data directory lifecycle', () => {
 
   it('two concurrent inits of one directory: exactly one succeeds, the other exits 3 (ALREADY_INITIALIZED), the directory is valid', async () => {
     for (let round = 0; round < 3; round++) {
-      const dir = join(root, `race${round}`);
+      const dir = root(`race${round}`);
       const results = await Promise.all([cli(['init', '--dir', dir, '--name', 'a', '--json']), cli(['init', '--dir', dir, '--name', 'b', '--json'])]);
       const ok = results.filter((r) => r.code === 0);
       const refused = results.filter((r) => r.code !== 0);
@@ -196,26 +189,26 @@ describe('data directory lifecycle', () => {
   });
 
   it('persona import reads the export from @FILE, and hints "device add" only when no --list was given', async () => {
-    const a = join(root, 'hint-a');
+    const a = root('hint-a');
     await cliJson(['init', '--dir', a, '--name', 'phone']);
     const exported = await cliJson<{ export: string }>(['persona', 'export', '--dir', a]);
-    const file = join(root, 'hint.export');
+    const file = root('hint.export');
     writeFileSync(file, `${exported.export}\n`, { mode: 0o600 });
     const blob = (await cli(['blob', '--dir', a])).stdout.trim();
 
-    const withList = await cli(['persona', 'import', `@${file}`, '--dir', join(root, 'hint-b'), '--name', 'laptop', '--list', blob]);
+    const withList = await cli(['persona', 'import', `@${file}`, '--dir', root('hint-b'), '--name', 'laptop', '--list', blob]);
     expect(withList.code, withList.stderr).toBe(0);
     expect(withList.stdout).not.toContain('device add');
     expect(withList.stdout).toContain('tox-persona run');
 
-    const withoutList = await cli(['persona', 'import', `@${file}`, '--dir', join(root, 'hint-c')]);
+    const withoutList = await cli(['persona', 'import', `@${file}`, '--dir', root('hint-c')]);
     expect(withoutList.code, withoutList.stderr).toBe(0);
     expect(withoutList.stdout).toContain('tox-persona device add');
     expect(withoutList.stderr).toContain('no --list given');
   });
 
   it('run waits for a lock left by a process that died, instead of failing a restart until it goes stale', async () => {
-    const dir = join(root, 'stale');
+    const dir = root('stale');
     await cliJson(['init', '--dir', dir]);
     // A holder that died 55 s ago: its lock goes stale (60 s) a few seconds from now.
     mkdirSync(join(dir, 'lock'));

@@ -1,36 +1,29 @@
 // End to end, offline: init refuses to overwrite, persona export/import moves the key to a second device that starts
 // from the newest list, verify explains rejections, --help everywhere, and exit codes.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
 import { statSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, cliJson } from './cli.js';
+import { useTempDir } from '../support/tmp.js';
 
 describe('offline commands', () => {
-  let root: string;
-  beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'tp-e2e-persona-'));
-  });
-  afterAll(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
+  const root = useTempDir('tp-e2e-persona-');
 
   it('init creates 0600 secrets and refuses to overwrite (exit 3)', async () => {
-    const dir = join(root, 'a');
+    const dir = root('a');
     await cliJson(['init', '--dir', dir, '--name', 'phone']);
     for (const f of ['profile.tox', 'persona.key', 'admin.token']) expect(statSync(join(dir, f)).mode & 0o777, f).toBe(0o600);
     const again = await cli(['init', '--dir', dir]);
     expect(again.code).toBe(3);
     expect(again.stderr).toMatch(/ALREADY_INITIALIZED/);
-    const missing = await cli(['status', '--dir', join(root, 'nothing')]);
+    const missing = await cli(['status', '--dir', root('nothing')]);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toMatch(/tox-persona init/);
   });
 
   it('persona export / import: the second device has the same PersonaID and appends itself to the newest list', async () => {
-    const a = join(root, 'a');
-    const b = join(root, 'b');
+    const a = root('a');
+    const b = root('b');
     const exp = await cliJson(['persona', 'export', '--dir', a], { env: { PASS: 'correct horse' } });
     expect(exp.export).toMatch(/^toxpersona-key-1\./);
     const enc = await cliJson(['persona', 'export', '--dir', a, '--passphrase-env', 'PASS'], { env: { PASS: 'correct horse' } });
@@ -49,7 +42,7 @@ describe('offline commands', () => {
   });
 
   it('verify names the persona and devices, or the exact reason (exit 5)', async () => {
-    const blob = (await cliJson(['blob', '--dir', join(root, 'a')])).statusMessage;
+    const blob = (await cliJson(['blob', '--dir', root('a')])).statusMessage;
     const ok = await cliJson(['verify', blob]);
     expect(ok.ok).toBe(true);
     expect(ok.devices[0].name).toBe('phone');
@@ -66,7 +59,7 @@ describe('offline commands', () => {
   });
 
   it('device changes offline take the lock, re-sign and are refused with codes', async () => {
-    const a = join(root, 'a');
+    const a = root('a');
     const key = '12'.repeat(32);
     const added = await cliJson(['device', 'add', '--dir', a, key, '--name', 'tablet']);
     expect(added.devices.map((d: any) => d.name)).toEqual(['phone', 'tablet']);
@@ -81,7 +74,7 @@ describe('offline commands', () => {
   });
 
   it('an encrypted profile: created with $TOX_PERSONA_PASSPHRASE, needed to open it, and enrolled devices stay encrypted', async () => {
-    const dir = join(root, 'enc');
+    const dir = root('enc');
     const env = { TOX_PERSONA_PASSPHRASE: 'tr0ub4dor' };
     await cliJson(['init', '--dir', dir, '--name', 'phone'], { env });
     expect(readFileSync(join(dir, 'profile.tox')).subarray(0, 8).toString()).toBe('toxEsave');
@@ -89,7 +82,7 @@ describe('offline commands', () => {
     expect(locked.code).toBe(5);
     expect(locked.stderr).toMatch(/NO_PASSPHRASE|ENCRYPTED/);
     expect((await cliJson(['status', '--dir', dir], { env })).devices).toHaveLength(1);
-    const out = join(root, 'enc-laptop.tox');
+    const out = root('enc-laptop.tox');
     const r = await cliJson(['device', 'enroll', '--dir', dir, out, '--name', 'laptop'], { env });
     expect(readFileSync(out).subarray(0, 8).toString()).toBe('toxEsave');
     expect((await cliJson(['device', 'list', '--dir', dir], { env })).devices.map((d: any) => d.publicKey)).toContain(r.publicKey);

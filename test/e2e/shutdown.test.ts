@@ -1,24 +1,17 @@
 // End to end: SIGTERM while the daemon is busy changing its list loses nothing that was acknowledged.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { waitFor } from '../support/wait.js';
 import { cliJson, startDaemonProcess } from './cli.js';
+import { useTempDir } from '../support/tmp.js';
 
 describe('graceful shutdown', () => {
-  let root: string;
-  beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'tp-e2e-term-'));
-  });
-  afterAll(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
+  const root = useTempDir('tp-e2e-term-');
 
   it('SIGTERM during a burst of device adds: every acknowledged add is on disk, signed, and in the saved status message', async () => {
-    const dir = join(root, 'a');
+    const dir = root('a');
     await cliJson(['init', '--dir', dir, '--name', 'phone']);
     const d = await startDaemonProcess(dir, ['--network', 'local']);
     const keys = Array.from({ length: 30 }, () => randomBytes(32).toString('hex').toUpperCase());
@@ -74,7 +67,7 @@ describe('graceful shutdown', () => {
   }
 
   it('a second signal during a slow shutdown exits at once (130), after the state was saved', async () => {
-    const dir = join(root, 'b');
+    const dir = root('b');
     await cliJson(['init', '--dir', dir, '--name', 'phone']);
     const d = await startDaemonProcess(dir, ['--network', 'local']);
     const pgid = freezeBootstrapd(d.child.pid!);
@@ -93,7 +86,7 @@ describe('graceful shutdown', () => {
   });
 
   it('a shutdown that outlasts shutdownTimeoutMs exits at once with 1', async () => {
-    const dir = join(root, 'c');
+    const dir = root('c');
     await cliJson(['init', '--dir', dir]);
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ shutdownTimeoutMs: 300 }));
     const d = await startDaemonProcess(dir, ['--network', 'local']);
