@@ -183,7 +183,7 @@ export interface BootstrapReport {
 }
 
 const { TOX_PUBLIC_KEY_SIZE, TOX_ADDRESS_SIZE, TOX_SECRET_KEY_SIZE, TOX_MAX_NAME_LENGTH, TOX_MAX_STATUS_MESSAGE_LENGTH } = constants;
-const { TOX_MAX_FRIEND_REQUEST_LENGTH, TOX_MAX_MESSAGE_LENGTH, TOX_MAX_CUSTOM_PACKET_SIZE, TOX_MAX_HOSTNAME_LENGTH } = constants;
+const { TOX_MAX_MESSAGE_LENGTH, TOX_MAX_CUSTOM_PACKET_SIZE, TOX_MAX_HOSTNAME_LENGTH } = constants;
 const { TOX_PASS_ENCRYPTION_EXTRA_LENGTH, TOX_PASS_SALT_LENGTH } = constants;
 const CONNECTION: Record<number, ConnectionStatus> = {
   [Tox_Connection.TOX_CONNECTION_NONE]: 'none',
@@ -606,14 +606,16 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
 
   // ---- friends ---------------------------------------------------------------------------------------------------
 
-  /** Sends a friend request to a Tox ID (38 bytes or 76 hex) with a 1-1016 byte message; returns the new friend number. */
+  /** Sends a friend request to a Tox ID (38 bytes or 76 hex) with a message of 1 to tox_max_friend_request_length() bytes (1016; 921 from 0.2.21); returns the friend number. */
   friendAdd(address: Uint8Array | string, message: string | Uint8Array): FriendNumber {
     const op = 'friendAdd';
     const tox = this.live(op);
     const addr = keyArg(op, address, TOX_ADDRESS_SIZE, 'address');
     const msg = textArg(op, message, 'message');
     if (msg.length === 0) throw new ToxError(op, 'NO_MESSAGE', 'the request message must not be empty');
-    if (msg.length > TOX_MAX_FRIEND_REQUEST_LENGTH) throw new ToxError(op, 'TOO_LONG', `message is ${msg.length} bytes, at most ${TOX_MAX_FRIEND_REQUEST_LENGTH}`);
+    // 1016 bytes up to 0.2.20, 921 from 0.2.21: ask the loaded library, not a header.
+    const max = this.ffi.tox_max_friend_request_length();
+    if (msg.length > max) throw new ToxError(op, 'TOO_LONG', `message is ${msg.length} bytes, at most ${max}`);
     const err = [0];
     const n = this.ffi.tox_friend_add(tox, addr, msg, msg.length, err);
     check(op, 'Tox_Err_Friend_Add', err);
