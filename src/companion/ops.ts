@@ -25,7 +25,12 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
   deviceRemove: (c, a) => ({ devices: c.deviceRemove(str(a, 'device')) }),
   deviceActivate: (c, a) => ({ devices: c.deviceActivate(str(a, 'device')) }),
   deviceEnroll: (c, a) => c.enroll(str(a, 'out'), str(a, 'name', false)),
-  blob: (c) => ({ statusMessage: c.statusMessage(), blob: P.blobOnly(c.ownList), humanBytesLeft: P.humanBudget(c.ownList) }),
+  blob: (c) => ({
+    statusMessage: c.statusMessage(),
+    blob: P.blobOnly(c.ownList),
+    humanBytesLeft: P.humanBudget(c.ownList),
+    expiresAt: c.ownList.list.issuedAt + c.ownList.list.ttl,
+  }),
   personas: (c) => ({ personas: c.personas() }),
   syncSource: (c) => ({
     personaId: c.personaId,

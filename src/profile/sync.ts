@@ -70,11 +70,16 @@ export function emptySyncRecord(profile: string): SyncRecord {
 }
 
 /**
- * Human text and blob joined as a status message: non-empty human text that does not already end in white space gets
- * one space before the marker, so a client that shows the raw status shows the text apart from the blob.
+ * Human text as it goes in front of the marker: non-empty text that does not already end in white space gets one
+ * space, so a client that shows the raw status message shows the text apart from the blob (docs/PROTOCOL.md section 5).
  */
+export function separateHumanText(human: string): string {
+  return human === '' || /\s$/u.test(human) ? human : `${human} `;
+}
+
+/** Human text and blob (`~tp1:...`) joined as a status message, with {@link separateHumanText}. */
 export function joinStatusMessage(human: string, blob: string): string {
-  return human === '' || /\s$/u.test(human) ? human + blob : `${human} ${blob}`;
+  return separateHumanText(human) + blob;
 }
 
 /** The human text of a status message: everything before the last marker, less the one space {@link joinStatusMessage} adds. */
