@@ -256,10 +256,18 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.emit('published', { seq: this.own.list.seq, devices: P.devicesOf(this.own.list) });
   }
 
-  /** Re-signs our list with `devices` (or the same devices) and publishes it. */
+  /** Signs a new version of our list with `devices`, chained to our newest list, and publishes it. */
   private resign(devices: P.DeviceView[], why: string): void {
-    const next = P.signNext(this.own.list, devices, this.key.pair, this.now(), this.config.ttlSeconds);
-    // Throws StatusMessageTooLong (with the byte budget) before anything changes when the list no longer fits.
+    this.adopt(P.signNext(this.own.list, devices, this.key.pair, this.now(), this.config.ttlSeconds), why);
+  }
+
+  /** Re-signs our list as the same version (same seq): a refresh can never outrank a newer list a sibling made. */
+  private refresh(why: string): void {
+    this.adopt(P.signRefresh(this.own.list, this.key.pair, this.now(), this.config.ttlSeconds), why);
+  }
+
+  /** Makes `next` our list and publishes it; throws StatusMessageTooLong (with the byte budget) before anything changes when it does not fit. */
+  private adopt(next: P.SignedDeviceList, why: string): void {
     P.buildStatusMessage(next, this.config.statusText);
     this.own = next;
     this.publish(why);
@@ -267,11 +275,11 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.requestSave(why);
   }
 
-  /** Re-signs at start when the list is past half its lifetime or the TTL setting changed. */
+  /** Refreshes at start when the list is past half its lifetime or the TTL setting changed. */
   private ensureFresh(): void {
     const l = this.own.list;
     const age = this.now() - l.issuedAt;
-    if (age > l.ttl / 2 || l.ttl !== this.config.ttlSeconds) this.resign(P.devicesOf(l), 'refresh');
+    if (age > l.ttl / 2 || l.ttl !== this.config.ttlSeconds) this.refresh('refresh');
   }
 
   private scheduleRepublish(): void {
@@ -284,7 +292,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     const ms = Math.min(dueIn * 1000, 2 ** 31 - 1);
     this.republishTimer = setTimeout(() => {
       this.guard('republish', () => {
-        if (this.now() >= l.issuedAt + l.ttl / 2) this.resign(P.devicesOf(this.own.list), 'ttl refresh');
+        if (this.now() >= l.issuedAt + l.ttl / 2) this.refresh('ttl refresh');
         else this.scheduleRepublish();
       });
     }, ms);
@@ -328,23 +336,22 @@ export class Companion extends EventEmitter<CompanionEvents> {
   }
 
   /**
-   * Another device holding our persona key (see `persona import`) published a newer list of our persona: adopt it as
-   * our own, so the next change here starts from it instead of silently dropping what that device changed. Only a
+   * Another device of our persona published a list of it: adopt it as our newest list when it is newer and built from
+   * ours (so the next change here starts from it instead of silently dropping what that device changed). A list that
+   * forks from ours, drops this device, or comes under a revoked epoch is not adopted and raises an alarm; only a
    * device the list names speaks for it (consent), as for friends' lists.
    */
   private adoptOwnList(from: string, text: string | Uint8Array): void {
-    const v = P.decodeOwnList(text);
-    if (!v.ok || P.listPersonaIdHex(v.signed.list) !== this.personaId) return;
-    const l = v.signed.list;
-    if (l.seq <= this.own.list.seq || l.issuedAt > this.now() + 300) return;
-    if (!P.devicesOf(l).some((d) => d.publicKey === from)) return;
+    const j = P.judgeOwnStatus(this.own, text, { thisDevice: this.node.publicKey, from, now: this.now() });
+    if (j.alarm) this.applyActions([{ type: 'alarm', code: j.alarm.code, personaId: this.personaId, detail: j.alarm.detail, devices: [from] }], from);
+    if (!j.adopt || !j.signed) return;
     try {
-      P.buildStatusMessage(v.signed, this.config.statusText);
+      P.buildStatusMessage(j.signed, this.config.statusText);
     } catch {
       return; // does not fit next to our human text; keep ours
     }
-    this.own = v.signed;
-    this.log.info({ from, seq: l.seq, devices: l.devices.length }, 'adopted a newer list of our own persona from another of its devices');
+    this.own = j.signed;
+    this.log.info({ from, seq: j.signed.list.seq, devices: j.signed.list.devices.length }, 'adopted a newer list of our own persona from another of its devices');
     this.publish('adopted');
     this.scheduleRepublish();
     this.requestSave('adopted own list');
