@@ -44,6 +44,8 @@ export {
   policyFailure,
   certifySigner,
   verifyCert,
+  clearCertCache,
+  CERT_CACHE_SIZE,
   certSigningInput,
   signerOf,
   versionHash,

@@ -1,5 +1,5 @@
 // The signed device list: its canonical binary form, Ed25519 signing and verification, and the sequence-number scheme.
-import { personaCrypto as crypto } from './sodium.js';
+import { onPersonaCryptoSwap, personaCrypto as crypto } from './sodium.js';
 import { InvalidDeviceList } from './errors.js';
 import { abytes, bytesEqual, bytesToHex } from '../util/bytes.js';
 
@@ -415,10 +415,31 @@ export function certifySigner(root: SigningKeyPair, epoch: number, signerKey: Ui
   return { signerKey: Uint8Array.from(signerKey), signature };
 }
 
-/** True when `cert` is the root's (PersonaID's) certificate of its signer for `epoch`. */
+/** How many verified certificates {@link verifyCert} remembers (a persona has a few signers; a companion sees a few thousand personas at most). */
+export const CERT_CACHE_SIZE = 4096;
+const certCache = new Map<string, true>();
+
+/**
+ * True when `cert` is the root's (PersonaID's) certificate of its signer for `epoch`. Valid certificates are cached
+ * (keyed by every byte the verification reads, so a hit is the same computation): every list of a signer carries the
+ * same certificate, and verifying it again would halve throughput. Bounded, oldest first out; failures are not cached.
+ */
 export function verifyCert(personaId: Uint8Array, epoch: number, cert: SignerCert): boolean {
-  return crypto().verify(cert.signature, certSigningInput(personaId, epoch, cert.signerKey), personaId);
+  const key = Buffer.concat([personaId, cert.signerKey, cert.signature]).toString('latin1') + epoch;
+  if (certCache.has(key)) return true;
+  const ok = crypto().verify(cert.signature, certSigningInput(personaId, epoch, cert.signerKey), personaId);
+  if (ok) {
+    if (certCache.size >= CERT_CACHE_SIZE) certCache.delete(certCache.keys().next().value as string);
+    certCache.set(key, true);
+  }
+  return ok;
 }
+
+/** Forgets every cached certificate (for benches and tests that measure or swap the crypto). */
+export function clearCertCache(): void {
+  certCache.clear();
+}
+onPersonaCryptoSwap(clearCertCache);
 
 /**
  * Signs a list. Version 1, or version 2 without `cert`: `key` must be the root (PersonaID) key. Version 2 with `cert`:

@@ -49,6 +49,14 @@ export function personaCrypto(): PersonaCrypto {
 /** Injects the crypto implementation the persona layer uses from now on (a native one, or a stub in tests). */
 export function setPersonaCrypto(impl: PersonaCrypto): void {
   current = impl;
+  for (const fn of onSwap) fn();
+}
+
+const onSwap: Array<() => void> = [];
+
+/** Registers a cache to clear when the crypto is swapped (a result cached under one implementation is not reused under another). */
+export function onPersonaCryptoSwap(fn: () => void): void {
+  onSwap.push(fn);
 }
 
 /** Resolves when libsodium is ready; it already is once this module has loaded, kept for callers that want to be explicit. */
