@@ -108,6 +108,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.table = state.table;
     this.requests = state.requests;
     this.metrics.refresher = () => this.refreshGauges();
+    this.metrics.setLibtoxcoreVersion(this.node.libtoxcoreVersion);
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -464,7 +465,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     const connection = this.node.selfConnection();
     const inGrace = Date.now() - this.startedAt < this.config.healthGraceSeconds * 1000;
     const healthy = connection !== 'none' || inGrace;
-    return { healthy, body: { status: healthy ? 'ok' : 'unhealthy', connection, inGracePeriod: inGrace && connection === 'none', uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) } };
+    return { healthy, body: { status: healthy ? 'ok' : 'unhealthy', connection, inGracePeriod: inGrace && connection === 'none', uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000), libtoxcore: this.node.libtoxcoreVersion } };
   }
 
   /** The table as JSON-friendly views. */
@@ -480,6 +481,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
       publicKey: this.node.publicKey,
       personaId: this.personaId,
       connection: this.node.selfConnection(),
+      libtoxcore: this.node.libtoxcoreVersion,
       running: this.running,
       friends,
       devices: P.devicesOf(this.own.list),

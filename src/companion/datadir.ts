@@ -1,9 +1,9 @@
 // The data-directory layout, its lock (one writer at a time), the admin token and the running daemon's address file.
-import { existsSync, readFileSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, mkdirSync, rmdirSync, statSync } from 'node:fs';
 import { chmod } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import lockfile from 'proper-lockfile';
+import { acquireKernelLock, isKernelLockHeld, lockHolderPid, LockError } from '../util/lock.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { ToxPersonaError } from '../util/errors.js';
 
@@ -28,7 +28,7 @@ export const FILES = Object.freeze({
   token: 'admin.token',
   /** Written by a running daemon: where its admin endpoint listens, and its pid. */
   runtime: 'daemon.json',
-  /** proper-lockfile's lock directory. */
+  /** The data-directory lock: an flock(2) the kernel holds for the live holder; the file holds its pid. */
   lock: 'lock',
 });
 
@@ -52,38 +52,58 @@ export function ensureDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
-/** After this long without a refresh, a data-directory lock counts as abandoned and another process may take it. */
-export const LOCK_STALE_MS = 60_000;
+/**
+ * How long a daemon start or an offline command waits for the lock: a holder that just died (its last threads are still
+ * closing its files) or a short offline command holding it lets go well within this.
+ */
+export const LOCK_WAIT_MS = 5_000;
 
-/** How often the holder refreshes its lock (well below {@link LOCK_STALE_MS}, so several refreshes may fail first). */
-export const LOCK_UPDATE_MS = 5_000;
+/** How often a holder checks that its lock file is still the one at the path (someone could delete or replace it). */
+export const LOCK_CHECK_MS = 5_000;
 
 /** Releases a lock taken by {@link lockDataDir}. */
 export type Release = () => Promise<void>;
 
 /**
- * Takes the data directory's lock. The daemon holds it for its lifetime; offline commands hold it for one change.
- * Throws `LOCKED` when another live process holds it (proper-lockfile refreshes the lock, so a crashed holder's lock goes stale).
+ * Takes the data directory's lock: an flock(2) on DIR/lock that the kernel drops the moment the holder dies (SIGKILL,
+ * OOM, a container stop), so a restart takes it over at once, while two live processes can never both hold it. The
+ * daemon holds it for its lifetime; offline commands hold it for one change. Throws `LOCKED` when a live process still
+ * holds it after `waitMs` (default {@link LOCK_WAIT_MS}). `onCompromised` is called when the lock file is removed or replaced under us (then another process
+ * could lock the new file, so the holder must stop writing).
  */
-export async function lockDataDir(dir: string, options: { retries?: number | lockfile.LockOptions['retries']; onCompromised?: (err: Error) => void } = {}): Promise<Release> {
+export async function lockDataDir(dir: string, options: { waitMs?: number; onCompromised?: (err: Error) => void } = {}): Promise<Release> {
   ensureDir(dir);
+  const path = dataPath(dir, 'lock');
+  // Versions before the kernel lock used proper-lockfile's lock *directory* at this path; an empty one is left over.
   try {
-    return await lockfile.lock(dir, {
-      lockfilePath: dataPath(dir, 'lock'),
-      // A holder that stops refreshing for this long (crash, or an event loop stalled that long) loses the lock; the
-      // daemon then shuts down (onCompromised). Long, so that ordinary stalls never hand the lock to a second writer.
-      stale: LOCK_STALE_MS,
-      update: LOCK_UPDATE_MS,
-      retries: options.retries ?? 0,
-      realpath: false,
-      onCompromised: options.onCompromised ?? ((err) => { throw err; }),
-    });
+    if (statSync(path).isDirectory()) rmdirSync(path);
+  } catch {
+    // missing: fine; a non-empty directory: acquireKernelLock reports it
+  }
+  let lock;
+  try {
+    lock = await acquireKernelLock(path, { waitMs: options.waitMs ?? LOCK_WAIT_MS });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ELOCKED') {
-      throw new DataDirError('LOCKED', `${dir} is in use by another tox-persona process`, { cause: err });
+    if (err instanceof LockError && err.code === 'LOCKED') {
+      throw new DataDirError('LOCKED', `${dir} is in use by another tox-persona process${lockHolderPid(path) ? ` (pid ${lockHolderPid(path)})` : ''}`, { cause: err });
     }
     throw err;
   }
+  const held = lock;
+  let timer: NodeJS.Timeout | undefined;
+  if (options.onCompromised) {
+    const onCompromised = options.onCompromised;
+    timer = setInterval(() => {
+      if (held.stillOurs()) return;
+      clearInterval(timer);
+      onCompromised(new Error(`${path} was removed or replaced while this process held it`));
+    }, LOCK_CHECK_MS);
+    timer.unref();
+  }
+  return async () => {
+    if (timer) clearInterval(timer);
+    held.release();
+  };
 }
 
 /** Returns the admin token, creating a random one (0600) on first use. */
@@ -134,21 +154,37 @@ export async function writeRuntime(dir: string, info: RuntimeInfo): Promise<void
   await writeFileAtomic(dataPath(dir, 'runtime'), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
 }
 
-/** Reads the daemon record when present and its process is alive; stale records are ignored. */
+/**
+ * Reads the daemon record when a daemon holds the data directory now: the record counts only while the lock is held
+ * (a record left by a daemon that died is ignored at once, even when its pid was reused, as in containers where every
+ * daemon is pid 1) and its pid is a live process that is not a zombie.
+ */
 export function readRuntime(dir: string): RuntimeInfo | undefined {
   const path = dataPath(dir, 'runtime');
   if (!existsSync(path)) return undefined;
   try {
     const info = JSON.parse(readFileSync(path, 'utf8')) as RuntimeInfo;
     if (typeof info.pid !== 'number') return undefined;
-    try {
-      process.kill(info.pid, 0);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
-    }
+    if (!isKernelLockHeld(dataPath(dir, 'lock')) || !pidAlive(info.pid)) return undefined;
     return info;
   } catch {
     return undefined;
+  }
+}
+
+/** True for a running process; a zombie (exited, not yet reaped by its parent) holds no lock and answers nothing, so it counts as dead. */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+  }
+  try {
+    // /proc/PID/stat: "pid (comm) S ..."; comm may hold spaces and parentheses, so the state follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no procfs (not Linux): kill(0) decided
   }
 }
 

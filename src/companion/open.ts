@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { CompanionConfig } from './config.js';
 import { configPath } from './config.js';
 import { Companion, loadCompanionState } from './companion.js';
-import { dataPath, ensureDir, isInitialized, lockDataDir, readOrCreateToken, readRuntime, rotateToken, requireInitialized, writeJsonFile, writeRuntime, DataDirError, LOCK_STALE_MS, LOCK_UPDATE_MS, type Release } from './datadir.js';
+import { dataPath, ensureDir, isInitialized, lockDataDir, readOrCreateToken, rotateToken, requireInitialized, writeJsonFile, writeRuntime, DataDirError, type Release } from './datadir.js';
 import type { Logger } from './log.js';
 import { CompanionMetrics } from './metrics.js';
 import { openNode } from './node-adapter.js';
@@ -70,7 +70,7 @@ export async function initDataDir(dir: string, options: InitOptions = {}): Promi
   ensureDir(dir);
   refuseInitialized(dir);
   // Waits a little for the lock: a concurrent init then finishes first and this one reports ALREADY_INITIALIZED, not LOCKED.
-  const release = await lockDataDir(dir, { retries: { retries: 40, minTimeout: 50, maxTimeout: 500 } });
+  const release = await lockDataDir(dir, { waitMs: 10_000 });
   try {
     // Checked again under the lock: another init may have created the directory between the first check and the lock.
     refuseInitialized(dir);
@@ -164,23 +164,6 @@ export interface DaemonOptions {
   onLockLost?: (err: Error) => void;
 }
 
-/**
- * Takes the lock for a daemon. A process that died (a crash, SIGKILL, a container restart) leaves a lock that only
- * counts as abandoned after LOCK_STALE_MS, so unless daemon.json names another live process, a busy lock is waited for
- * that long instead of failing a restart at once.
- */
-async function lockDaemon(dir: string, log: Logger, options: { onCompromised: (err: Error) => void }): Promise<Release> {
-  try {
-    return await lockDataDir(dir, options);
-  } catch (err) {
-    const other = readRuntime(dir);
-    if (!(err instanceof DataDirError && err.code === 'LOCKED') || (other && other.pid !== process.pid)) throw err;
-    const waitMs = LOCK_STALE_MS + 2 * LOCK_UPDATE_MS;
-    log.warn({ dir, waitMs }, 'data directory locked with no daemon recorded (a process that stopped uncleanly?): waiting for the lock to go stale');
-    return lockDataDir(dir, { ...options, retries: { retries: Math.ceil(waitMs / 1000), factor: 1, minTimeout: 1000, maxTimeout: 1000 } });
-  }
-}
-
 /** Starts the daemon: takes the lock for its lifetime, opens profile/key/table, starts the network, the admin endpoint, and publishes. */
 export async function startDaemon(config: CompanionConfig, log: Logger, options: DaemonOptions = {}): Promise<Daemon> {
   if (!isInitialized(config.dir)) {
@@ -193,9 +176,9 @@ export async function startDaemon(config: CompanionConfig, log: Logger, options:
   let companionRef: Companion | undefined;
   let lostDuringStartup = false;
   let lockLost = false;
-  const release = await lockDaemon(config.dir, log, {
+  const release = await lockDataDir(config.dir, {
     onCompromised: (err) => {
-      // Another process may hold the lock now (ours went stale, e.g. after an event-loop stall): saving on would race it.
+      // The lock file was removed or replaced: another process may lock the new one, so saving on would race it.
       log.error({ err: err.message }, 'data directory lock lost: another process may be writing it; shutting down');
       lockLost = true;
       companionRef?.stopWriting();

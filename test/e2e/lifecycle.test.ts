@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { waitFor } from '../support/wait.js';
 import { CLI, cleanEnv, cli, cliJson, startDaemonProcess } from './cli.js';
 import { useTempDir } from '../support/tmp.js';
+import { isKernelLockHeld } from '../../src/util/lock.js';
 
 /** `tox-persona run` as a child process that is not waited on to become ready; exposes its logs and its exit. */
 function spawnRun(dir: string, args: string[] = []) {
@@ -90,7 +91,7 @@ describe('data directory lifecycle', () => {
     expect(p.logs()).toMatch(/signal during start-up|shutting down: saving/);
     expect(p.logs()).toContain('daemon stopped, everything saved');
     expect(existsSync(join(dir, 'daemon.json'))).toBe(false);
-    expect(existsSync(join(dir, 'lock'))).toBe(false);
+    expect(isKernelLockHeld(join(dir, 'lock')), 'nobody holds the lock after a clean stop').toBe(false);
     const status = await cliJson<{ running: boolean; personaId: string }>(['status', '--dir', dir]);
     expect(status.running).toBe(false);
   });
@@ -153,9 +154,8 @@ describe('data directory lifecycle', () => {
     const dir = root('lost');
     await cliJson(['init', '--dir', dir]);
     const d = await startDaemonProcess(dir, ['--network', 'local']);
-    // What another process taking over a stale lock looks like to the holder: the lock's mtime is no longer its own.
-    const past = new Date(Date.now() - 3_600_000);
-    utimesSync(join(dir, 'lock'), past, past);
+    // The lock file removed under the daemon: another process could now lock a new file at the same path.
+    rmSync(join(dir, 'lock'));
     let exit: { code: number | null } | undefined;
     void d.exited().then((c) => (exit = { code: c }));
     const code = await waitFor(() => exit, { what: 'the daemon to exit after its lock was taken over', timeoutMs: 30_000 }).catch(async (err: unknown) => {
@@ -207,16 +207,17 @@ describe('data directory lifecycle', () => {
     expect(withoutList.stderr).toContain('no --list given');
   });
 
-  it('run waits for a lock left by a process that died, instead of failing a restart until it goes stale', async () => {
-    const dir = root('stale');
+  it('run after a SIGKILLed daemon takes the lock over at once (the kernel dropped it), while a second live run is refused LOCKED', async () => {
+    const dir = root('killed');
     await cliJson(['init', '--dir', dir]);
-    // A holder that died 55 s ago: its lock goes stale (60 s) a few seconds from now.
-    mkdirSync(join(dir, 'lock'));
-    const past = new Date(Date.now() - 55_000);
-    utimesSync(join(dir, 'lock'), past, past);
+    const first = await startDaemonProcess(dir, ['--network', 'local']);
+    const second = await cli(['run', '--dir', dir, '--network', 'local', '--json']);
+    expect(second.code, second.stderr).toBe(4);
+    expect(second.stderr).toContain('LOCKED');
+    await first.stop('SIGKILL');
     const d = await startDaemonProcess(dir, ['--network', 'local']);
     try {
-      expect(d.logs()).toContain('waiting for the lock to go stale');
+      expect(d.logs()).not.toContain('waiting for the lock');
     } finally {
       expect(await d.stop()).toBe(0);
     }
