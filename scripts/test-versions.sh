@@ -15,6 +15,8 @@ suites=("$@")
 [ "${#suites[@]}" -gt 0 ] || suites=(trixie sid)
 # The suites that exercise the binding and real nodes; the other unit tests do not depend on the library version.
 files=(test/unit/ffi-*.test.ts test/integration test/e2e)
+# These two start their own children on fixed libraries (system and sid), whatever this run loads: `npm test` ran them.
+skip=(--exclude test/e2e/mixed-versions.test.ts --exclude test/integration/groups-rekey.test.ts)
 mkdir -p .tmp
 t_pass=0 t_fail=0 t_skip=0 rc=0
 for suite in "${suites[@]}"; do
@@ -28,7 +30,7 @@ for suite in "${suites[@]}"; do
   report=.tmp/vitest-report-$suite.json
   rm -f "$report"
   TOX_PERSONA_LIBTOXCORE=$lib LD_LIBRARY_PATH="$(dirname "$lib")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-    TOX_PERSONA_EXPECT_LIBTOXCORE=$version npx vitest run "${files[@]}" --outputFile.json="$report"
+    TOX_PERSONA_EXPECT_LIBTOXCORE=$version npx vitest run "${files[@]}" "${skip[@]}" --outputFile.json="$report"
   run_rc=$?
   line="0 0 0"
   [ -f "$report" ] && line=$(node -e '
