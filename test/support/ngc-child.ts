@@ -9,7 +9,7 @@
 //     Loads IN with group persistence on and prints {version, publicKey, groups} as libtoxcore sees them.
 // groups: [{chatId, selfPublicKey, role, name}] (hex uppercase), in group-number order.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { libtoxcoreInfo, loadToxcore, type Ptr } from '../../src/ffi/index.js';
+import { libtoxcoreInfo, loadToxcore, Tox_Group_Privacy_State, type Ptr } from '../../src/ffi/index.js';
 import { bootstrapRaw, getSavedata, iterateUntil, newRawTox, selfPublicKey, type LocalBootstrap } from './profile-tox.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex').toUpperCase();
@@ -39,7 +39,7 @@ function groupsOf(tox: Ptr<'Tox'>): { chatId: string; selfPublicKey: string; rol
   return out;
 }
 
-function newGroup(tox: Ptr<'Tox'>, privacy: number, groupName: string, selfName: string): number {
+function newGroup(tox: Ptr<'Tox'>, privacy: Tox_Group_Privacy_State, groupName: string, selfName: string): number {
   const ffi = loadToxcore();
   const err = [0];
   const g = Buffer.from(groupName);
@@ -56,8 +56,8 @@ async function make(out: string, node: LocalBootstrap): Promise<unknown> {
   try {
     bootstrapRaw(alice, node);
     bootstrapRaw(bob, node);
-    newGroup(alice.tox, 1, 'alice private', 'alice'); // 1: TOX_GROUP_PRIVACY_STATE_PRIVATE
-    const bobGroup = newGroup(bob.tox, 0, 'bob public', 'bob'); // 0: TOX_GROUP_PRIVACY_STATE_PUBLIC
+    newGroup(alice.tox, Tox_Group_Privacy_State.TOX_GROUP_PRIVACY_STATE_PRIVATE, 'alice private', 'alice');
+    const bobGroup = newGroup(bob.tox, Tox_Group_Privacy_State.TOX_GROUP_PRIVACY_STATE_PUBLIC, 'bob public', 'bob');
     const chatId = Buffer.alloc(32);
     const err = [0];
     ffi.tox_group_get_chat_id(bob.tox, bobGroup, chatId, err);
