@@ -1,7 +1,7 @@
 // The companion's adapter over the persona layer: the only companion file that imports src/persona, with hex keys at its edge.
 import { bytesToHex, hexToBytes } from '../util/bytes.js';
 import { ToxPersonaError } from '../util/errors.js';
-import { nextDeviceList, signDeviceList, signedRecord, parseSignedRecord, type DeviceList, type SignedDeviceList } from '../persona/list.js';
+import { nextDeviceList, signDeviceList, signedRecord, parseSignedRecord, verifySignedList, type DeviceList, type SignedDeviceList } from '../persona/list.js';
 import { encodeStatusMessage, decodeStatusMessage, statusMessageBudget } from '../persona/codec.js';
 import { generatePersonaKey, savePersonaKey, loadPersonaKey as loadKeyFile, exportPersonaKey, importPersonaKey, type PersonaKeyPair } from '../persona/keys.js';
 import { personaReady } from '../persona/sodium.js';
@@ -52,6 +52,11 @@ export function ownListFromJson(value: unknown, where: string): SignedDeviceList
   const parsed = parseSignedRecord(Uint8Array.from(Buffer.from(rec, 'base64')));
   if (!parsed.ok) throw new ToxPersonaError('BAD_FILE', `${where}: own device list does not parse (${parsed.reason}: ${parsed.detail})`);
   return parsed.value;
+}
+
+/** True when our own stored list's signature verifies (with the PersonaID it names). */
+export function verifyOwnList(signed: SignedDeviceList): boolean {
+  return verifySignedList(signed);
 }
 
 /** The persona key as the companion holds it. */

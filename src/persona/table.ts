@@ -16,6 +16,11 @@ export const MAX_PENDING_PER_PERSONA = 8;
 export const MAX_PENDING_PER_SENDER = 8;
 /** Most pending updates kept in all (the most recently received win). */
 export const MAX_PENDING_TOTAL = 256;
+/**
+ * Most pieces of equivocation evidence kept per persona. One proves the key equivocated; more add nothing, and a
+ * persona key holder could otherwise sign lists without end and grow the table (and raise an alarm) for each.
+ */
+export const MAX_EVIDENCE_PER_PERSONA = 2;
 
 /** Lifecycle state of a persona entry. */
 export type PersonaState = 'provisional' | 'verified' | 'stale' | 'conflict';
@@ -136,7 +141,7 @@ export type Outcome =
   /** A plain status message with no persona blob. */
   | { kind: 'none' }
   /** The blob or list is invalid. */
-  | { kind: 'rejected'; reason: RejectReason | 'FUTURE_DATED' | 'PERSONA_IS_FRIEND_KEY'; detail: string };
+  | { kind: 'rejected'; reason: RejectReason | 'FUTURE_DATED'; detail: string };
 
 /** The result of a table update: the new table, what to do, and what happened. */
 export interface ApplyResult {
@@ -334,8 +339,11 @@ function applyVerified(ctx: Ctx, signed: SignedDeviceList, from: string, policy:
   const devs = L.devices.map((d) => bytesToHex(d.publicKey));
   // Consent: only a member's own status message can speak for the persona; a copy elsewhere is a hint at most.
   if (!devs.includes(from)) return { kind: 'ignored', personaId: P, reason: 'NOT_A_MEMBER' };
+  // A friend entry under the PersonaID's bytes (a key someone listed as a device, or a friend of an enrolled profile)
+  // cannot be a real Tox node of that persona; the persona's verified list replaces it instead of being refused, so no
+  // friend entry can freeze a persona.
+  if (t.personas[P]?.state === 'provisional') delete t.personas[P];
   const entry = t.personas[P];
-  if (entry?.state === 'provisional') return { kind: 'rejected', reason: 'PERSONA_IS_FRIEND_KEY', detail: 'the PersonaID is also a friend\'s Tox key' };
   const hash = bytesToHex(listHash(signed), false);
   const record = base64urlEncode(signedRecord(signed));
 
@@ -357,7 +365,7 @@ function applyVerified(ctx: Ctx, signed: SignedDeviceList, from: string, policy:
         same = true;
         refreshed = L.issuedAt > (entry.issuedAt ?? 0) || (L.issuedAt === entry.issuedAt && L.ttl > (entry.ttl ?? 0));
       } else {
-        if (!t.evidence.some((e) => e.personaId === P && e.seq === L.seq && e.records.includes(record))) {
+        if (!t.evidence.some((e) => e.personaId === P && e.seq === L.seq && e.records.includes(record)) && evidenceRoom(t, P)) {
           t.evidence.push({ personaId: P, seq: L.seq, records: [entry.record ?? '', record], froms: [entry.from, from], detectedAt: now });
           alarm(ctx, 'EQUIVOCATION', P, `two different lists signed with seq ${L.seq}; both kept as evidence`, [from]);
         }
@@ -409,6 +417,13 @@ function applyVerified(ctx: Ctx, signed: SignedDeviceList, from: string, policy:
     alarm(ctx, 'DOUBLE_CLAIM', P, `persona ${P} lists ${contested.length} unconfirmed device(s) that another persona lists too; applied, the device's own confirmation decides`, contested);
   }
   return applyNewer(ctx, signed, from, hash, record);
+}
+
+/** True while persona P has fewer than MAX_EVIDENCE_PER_PERSONA pieces of evidence (beyond that: no more evidence, no more alarms). */
+function evidenceRoom(t: PersonaTable, P: string): boolean {
+  let n = 0;
+  for (const e of t.evidence) if (e.personaId === P && ++n >= MAX_EVIDENCE_PER_PERSONA) return false;
+  return true;
 }
 
 function sameStoredDevices(entry: PersonaEntry, signed: SignedDeviceList): boolean {
@@ -463,7 +478,7 @@ function hold(ctx: Ctx, signed: SignedDeviceList, record: string, from: string, 
       if (other.personaId !== P || other.seq !== signed.list.seq || other.record === record) continue;
       const o = decodeRecord(other.record);
       if (!o || sameDevices(o.list, signed.list)) continue;
-      if (!ctx.t.evidence.some((e) => e.personaId === P && e.seq === other.seq && e.records.includes(other.record) && e.records.includes(record))) {
+      if (!ctx.t.evidence.some((e) => e.personaId === P && e.seq === other.seq && e.records.includes(other.record) && e.records.includes(record)) && evidenceRoom(ctx.t, P)) {
         ctx.t.evidence.push({ personaId: P, seq: other.seq, records: [other.record, record], froms: [other.from, from], detectedAt: ctx.now });
         alarm(ctx, 'EQUIVOCATION', P, `two different held lists signed with seq ${other.seq}; both kept as evidence`, [from]);
       }
