@@ -143,7 +143,7 @@ export function registerCommands(program: Command): void {
       print(!!o.json, r, () =>
         [
           `enrolled ${o.name ? `"${String(o.name)}" ` : ''}${r.publicKey}`,
-          `new profile: ${r.out} (${r.friends} friends carried over)`,
+          `new profile: ${r.out} (${r.friends} friends, this device included: the two befriend each other without a request)`,
           `new Tox ID:  ${r.toxId}`,
           '',
           'Copy that file to the new device and load it in any Tox client (e.g. as its profile .tox file).',
@@ -248,7 +248,12 @@ export function registerCommands(program: Command): void {
   common(program.command('status'))
     .description('the node\'s connection, friends online, persona and alarms (from the daemon when it runs)')
     .action(async (o: Opts) => {
-      const r = (await callOperation(o, 'status')) as Record<string, unknown> & { alarms: Array<{ at: string; reason: string; personaId: string; detail: string }>; friends: { online: number; total: number }; devices: P.DeviceView[] };
+      const r = (await callOperation(o, 'status')) as Record<string, unknown> & {
+        alarms: Array<{ at: string; reason: string; personaId: string; detail: string }>;
+        friends: { online: number; total: number };
+        devices: P.DeviceView[];
+        siblingsNotFriends: string[];
+      };
       print(!!o.json, r, () =>
         [
           `daemon:     ${r.running ? 'running' : 'not running'}`,
@@ -258,6 +263,7 @@ export function registerCommands(program: Command): void {
           `libtoxcore: ${String(r.libtoxcore)}`,
           `friends:    ${r.friends.online}/${r.friends.total} online`,
           `devices:    ${r.devices.length} (seq ${String(r.seq)})`,
+          ...r.siblingsNotFriends.map((k) => `  warning: own device ${k} is not a Tox friend of this one; add it (friend add with its Tox ID) so the two connect`),
           `policy:     ${String(r.policy)}, accept requests: ${String(r.acceptRequests)}`,
           `personas:   ${Object.entries(r.personas as Record<string, number>).map(([state, n]) => `${n} ${state}`).join(', ')}`,
           `pending:    ${String(r.pendingApprovals)} approvals, ${String(r.pendingRequests)} friend requests`,

@@ -464,6 +464,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
       running: this.running,
       friends,
       devices: P.devicesOf(s.own.list),
+      /** Other devices of our list that are not Tox friends of this one: they never see each other's lists. */
+      siblingsNotFriends: P.devicesOf(s.own.list).filter((d) => d.publicKey !== this.node.publicKey && !this.node.friend(d.publicKey)).map((d) => d.publicKey),
       seq: s.own.list.seq,
       issuedAt: s.own.list.issuedAt,
       ttl: s.own.list.ttl,
@@ -517,9 +519,11 @@ export class Companion extends EventEmitter<CompanionEvents> {
     const devices = [...P.devicesOf(this.state.own.list), { publicKey: pk, name }];
     const next = P.signNext(this.state.own.list, devices, this.env.key.pair, this.now(), this.config.ttlSeconds);
     const status = P.buildStatusMessage(next, this.config.statusText);
-    const r = rekeyProfile(this.node.savedata(), { keyPair: pair, statusMessage: status, ...(this.profilePassphrase ? { newPassphrase: this.profilePassphrase } : {}) });
+    // The new profile has this device as a friend and this device adds it: siblings connect without a request.
+    const r = rekeyProfile(this.node.savedata(), { keyPair: pair, statusMessage: status, addOriginalAsFriend: true, ...(this.profilePassphrase ? { newPassphrase: this.profilePassphrase } : {}) });
     await writeNewFile(outPath, r.bytes);
     this.command({ cmd: 'adoptOwn', signed: next, why: 'device enrolled' });
+    this.command({ cmd: 'siblingAdd', publicKey: pk });
     await this.flush();
     return { out: outPath, publicKey: pk, toxId: bytesToHex(toxAddress(r.publicKey, r.nospam)), devices: P.devicesOf(next.list), friends: r.friendCount };
   }

@@ -121,7 +121,9 @@ export type Command =
   | { cmd: 'deviceRemove'; ref: string }
   | { cmd: 'deviceActivate'; ref: string }
   /** Adopt a list the shell signed and made durable elsewhere first (device enroll writes the new profile with it). */
-  | { cmd: 'adoptOwn'; signed: P.SignedDeviceList; why: string };
+  | { cmd: 'adoptOwn'; signed: P.SignedDeviceList; why: string }
+  /** Befriend a device of our own list without a request (device enroll: the new profile already has us as a friend). */
+  | { cmd: 'siblingAdd'; publicKey: string };
 
 /** Everything that can happen to the companion. `now` is Unix seconds. */
 export type CompanionEvent =
@@ -567,6 +569,19 @@ class Run {
         this.touch('hard', c.why);
         this.effects.push({ type: 'publish', statusMessage: status, seq: c.signed.list.seq, why: c.why });
         return this.done({ result: P.devicesOf(c.signed.list) });
+      }
+      case 'siblingAdd': {
+        const pk = normKey(c.publicKey);
+        if (pk === this.env.selfKey || !P.devicesOf(this.s.own.list).some((d) => d.publicKey === pk)) {
+          throw new CompanionError('UNKNOWN_DEVICE', `device ${short(pk)} is not another device of our list`);
+        }
+        // The user enrolled it: a user's friend, so no rule of the automatic adds removes it later.
+        this.setFriend(pk, { ...(this.s.friends[pk] ?? userProvenance()), user: true });
+        this.s.blocked = this.s.blocked.filter((k) => k !== pk);
+        this.s.expired = this.s.expired.filter((k) => k !== pk);
+        this.touch('hard', 'sibling added');
+        this.effects.push({ type: 'addFriend', publicKey: pk });
+        return this.done({ result: { publicKey: pk } });
       }
       case 'friendAdd': {
         const addr = c.address.trim().toUpperCase();

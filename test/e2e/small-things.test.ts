@@ -44,4 +44,21 @@ describe('what init, blob and device enroll tell the user', () => {
     expect(r.stdout).toContain('friends who run a tox-persona companion add it by themselves');
     expect(r.stdout).toContain('tox-persona profile sync');
   });
+
+  it('device enroll makes the new device and this one friends; status warns about an own device that is not a friend', async () => {
+    const me = await cliJson(['status', '--dir', dir()]);
+    const out = join(root, 'tablet.tox');
+    const r = await cliJson(['device', 'enroll', '--dir', dir(), out, '--name', 'tablet']);
+    const tablet = await cliJson(['profile', 'inspect', out]);
+    expect(tablet.friends.map((f: any) => f.publicKey)).toContain(me.publicKey);
+    const friends = (await cliJson(['friend', 'list', '--dir', dir()])).friends.map((f: any) => f.publicKey);
+    expect(friends).toContain(r.publicKey);
+    // A device added by key alone (its profile made elsewhere) is listed but not a friend: status says so.
+    const stranger = '5'.repeat(64);
+    await cliJson(['device', 'add', '--dir', dir(), stranger, '--name', 'tv']);
+    const st = await cliJson(['status', '--dir', dir()]);
+    expect(st.siblingsNotFriends).toEqual([stranger]);
+    const text = await cli(['status', '--dir', dir()]);
+    expect(text.stdout).toContain(`warning: own device ${stranger} is not a Tox friend of this one`);
+  });
 });

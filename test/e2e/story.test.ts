@@ -91,7 +91,7 @@ describe('the story, with the CLI as child processes', () => {
     laptopPk = r.publicKey;
     laptopId = r.toxId;
     expect(r.devices.map((d: any) => d.name)).toEqual(['phone', 'laptop']);
-    expect(r.friends).toBe(1);
+    expect(r.friends).toBe(2); // Bob, and Alice's phone: siblings befriend each other
     // The new device's profile already carries the signed list that names it.
     const v = await cliJson(['verify', '--dir', A(), (await cliJson(['blob', '--dir', A()])).statusMessage]);
     expect(v.devices.map((d: any) => d.publicKey)).toEqual([alicePk, laptopPk]);
@@ -107,6 +107,13 @@ describe('the story, with the CLI as child processes', () => {
       what: 'the laptop to confirm Alice\'s list in Bob\'s table', timeoutMs: 60_000, intervalMs: 250,
     });
     expect(dev.addedByUs).toBe(true);
+    // Siblings: the enrolled laptop and Alice's phone befriended each other at enroll, and connect with no request.
+    await waitFor(async () => {
+      const phone = laptop!.friendByPublicKey(alicePk);
+      const atAlice = (await cliJson(['friend', 'list', '--dir', A()])).friends.find((f: any) => f.publicKey === laptopPk);
+      return phone !== undefined && laptop!.friendConnectionStatus(phone) !== 'none' && atAlice?.connection !== 'none' && atAlice !== undefined;
+    }, { what: 'Alice\'s phone (companion) and her enrolled laptop to connect to each other', timeoutMs: 90_000, intervalMs: 500 });
+    expect((await statusOf(alice!)).siblingsNotFriends).toEqual([]);
   });
 
   it('3. Alice removes the laptop and Bob drops it', async () => {

@@ -174,4 +174,20 @@ describe('companion reducer rule vectors (test/vectors/companion-rules.json)', (
     expect(JSON.stringify(s1)).toBe(frozen);
     expect(s2.friends[n.device('alice-laptop')]).toBeDefined();
   });
+
+  it('siblingAdd befriends another device of our own list without a request, as the user\'s friend; nothing else', () => {
+    const n = names();
+    const bobKey = n.persona('bob');
+    const self = n.device('bob-phone');
+    const laptop = n.device('bob-laptop');
+    const env: ReducerEnv = { policy: 'auto', acceptRequests: 'personas', ttlSeconds: 3600, statusText: '', selfKey: self, key: bobKey };
+    const s0 = initialState(P.signNext(undefined, [{ publicKey: self, name: '' }, { publicKey: laptop, name: 'laptop' }], bobKey.pair, T0, 3600));
+    const r = reduce(s0, { type: 'command', command: { cmd: 'siblingAdd', publicKey: laptop }, now: T0 }, env);
+    expect(r.effects.filter((e) => e.type === 'addFriend')).toEqual([{ type: 'addFriend', publicKey: laptop }]); // no address: norequest
+    expect(r.state.friends[laptop]).toMatchObject({ user: true, autoAddedAt: null });
+    // Only keys of our own list, never this device itself: anything else is refused and changes nothing.
+    for (const key of [n.device('mallory'), self]) {
+      expect(() => reduce(s0, { type: 'command', command: { cmd: 'siblingAdd', publicKey: key }, now: T0 }, env)).toThrow(expect.objectContaining({ code: 'UNKNOWN_DEVICE' }));
+    }
+  });
 });
