@@ -22,6 +22,8 @@ export const FILES = Object.freeze({
   devices: 'devices.json',
   /** Incoming friend requests waiting for accept/decline. */
   requests: 'requests.json',
+  /** Why each friend is one (added by the user, accepted, added for which personas), the block list and vouched personas. */
+  friends: 'friends.json',
   /** Optional settings (see docs/CLI.md). */
   config: 'config.json',
   /** Bearer token for the admin endpoint's state-changing calls (0600). */

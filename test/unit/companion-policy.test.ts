@@ -97,7 +97,7 @@ describe('companion logic (stub node)', () => {
     expect(bob.onStatusMessage(phone, alice.publish([{ publicKey: phone, name: 'phone' }, { publicKey: pk(), name: 'a' }])).kind).toBe('pending');
     // Approving a newer list drops older held ones, so the held list is made a rollback by moving the entry past it
     // directly, as a list applied between holding and approving would.
-    const table = (bob as unknown as { table: P.Table }).table;
+    const table = bob.current.table;
     const seq = table.personas[alice.id]!.seq! + 1e9;
     table.personas[alice.id]!.seq = seq;
     expect(() => bob.approve(alice.id)).toThrow(expect.objectContaining({ code: 'APPROVE_REFUSED', message: expect.stringMatching(/ROLLBACK/) }));
@@ -107,20 +107,27 @@ describe('companion logic (stub node)', () => {
     expect(() => bob.approve(alice.id)).toThrow(expect.objectContaining({ code: 'NO_PENDING' }));
   });
 
-  it('friend requests: "personas" accepts only devices of verified personas, the rest wait for accept', async () => {
+  it('friend requests: "personas" accepts only confirmed devices of verified personas, the rest wait for accept', async () => {
     await open();
     const alice = await makeAlice();
     const phone = pk();
     const tablet = pk();
+    const laptop = pk();
     const stranger = pk();
     node.addFriend(phone);
-    bob.onStatusMessage(phone, alice.publish([{ publicKey: phone, name: 'phone' }, { publicKey: tablet, name: 'tablet' }]));
-    node.friendDelete(tablet); // as if Bob had removed it by hand
+    const list = alice.publish([{ publicKey: phone, name: 'phone' }, { publicKey: tablet, name: 'tablet' }, { publicKey: laptop, name: 'laptop' }]);
+    bob.onStatusMessage(phone, list);
+    bob.onStatusMessage(tablet, list); // the tablet confirms Alice's list; the laptop never does
+    node.friendDelete(tablet); // the friendship got lost on the Tox side
+    node.friendDelete(laptop);
     node.emitEvent('friendRequest', { publicKey: tablet, message: 'hi' });
+    node.emitEvent('friendRequest', { publicKey: laptop, message: 'me too' });
     node.emitEvent('friendRequest', { publicKey: stranger, message: 'let me in' });
     expect(node.friend(tablet)).toBeDefined();
+    expect(node.friend(laptop)).toBeUndefined();
     expect(node.friend(stranger)).toBeUndefined();
-    expect(bob.pendingRequests().map((r) => r.publicKey)).toEqual([stranger]);
+    expect(bob.pendingRequests().map((r) => r.publicKey)).toEqual([laptop, stranger]);
+    bob.decline(laptop);
     bob.accept(stranger.slice(0, 8));
     expect(node.friend(stranger)).toBeDefined();
     expect(bob.pendingRequests()).toEqual([]);
@@ -191,6 +198,7 @@ describe('companion logic (stub node)', () => {
     const seq0 = bob.ownList.list.seq;
     bob.deviceAdd(pk(), 'tablet');
     expect(bob.ownList.list.seq).toBeGreaterThan(seq0);
+    await bob.flush(); // saved before it is published
     expect(P.verifyStatus(node.status, Date.now() / 1000)).toMatchObject({ ok: true, devices: [expect.anything(), expect.objectContaining({ name: 'tablet' })] });
     expect(() => bob.deviceRemove(node.publicKey)).toThrow(expect.objectContaining({ code: 'OWN_DEVICE' }));
     let refused: unknown;
@@ -202,6 +210,7 @@ describe('companion logic (stub node)', () => {
       }
     }
     expect(refused).toMatchObject({ code: 'STATUS_MESSAGE_TOO_LONG' });
+    await bob.flush();
     expect(P.verifyStatus(node.status, Date.now() / 1000)).toMatchObject({ ok: true, seq: bob.ownList.list.seq });
   });
 
@@ -220,7 +229,7 @@ describe('companion logic (stub node)', () => {
     expect(P.tableView(state.table)).toEqual(before.personas);
   });
 
-  it('re-signs and republishes at half the time-to-live, and at start when the saved list is past it', async () => {
+  it('refreshes (same seq, later issuedAt) and republishes at half the time-to-live, and at start when the saved list is past it', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
     try {
       let now = Date.now() / 1000;
@@ -235,8 +244,11 @@ describe('companion logic (stub node)', () => {
       now += 200;
       vi.advanceTimersByTime(200 * 1000);
       const second = bob.ownList.list;
-      expect(second.seq).toBeGreaterThan(first.seq);
+      // A refresh is never a new version: a stale device's refresh can't outrank a newer list (PROTOCOL.md, section 8).
+      expect(second.seq).toBe(first.seq);
       expect(second.issuedAt).toBe(Math.floor(now));
+      expect(second.issuedAt).toBeGreaterThan(first.issuedAt);
+      await bob.flush();
       expect(P.verifyStatus(node.status, now)).toMatchObject({ ok: true, seq: second.seq });
       await bob.flush();
       await bob.close();
@@ -245,7 +257,8 @@ describe('companion logic (stub node)', () => {
       node = new FakeNode(node.publicKey);
       bob = new Companion(config, await loadCompanionState(dir, node.publicKey, 3600, now), { node, log: createLogger({ level: 'silent' }), now: () => now });
       await bob.start([]);
-      expect(bob.ownList.list.seq).toBeGreaterThan(second.seq);
+      expect(bob.ownList.list.seq).toBe(second.seq);
+      expect(bob.ownList.list.issuedAt).toBe(Math.floor(now));
       expect(P.verifyStatus(node.status, now)).toMatchObject({ ok: true, stale: false });
     } finally {
       vi.useRealTimers();
@@ -261,6 +274,7 @@ describe('companion logic (stub node)', () => {
     const newer = P.signNext(bob.ownList.list, [...P.devicesOf(bob.ownList.list), { publicKey: laptop, name: 'laptop' }], key.pair, Date.now() / 1000 + 1, 3600);
     bob.onStatusMessage(laptop, P.buildStatusMessage(newer, 'laptop'));
     expect(bob.ownList.list.seq).toBe(newer.list.seq);
+    await bob.flush();
     expect(P.verifyStatus(node.status, Date.now() / 1000)).toMatchObject({ ok: true, seq: newer.list.seq, human: 'tox-persona' });
     // Our next change starts from the adopted list, so the laptop stays listed.
     const devices = bob.deviceAdd(pk(), 'tablet');
