@@ -33,8 +33,9 @@ describe('admin endpoint of a running daemon (--network local)', () => {
     expect(((await res.json()) as { status: string }).status).toBe('ok');
   });
 
-  it('/metrics speaks Prometheus and has the companion\'s series', async () => {
-    const res = await fetch(`${d.url}/metrics`);
+  it('/metrics speaks Prometheus and has the companion\'s series (with the token)', async () => {
+    expect((await fetch(`${d.url}/metrics`)).status, 'admin /metrics without the token').toBe(401);
+    const res = await fetch(`${d.url}/metrics`, { headers: { authorization: `Bearer ${d.token}` } });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/plain/);
     const text = await res.text();
@@ -46,8 +47,10 @@ describe('admin endpoint of a running daemon (--network local)', () => {
     expect(text, 'iterate turns observed').toMatch(/^tox_persona_iterate_lag_seconds_count [1-9]/m);
   });
 
-  it('/personas returns the table as JSON', async () => {
-    const res = await fetch(`${d.url}/personas`);
+  it('/personas returns the table as JSON, only with the token', async () => {
+    expect((await fetch(`${d.url}/personas`)).status).toBe(401);
+    expect((await fetch(`${d.url}/status`)).status).toBe(401);
+    const res = await fetch(`${d.url}/personas`, { headers: { authorization: `Bearer ${d.token}` } });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ personas: [] });
   });
