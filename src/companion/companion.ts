@@ -112,6 +112,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
       ...(loaded.friends ?? migrateFriends(loaded.table, this.now())),
     };
     this.metrics.refresher = () => this.refreshGauges();
+    this.metrics.setLibtoxcoreVersion(this.node.libtoxcoreVersion);
   }
 
   // ---------------------------------------------------------------- the one write path
@@ -431,7 +432,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     const connection = this.node.selfConnection();
     const inGrace = Date.now() - this.startedAt < this.config.healthGraceSeconds * 1000;
     const healthy = connection !== 'none' || inGrace;
-    return { healthy, body: { status: healthy ? 'ok' : 'unhealthy', connection, inGracePeriod: inGrace && connection === 'none', uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) } };
+    return { healthy, body: { status: healthy ? 'ok' : 'unhealthy', connection, inGracePeriod: inGrace && connection === 'none', uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000), libtoxcore: this.node.libtoxcoreVersion } };
   }
 
   /** The table as JSON-friendly views; `addedByUs` and the active device come from the companion's records. */
@@ -459,6 +460,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
       publicKey: this.node.publicKey,
       personaId: this.personaId,
       connection: this.node.selfConnection(),
+      libtoxcore: this.node.libtoxcoreVersion,
       running: this.running,
       friends,
       devices: P.devicesOf(s.own.list),

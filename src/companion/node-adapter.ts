@@ -1,4 +1,5 @@
 // Maps the companion's NodePort onto ToxNode (src/tox): hex keys, events with the friend's public key, save to the profile path.
+import { loadToxcore } from '../ffi/index.js';
 import { ToxNode, type ConnectionStatus } from '../tox/node.js';
 import { bytesToHex } from '../util/bytes.js';
 import type { FriendInfo, NodePort, NodePortEvents, NodePortOptions, NodePortBootstrap } from './node-port.js';
@@ -21,6 +22,11 @@ export class ToxNodePort implements NodePort {
 
   get address(): string {
     return this.tox.addressHex.toUpperCase();
+  }
+
+  get libtoxcoreVersion(): string {
+    const ffi = loadToxcore(); // the library this process loaded (once), the same the node runs on
+    return `${ffi.tox_version_major()}.${ffi.tox_version_minor()}.${ffi.tox_version_patch()}`;
   }
 
   on<K extends keyof NodePortEvents>(event: K, listener: (payload: NodePortEvents[K]) => void): void {
