@@ -32,11 +32,24 @@ export function exitCodeFor(err: unknown): number {
   return EXIT.FAILURE;
 }
 
-/** Prints a command's result: `json` as JSON when --json, otherwise the human text. */
+/**
+ * Characters a terminal must not receive from text others chose (friends' Tox names, request messages, alarm details):
+ * C0 controls but newline and tab (ESC starts escape sequences), DEL, C1 controls, and bidi formatting characters
+ * (which can make a name display as another one).
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE_FOR_TERMINAL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** `text` with every character a terminal would interpret shown as an escape (`\u{1b}`) instead. */
+export function safeText(text: string): string {
+  return text.replace(UNSAFE_FOR_TERMINAL, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+}
+
+/** Prints a command's result: `json` as JSON when --json, otherwise the human text with unsafe characters escaped. */
 export function print(json: boolean, value: unknown, human: () => string): void {
   if (json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   else {
-    const text = human();
+    const text = safeText(human());
     if (text) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 }
@@ -46,7 +59,7 @@ export function printError(json: boolean, err: unknown): void {
   const code = err instanceof ToxPersonaError ? err.code : 'INTERNAL';
   const message = err instanceof Error ? err.message : String(err);
   if (json) process.stderr.write(`${JSON.stringify({ error: { code, message } })}\n`);
-  else process.stderr.write(`tox-persona: ${message}${code !== 'INTERNAL' ? ` [${code}]` : ''}\n`);
+  else process.stderr.write(`tox-persona: ${safeText(message)}${code !== 'INTERNAL' ? ` [${code}]` : ''}\n`);
 }
 
 /** A short form of a 64-hex key for tables: first 8 and last 4 characters. */

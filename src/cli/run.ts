@@ -4,6 +4,7 @@ import { common, commandConfig, type CommonOptions } from './context.js';
 import type { RawConfig } from '../companion/config.js';
 import { createLogger } from '../companion/log.js';
 import { startDaemon, type Daemon } from '../companion/open.js';
+import { safeText } from './output.js';
 
 interface RunOptions extends CommonOptions {
   network?: string;
@@ -88,7 +89,7 @@ export function registerRunCommand(program: Command): void {
       const log = createLogger({ level: config.logLevel });
       const tty = Boolean(process.stderr.isTTY);
       const say = (line: string) => {
-        if (tty) process.stderr.write(`${line}\n`);
+        if (tty) process.stderr.write(`${safeText(line)}\n`);
       };
       // The signal handlers go in before anything touches the data directory: a signal during start-up then waits for
       // start-up to finish (or fail) and stops cleanly, instead of Node's default exit that leaves daemon.json behind.

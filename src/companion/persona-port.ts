@@ -177,7 +177,7 @@ export interface PersonaView {
   ttl: number | null;
   lastSeen: number | null;
   from: string | null;
-  devices: Array<{ publicKey: string; name: string; active: boolean; confirmed: boolean; addedByUs: boolean }>;
+  devices: Array<{ publicKey: string; name: string; active: boolean; confirmed: boolean; addedByUs: boolean; toxName?: string }>;
   /** Updates waiting for approve/reject (manual policy, or held back by a pinning rule). */
   pending?: Array<{ id: string; seq: number; from: string; reason: string; receivedAt: number }>;
 }
