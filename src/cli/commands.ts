@@ -194,6 +194,13 @@ export function registerCommands(program: Command): void {
       const r = (await callOperation(o, 'reject', { persona: id })) as P.PersonaView;
       print(!!o.json, r, () => `rejected; ${personasText([r])}`);
     });
+  common(program.command('vouch'))
+    .description('vouch for a persona: its lists may add its devices although no friend you added or accepted confirmed it')
+    .argument('<PERSONA>', 'PersonaID or a unique prefix (8+ hex)')
+    .action(async (id: string, o: Opts) => {
+      const r = (await callOperation(o, 'vouch', { persona: id })) as P.PersonaView;
+      print(!!o.json, r, () => `vouched; ${personasText([r])}`);
+    });
 
   const friend = program.command('friend').description('the Tox friend list');
   common(friend.command('add'))
@@ -207,9 +214,9 @@ export function registerCommands(program: Command): void {
   common(friend.command('list'))
     .description('list friends, their connection and persona')
     .action(async (o: Opts) => {
-      const r = (await callOperation(o, 'friendList')) as { friends: Array<{ publicKey: string; name: string; connection: string; persona?: string }> };
+      const r = (await callOperation(o, 'friendList')) as { friends: Array<{ publicKey: string; name: string; connection: string; persona?: string; why?: string[] }> };
       print(!!o.json, r, () =>
-        r.friends.length === 0 ? '(no friends)' : columns([['PUBLIC KEY', 'NAME', 'CONNECTION', 'PERSONA'], ...r.friends.map((f) => [f.publicKey, f.name || '-', f.connection, f.persona ? shortKey(f.persona) : '-'])]));
+        r.friends.length === 0 ? '(no friends)' : columns([['PUBLIC KEY', 'NAME', 'CONNECTION', 'PERSONA', 'WHY'], ...r.friends.map((f) => [f.publicKey, f.name || '-', f.connection, f.persona ? shortKey(f.persona) : '-', f.why?.join(', ') || '-'])]));
     });
   common(friend.command('remove'))
     .description('remove a friend (public key or unique prefix)')
