@@ -1,35 +1,12 @@
 // CLI output and exit codes: readable text by default, JSON with --json, one stable exit code per kind of failure.
 import { ToxPersonaError } from '../util/errors.js';
+import { EXIT, exitCodeForCode } from '../util/error-codes.js';
 
-/** Exit codes of `tox-persona` (documented in docs/CLI.md). */
-export const EXIT = Object.freeze({
-  /** Success (for `verify`: the status message is valid). */
-  OK: 0,
-  /** Unexpected failure (a bug, or an error with no code). */
-  FAILURE: 1,
-  /** Bad usage: unknown command or option, bad argument, invalid configuration. */
-  USAGE: 2,
-  /** Data directory: not initialized, already initialized, or a damaged file in it. */
-  DATA_DIR: 3,
-  /** Busy or unreachable: another process holds the data directory, or the daemon's admin endpoint did not answer. */
-  BUSY: 4,
-  /** Refused: the operation was understood but refused (unknown device, rejected status message, wrong passphrase...). */
-  REFUSED: 5,
-});
-
-const DATA_DIR_CODES = new Set(['NOT_INITIALIZED', 'ALREADY_INITIALIZED', 'BAD_FILE', 'TABLE_CORRUPT', 'TABLE_UNKNOWN_VERSION', 'KEY_FILE_NOT_FOUND', 'KEY_FILE_PERMISSIONS', 'KEY_FILE_CORRUPT']);
-const BUSY_CODES = new Set(['LOCKED', 'DAEMON_UNREACHABLE']);
-const USAGE_CODES = new Set(['BAD_CONFIG', 'BAD_ARGUMENT', 'USAGE', 'BAD_NODE', 'BAD_NODE_LIST', 'AMBIGUOUS']);
+export { EXIT };
 
 /** The exit code for an error thrown by a command. */
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof ToxPersonaError) {
-    if (USAGE_CODES.has(err.code)) return EXIT.USAGE;
-    if (DATA_DIR_CODES.has(err.code)) return EXIT.DATA_DIR;
-    if (BUSY_CODES.has(err.code)) return EXIT.BUSY;
-    return EXIT.REFUSED;
-  }
-  return EXIT.FAILURE;
+  return err instanceof ToxPersonaError ? exitCodeForCode(err.code) : EXIT.FAILURE;
 }
 
 /**

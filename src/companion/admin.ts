@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { ToxPersonaError } from '../util/errors.js';
+import { httpStatusForCode } from '../util/error-codes.js';
 import type { Logger } from './log.js';
 
 /** What the admin server serves; the companion implements it. */
@@ -14,14 +15,6 @@ export interface AdminHandlers {
   status(): unknown;
   /** Runs a named state-changing (or secret-revealing) operation; throws ToxPersonaError for refusals. */
   op(name: string, args: Record<string, unknown>): Promise<unknown>;
-}
-
-/** HTTP status for a typed error code: not-found codes 404, conflicts 409, everything else the caller did wrong 400. */
-export function httpStatusFor(code: string): number {
-  if (/NOT_FOUND|UNKNOWN|NO_SUCH/.test(code)) return 404;
-  if (/ALREADY|EXISTS|CONFLICT|LOCKED|BUSY/.test(code)) return 409;
-  if (code === 'UNAUTHORIZED') return 401;
-  return 400;
 }
 
 /** Constant-time check of an `Authorization: Bearer <token>` header. */
@@ -197,7 +190,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       return send(res, 200, { ok: true, result: result ?? null });
     } catch (err) {
       if (err instanceof ToxPersonaError) {
-        return send(res, httpStatusFor(err.code), { error: { code: err.code, message: err.message } });
+        return send(res, httpStatusForCode(err.code), { error: { code: err.code, message: err.message } });
       }
       log.error({ op: op[1], err: (err as Error).message }, 'admin operation failed');
       return send(res, 500, { error: { code: 'INTERNAL', message: (err as Error).message } });

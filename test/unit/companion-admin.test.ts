@@ -1,6 +1,7 @@
 // Admin endpoint: bearer-token checks, error-code → HTTP status, the server's routing with stub handlers, and the probe listener's allow-list.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkBearer, httpStatusFor, startAdminServer, startProbeServer, callAdmin, getAdmin, type AdminHandlers, type AdminServer } from '../../src/companion/admin.js';
+import { httpStatusForCode as httpStatusFor } from '../../src/util/error-codes.js';
+import { checkBearer, startAdminServer, startProbeServer, callAdmin, getAdmin, type AdminHandlers, type AdminServer } from '../../src/companion/admin.js';
 import { createLogger } from '../../src/companion/log.js';
 import { ToxPersonaError } from '../../src/util/errors.js';
 import { request as httpRequest } from 'node:http';
