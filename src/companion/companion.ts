@@ -554,6 +554,9 @@ export class Companion extends EventEmitter<CompanionEvents> {
 
   /** Removes a friend by public key (or unique prefix); it stays removed for automatic adds. */
   friendRemove(ref: string): { publicKey: string } {
+    // Offline (no start-up scan), a friend added outside the companion may have no record yet: record it first.
+    const now = this.now();
+    for (const f of this.node.friends()) if (!this.state.friends[f.publicKey]) this.dispatch({ type: 'friendAdded', publicKey: f.publicKey, ok: true, existing: true, now });
     return this.command({ cmd: 'friendRemove', ref }).result as { publicKey: string };
   }
 
