@@ -104,11 +104,13 @@ async function main(): Promise<void> {
       if (e.publicKey === hex(mallory!)) fromMallory++;
     });
     const aliceLists = Array.from({ length: 100 }, () => alice.publish([hex(phone!)]));
+    // Strangers first: after the equivocations Mallory's persona is in conflict and his lists would only be held.
+    // The equivocations reuse the seq of his last strangers list.
     const kinds: Array<{ name: string; make: (i: number) => string }> = [
-      { name: 'equivocations', make: () => mal.equivocate([hex(mallory!), randomKey()]) },
+      { name: 'lists naming 18 strangers', make: () => mal.publish([hex(mallory!), ...Array.from({ length: 18 }, randomKey)], '', true) },
       { name: 'replays of Alice\'s lists', make: (i) => aliceLists[i % aliceLists.length]! },
       { name: 'random invalid blobs', make: () => `hi ~tp1:${randomBytes(600).toString('base64url')}` },
-      { name: 'lists naming 18 strangers', make: () => mal.publish([hex(mallory!), ...Array.from({ length: 18 }, randomKey)], '', true) },
+      { name: 'equivocations', make: () => mal.equivocate([hex(mallory!), randomKey()]) },
     ];
     const floods = kinds.map((k) => Array.from({ length: N }, (_, i) => k.make(i)));
     mallory!.stop(); // Mallory's node is driven by hand: one iterate per message sends it
