@@ -298,19 +298,23 @@ class Run {
     this.s.rejections = { ...this.s.rejections, [from]: list };
   }
 
-  /** Another device holding our persona key published a newer list of our persona: adopt it (only from a device it names). */
+  /**
+   * Another device of our persona published a list of it: adopt it when it is newer and built from ours (only from a
+   * device it names); a list that forks from ours, drops this device or comes under a revoked epoch is not adopted and
+   * raises an alarm (PROTOCOL.md, judgeOwnList).
+   */
   adoptOwn(from: string, text: string | Uint8Array): void {
-    const v = P.decodeOwnList(text);
-    if (!v.ok) return;
-    const l = v.signed.list;
-    if (l.seq <= this.s.own.list.seq || !P.devicesOf(l).some((d) => d.publicKey === from)) return;
+    const j = P.judgeOwnStatus(this.s.own, text, { thisDevice: this.env.selfKey, from, now: this.now });
+    if (j.alarm) this.alarm({ at: iso(this.now), personaId: P.personaIdHex(this.env.key), reason: j.alarm.code, detail: j.alarm.detail, from });
+    if (!j.adopt || !j.signed) return;
+    const l = j.signed.list;
     let status: string;
     try {
-      status = P.buildStatusMessage(v.signed, this.env.statusText);
+      status = P.buildStatusMessage(j.signed, this.env.statusText);
     } catch {
       return; // does not fit next to our human text; keep ours
     }
-    this.s.own = v.signed;
+    this.s.own = j.signed;
     this.log('info', 'adopted a newer list of our own persona from another of its devices', { from, seq: l.seq, devices: l.devices.length });
     this.touch('hard', 'adopted own list');
     this.effects.push({ type: 'publish', statusMessage: status, seq: l.seq, why: 'adopted' });
@@ -508,16 +512,24 @@ class Run {
       this.effects.push({ type: 'deleteFriend', publicKey: pk });
     }
     const l = this.s.own.list;
-    if (this.now >= l.issuedAt + l.ttl / 2) this.resign(P.devicesOf(l), 'ttl refresh');
+    if (this.now >= l.issuedAt + l.ttl / 2) this.refreshOwn('ttl refresh');
     if (this.s.softDirty && this.dirty !== 'hard') this.touch('hard', 'periodic');
     return this.done();
   }
 
   // ------------------------------------------------------------ our own list
 
-  /** Re-signs our list with `devices`, publishes it; throws StatusMessageTooLong before anything changes when it does not fit. */
+  /** Signs a new version of our list with `devices`, chained to our newest list, and publishes it; throws StatusMessageTooLong before anything changes when it does not fit. */
   resign(devices: P.DeviceView[], why: string): void {
-    const next = P.signNext(this.s.own.list, devices, this.env.key.pair, this.now, this.env.ttlSeconds);
+    this.publishOwn(P.signNext(this.s.own.list, devices, this.env.key.pair, this.now, this.env.ttlSeconds), why);
+  }
+
+  /** Re-signs our list as the same version (same seq, new issuedAt): a refresh never outranks a newer list a sibling made. */
+  refreshOwn(why: string): void {
+    this.publishOwn(P.signRefresh(this.s.own.list, this.env.key.pair, this.now, this.env.ttlSeconds), why);
+  }
+
+  publishOwn(next: P.SignedDeviceList, why: string): void {
     const status = P.buildStatusMessage(next, this.env.statusText);
     this.s.own = next;
     this.touch('hard', why);
@@ -539,7 +551,7 @@ class Run {
     switch (c.cmd) {
       case 'start': {
         const l = this.s.own.list;
-        if (this.now - l.issuedAt > l.ttl / 2 || l.ttl !== this.env.ttlSeconds) this.resign(P.devicesOf(l), 'refresh');
+        if (this.now - l.issuedAt > l.ttl / 2 || l.ttl !== this.env.ttlSeconds) this.refreshOwn('refresh');
         else this.effects.push({ type: 'publish', statusMessage: P.buildStatusMessage(this.s.own, this.env.statusText), seq: l.seq, why: 'start' });
         return this.done();
       }

@@ -229,7 +229,7 @@ describe('companion logic (stub node)', () => {
     expect(P.tableView(state.table)).toEqual(before.personas);
   });
 
-  it('re-signs and republishes at half the time-to-live, and at start when the saved list is past it', async () => {
+  it('refreshes (same seq, later issuedAt) and republishes at half the time-to-live, and at start when the saved list is past it', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
     try {
       let now = Date.now() / 1000;
@@ -244,8 +244,10 @@ describe('companion logic (stub node)', () => {
       now += 200;
       vi.advanceTimersByTime(200 * 1000);
       const second = bob.ownList.list;
-      expect(second.seq).toBeGreaterThan(first.seq);
+      // A refresh is never a new version: a stale device's refresh can't outrank a newer list (PROTOCOL.md, section 8).
+      expect(second.seq).toBe(first.seq);
       expect(second.issuedAt).toBe(Math.floor(now));
+      expect(second.issuedAt).toBeGreaterThan(first.issuedAt);
       await bob.flush();
       expect(P.verifyStatus(node.status, now)).toMatchObject({ ok: true, seq: second.seq });
       await bob.flush();
@@ -255,7 +257,8 @@ describe('companion logic (stub node)', () => {
       node = new FakeNode(node.publicKey);
       bob = new Companion(config, await loadCompanionState(dir, node.publicKey, 3600, now), { node, log: createLogger({ level: 'silent' }), now: () => now });
       await bob.start([]);
-      expect(bob.ownList.list.seq).toBeGreaterThan(second.seq);
+      expect(bob.ownList.list.seq).toBe(second.seq);
+      expect(bob.ownList.list.issuedAt).toBe(Math.floor(now));
       expect(P.verifyStatus(node.status, now)).toMatchObject({ ok: true, stale: false });
     } finally {
       vi.useRealTimers();
