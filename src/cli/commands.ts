@@ -24,7 +24,7 @@ export function personasText(personas: P.PersonaView[]): string {
   if (personas.length === 0) return '(no personas yet)';
   const rows: string[][] = [['PERSONA', 'STATE', 'SEQ', 'DEVICES']];
   for (const p of personas) {
-    const devs = p.devices.map((d) => `${d.name || shortKey(d.publicKey)}${d.toxName && d.toxName !== d.name ? ` (${JSON.stringify(d.toxName)})` : ''}${d.active ? '*' : ''}${d.confirmed ? '' : '?'}`).join(' ');
+    const devs = p.devices.map((d) => `${d.name || shortKey(d.publicKey)}${d.active ? '*' : ''}${d.confirmed ? '' : '?'}${d.toxName && d.toxName !== d.name ? ` (${JSON.stringify(d.toxName)})` : ''}`).join(' ');
     rows.push([shortKey(p.personaId), p.state + (p.pending ? ' (pending update)' : ''), String(p.seq ?? '-'), devs || '-']);
   }
   return `${columns(rows)}\n(* active, ? unconfirmed, "..." the friend's own Tox name)`;
