@@ -1,5 +1,4 @@
 // Maps the companion's NodePort onto ToxNode (src/tox): hex keys, events with the friend's public key, save to the profile path.
-import { loadToxcore } from '../ffi/index.js';
 import { ToxNode, type ConnectionStatus } from '../tox/node.js';
 import { bytesToHex } from '../util/bytes.js';
 import type { FriendInfo, NodePort, NodePortEvents, NodePortOptions, NodePortBootstrap } from './node-port.js';
@@ -25,8 +24,7 @@ export class ToxNodePort implements NodePort {
   }
 
   get libtoxcoreVersion(): string {
-    const ffi = loadToxcore(); // the library this process loaded (once), the same the node runs on
-    return `${ffi.tox_version_major()}.${ffi.tox_version_minor()}.${ffi.tox_version_patch()}`;
+    return this.tox.libtoxcore.version;
   }
 
   on<K extends keyof NodePortEvents>(event: K, listener: (payload: NodePortEvents[K]) => void): void {

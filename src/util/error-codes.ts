@@ -11,7 +11,7 @@ export const EXIT = Object.freeze({
   USAGE: 2,
   /** Data directory: not initialized, already initialized, or a damaged file in it. */
   DATA_DIR: 3,
-  /** Busy or unreachable: another process holds the data directory, or the daemon's admin endpoint did not answer. */
+  /** Busy or unreachable: another process holds the data directory or the client profile, or the daemon's admin endpoint did not answer. */
   BUSY: 4,
   /** Refused: the operation was understood but refused (unknown device, rejected status message, wrong passphrase...). */
   REFUSED: 5,
@@ -58,6 +58,7 @@ export const ERROR_CODES: Readonly<Record<string, { kind: ErrorKind; doc: string
   KEY_FILE_CORRUPT: { kind: 'dataDir', doc: 'persona.key is damaged' },
   LOCKED: { kind: 'busy', doc: 'another process holds the data directory' },
   DAEMON_UNREACHABLE: { kind: 'busy', doc: 'the daemon recorded in daemon.json did not answer' },
+  IN_USE: { kind: 'busy', doc: 'a Tox client profile is in use by a running client (profile sync)' },
   UNKNOWN_DEVICE: { kind: 'notFound', doc: 'no such device in our list' },
   UNKNOWN_PERSONA: { kind: 'notFound', doc: 'no such persona in the table' },
   UNKNOWN_REQUEST: { kind: 'notFound', doc: 'no pending friend request from that key' },

@@ -32,8 +32,8 @@ describe.runIf(hasGroups)(`NGC groups on libtoxcore ${version}`, () => {
     const bobJoined = waitForEvent<GroupSelfJoinEvent>(bob!, 'groupSelfJoin', { what: 'Bob to complete joining the group', timeoutMs: 60_000 });
     const bobSeen = waitForEvent<GroupPeerJoinEvent>(alice!, 'groupPeerJoin', { what: "Alice to see Bob's join event", timeoutMs: 60_000, filter: (e) => e.group === group });
     const bobGroup = bob!.groupInviteAccept(inv.friend, inv.inviteData, 'Bob');
-    expect((await bobJoined).group).toBe(bobGroup);
-    const seen = await bobSeen;
+    const [joined, seen] = await Promise.all([bobJoined, bobSeen]);
+    expect(joined.group).toBe(bobGroup);
     expect(Buffer.from(alice!.groupPeerPublicKey(group, seen.peer)).equals(Buffer.from(bob!.groupSelfPublicKey(bobGroup)))).toBe(true);
     expect(Buffer.from(bob!.groupChatId(bobGroup)).equals(Buffer.from(alice!.groupChatId(group)))).toBe(true);
 

@@ -1,5 +1,5 @@
 // The libtoxcore version the tests expect the code under test to run on: what CI says it set up, else what this process loads.
-import { loadToxcore } from '../../src/ffi/index.js';
+import { libtoxcoreInfo } from '../../src/ffi/index.js';
 
 /**
  * "major.minor.patch" of the library in use. CI (.ci/run) sets TOX_PERSONA_EXPECT_LIBTOXCORE next to
@@ -9,6 +9,5 @@ import { loadToxcore } from '../../src/ffi/index.js';
 export function expectedLibtoxcoreVersion(): string {
   const fromCi = process.env.TOX_PERSONA_EXPECT_LIBTOXCORE;
   if (fromCi) return fromCi;
-  const ffi = loadToxcore();
-  return `${ffi.tox_version_major()}.${ffi.tox_version_minor()}.${ffi.tox_version_patch()}`;
+  return libtoxcoreInfo().version;
 }
