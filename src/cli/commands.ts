@@ -147,17 +147,22 @@ export function registerCommands(program: Command): void {
           `new Tox ID:  ${r.toxId}`,
           '',
           'Copy that file to the new device and load it in any Tox client (e.g. as its profile .tox file).',
-          'Its status message already carries the signed list, so friends add it by themselves.',
+          'Its status message already carries the signed list: friends who run a tox-persona companion add it by themselves.',
+          'Friends with an ordinary client (toxic, qTox...) must add it: with "tox-persona profile sync" on their stopped',
+          `client's profile, or by hand (its Tox ID is above).`,
           'Do not run the same profile on two devices: each device needs its own key.',
         ].join('\n'));
     });
 
   common(program.command('blob'))
-    .description('print the status message (human text + signed blob), for pasting into another Tox client\'s status')
+    .description('print the status message (human text + signed blob), for pasting into another Tox client\'s status; says on stderr when the list expires')
     .option('--blob-only', 'print the blob without the human text')
     .action(async (o: Opts) => {
-      const r = (await callOperation(o, 'blob')) as { statusMessage: string; blob: string; humanBytesLeft: number };
-      print(!!o.json, r, () => (o.blobOnly ? r.blob : r.statusMessage));
+      const r = (await callOperation(o, 'blob')) as { statusMessage: string; blob: string; humanBytesLeft: number; expiresAt: number };
+      const out = { ...r, expires: new Date(r.expiresAt * 1000).toISOString() };
+      print(!!o.json, out, () => (o.blobOnly ? r.blob : r.statusMessage));
+      // On stderr, so that stdout stays exactly the text to paste: a pasted list is not refreshed by the companion.
+      if (!o.json) process.stderr.write(`the signed list expires ${out.expires}${r.expiresAt * 1000 < Date.now() ? ' (EXPIRED)' : ''}: paste a fresh one before then\n`);
     });
 
   common(program.command('verify'))

@@ -11,14 +11,14 @@ export const EXIT = Object.freeze({
   USAGE: 2,
   /** Data directory: not initialized, already initialized, or a damaged file in it. */
   DATA_DIR: 3,
-  /** Busy or unreachable: another process holds the data directory, or the daemon's admin endpoint did not answer. */
+  /** Busy or unreachable: another process holds the data directory or the client profile, or the daemon's admin endpoint did not answer. */
   BUSY: 4,
   /** Refused: the operation was understood but refused (unknown device, rejected status message, wrong passphrase...). */
   REFUSED: 5,
 });
 
 const DATA_DIR_CODES = new Set(['NOT_INITIALIZED', 'ALREADY_INITIALIZED', 'BAD_FILE', 'TABLE_CORRUPT', 'TABLE_UNKNOWN_VERSION', 'KEY_FILE_NOT_FOUND', 'KEY_FILE_PERMISSIONS', 'KEY_FILE_CORRUPT']);
-const BUSY_CODES = new Set(['LOCKED', 'DAEMON_UNREACHABLE']);
+const BUSY_CODES = new Set(['LOCKED', 'DAEMON_UNREACHABLE', 'IN_USE']);
 const USAGE_CODES = new Set(['BAD_CONFIG', 'BAD_ARGUMENT', 'USAGE', 'BAD_NODE', 'BAD_NODE_LIST', 'AMBIGUOUS']);
 
 /** The exit code for an error thrown by a command. */

@@ -25,8 +25,21 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
   deviceRemove: (c, a) => ({ devices: c.deviceRemove(str(a, 'device')) }),
   deviceActivate: (c, a) => ({ devices: c.deviceActivate(str(a, 'device')) }),
   deviceEnroll: (c, a) => c.enroll(str(a, 'out'), str(a, 'name', false)),
-  blob: (c) => ({ statusMessage: c.statusMessage(), blob: P.blobOnly(c.ownList), humanBytesLeft: P.humanBudget(c.ownList) }),
+  blob: (c) => ({
+    statusMessage: c.statusMessage(),
+    blob: P.blobOnly(c.ownList),
+    humanBytesLeft: P.humanBudget(c.ownList),
+    expiresAt: c.ownList.list.issuedAt + c.ownList.list.ttl,
+  }),
   personas: (c) => ({ personas: c.personas() }),
+  syncSource: (c) => ({
+    personaId: c.personaId,
+    ownDevices: P.devicesOf(c.ownList.list),
+    blob: P.blobOnly(c.ownList),
+    expiresAt: c.ownList.list.issuedAt + c.ownList.list.ttl,
+    personas: c.personas(),
+    blocked: c.current.blocked,
+  }),
   approve: (c, a) => c.approve(str(a, 'persona')),
   reject: (c, a) => c.reject(str(a, 'persona')),
   friendAdd: (c, a) => c.friendAdd(str(a, 'toxId'), str(a, 'message', false)),
@@ -38,7 +51,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
 });
 
 /** Operations that only read: run offline, they leave the data directory's files untouched. */
-export const READ_ONLY_OPERATIONS: ReadonlySet<string> = new Set(['status', 'personaShow', 'deviceList', 'blob', 'personas', 'friendList', 'requests']);
+export const READ_ONLY_OPERATIONS: ReadonlySet<string> = new Set(['status', 'personaShow', 'deviceList', 'blob', 'personas', 'syncSource', 'friendList', 'requests']);
 
 /** Runs an operation by name; unknown names give `UNKNOWN_OPERATION`. */
 export async function runOperation(c: Companion, name: string, args: Record<string, unknown>): Promise<unknown> {

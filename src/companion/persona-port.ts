@@ -6,6 +6,7 @@ import { signOwnChange, signOwnRefresh, judgeOwnList, type OwnSigner, type OwnLi
 import { encodeStatusMessage, decodeStatusMessage, statusMessageBudget } from '../persona/codec.js';
 import { generatePersonaKey, savePersonaKey, loadPersonaKey as loadKeyFile, exportPersonaKey, importPersonaKey, type PersonaKeyPair } from '../persona/keys.js';
 import { personaReady } from '../persona/sodium.js';
+import { separateHumanText } from '../profile/sync.js';
 import {
   emptyTable as emptyPersonaTable, applyStatusMessage, DEFAULT_MAX_CLOCK_SKEW_SECONDS, approvePending, rejectPending, observeFriend, markAdded, forgetFriend, refreshStaleness,
   type PersonaTable, type Action, type Outcome, type PendingUpdate,
@@ -140,9 +141,9 @@ export async function importKey(text: string, passphrase?: string): Promise<Pers
   return { pair: await importPersonaKey(text.trim(), passphrase) };
 }
 
-/** The status message: human text + marker + blob (throws StatusMessageTooLong with the budget when it does not fit). */
+/** The status message: human text, a separating space, marker + blob (throws StatusMessageTooLong with the budget when it does not fit). */
 export function buildStatusMessage(signed: SignedDeviceList, humanText: string): string {
-  return encodeStatusMessage(signed, humanText);
+  return encodeStatusMessage(signed, separateHumanText(humanText));
 }
 
 /** The blob alone (marker included), for pasting into another client. */
@@ -150,9 +151,9 @@ export function blobOnly(signed: SignedDeviceList): string {
   return encodeStatusMessage(signed, '');
 }
 
-/** Bytes left for human text next to this list. */
+/** Bytes left for human text next to this list (less the space that separates it from the marker). */
 export function humanBudget(signed: SignedDeviceList): number {
-  return statusMessageBudget(signed).humanBytes;
+  return Math.max(0, statusMessageBudget(signed).humanBytes - 1);
 }
 
 /** What `verify` reports about one status message. */
