@@ -15,7 +15,7 @@ import { cli, cliJson, startDaemonProcess, type DaemonProcess } from './cli.js';
 const nodeOptions = { ipv6: false, localDiscovery: false, startPort: 33445, endPort: 34445 } as const;
 
 async function personasOf(d: DaemonProcess): Promise<Array<{ personaId: string; state: string; devices: Array<{ publicKey: string; confirmed: boolean }> }>> {
-  return ((await (await fetch(`${d.url}/personas`)).json()) as { personas: any[] }).personas;
+  return ((await (await fetch(`${d.url}/personas`, { headers: { authorization: `Bearer ${d.token}` } })).json()) as { personas: any[] }).personas;
 }
 
 function connected(node: ToxNode, pk: string): boolean {
