@@ -4,7 +4,10 @@ import { z } from 'zod';
 import { EventEmitter } from 'node:events';
 import type { Logger } from './log.js';
 import type { CompanionConfig, Policy } from './config.js';
-import { dataPath, readJsonFile, writeJsonFile, DataDirError } from './datadir.js';
+import { dataPath, readJsonFile, writeJsonFile, DataDirError, FILES } from './datadir.js';
+import { commitFiles, SaveError, type CommitFile } from '../util/fs.js';
+import { faultArmed, faultPoint } from '../util/fault.js';
+import { createHash } from 'node:crypto';
 import type { NodePort, NodePortBootstrap, SelfConnection } from './node-port.js';
 import { CompanionMetrics } from './metrics.js';
 import { ToxPersonaError } from '../util/errors.js';
@@ -69,6 +72,19 @@ export interface CompanionState {
 
 const MAX_ALARMS_KEPT = 100;
 
+/** Fewest milliseconds between two background saves: bursts of friends' updates coalesce into at most one save a second. */
+export const MIN_SAVE_INTERVAL_MS = 1_000;
+
+/** Delay before a failed save (a full or read-only disk) is tried again. */
+export const SAVE_RETRY_MS = 5_000;
+
+/** The last failed save, for `status` and /healthz; cleared by the next save that succeeds. */
+export interface SaveFailure {
+  at: string;
+  code: string;
+  message: string;
+}
+
 /**
  * The companion service over one data directory. In daemon mode it listens to the node's events; in offline mode the
  * CLI calls one operation and closes it. Every state change is saved (profile, table, own list) before the operation returns.
@@ -85,8 +101,19 @@ export class Companion extends EventEmitter<CompanionEvents> {
   private table: P.Table;
   private requests: PendingRequest[];
   private readonly alarms: AlarmRecord[] = [];
-  private saveChain: Promise<void> = Promise.resolve();
   private dirty = false;
+  /** The save in progress, if any: saves never overlap. */
+  private saving: Promise<void> | undefined;
+  private saveTimer: NodeJS.Timeout | undefined;
+  private lastSaveAt = 0;
+  private saveFailure: SaveFailure | undefined;
+  private lastSavedAt: string | undefined;
+  /** SHA-256 of what each file last received, so a save writes only the files whose content changed. */
+  private readonly written = new Map<string, string>();
+  /** Our own list as it is on disk: the only list that may be published (durable before visible). */
+  private durableOwn: P.SignedDeviceList;
+  /** The list in our status message right now (set only from {@link durableOwn}). */
+  private publishedOwn: P.SignedDeviceList | undefined;
   /** Set when the data directory's lock was lost: another process may own the files, so we must not write them. */
   private writesStopped = false;
   private running = false;
@@ -105,6 +132,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.profilePassphrase = components.profilePassphrase;
     this.key = state.key;
     this.own = state.own;
+    this.durableOwn = state.own;
     this.table = state.table;
     this.requests = state.requests;
     this.metrics.refresher = () => this.refreshGauges();
@@ -147,8 +175,10 @@ export class Companion extends EventEmitter<CompanionEvents> {
     on('iterate', ((e: { lagMs: number; durationMs: number }) => this.metrics.observeIterate(e.lagMs, e.durationMs)) as never);
 
     if (this.config.name) node.setName(this.config.name);
+    if (faultArmed()) this.log.warn({ fault: faultArmed() }, 'TEST FAULT INJECTION ARMED: this process kills itself at that step');
+    // The loaded list is on disk, so it may go out at once; a refresh below is published once it is saved.
+    this.publishDurable('start');
     this.ensureFresh();
-    this.publish('start');
     this.scanFriends();
     try {
       node.bootstrap(bootstrap);
@@ -169,7 +199,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
       });
     }, this.config.saveIntervalSeconds * 1000));
     this.scheduleRepublish();
-    await this.flush();
+    // A failing save (full disk) does not stop the daemon: it is logged, shown in status and /healthz, and retried.
+    await this.flush().catch(() => undefined);
   }
 
   /**
@@ -189,13 +220,16 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.timers = [];
     if (this.republishTimer) clearTimeout(this.republishTimer);
     this.republishTimer = undefined;
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
     for (const off of this.unsubscribe.splice(0)) off();
     if (this.running) {
       this.running = false;
       await this.node.stop();
     }
     if (save) this.dirty = true;
-    await this.flush();
+    // What the commands changed was saved before they answered; a final save that fails is logged, not thrown.
+    await this.flush().catch(() => undefined);
     await this.node.close();
   }
 
@@ -210,23 +244,61 @@ export class Companion extends EventEmitter<CompanionEvents> {
 
   // ---------------------------------------------------------------- persistence
 
-  /** Marks state dirty and saves soon (coalescing bursts into one write). */
+  /** Marks state dirty and saves it in the background, at most once per {@link MIN_SAVE_INTERVAL_MS} (bursts coalesce). */
   requestSave(why: string): void {
     this.dirty = true;
-    this.saveChain = this.saveChain.then(() => this.saveNow(why)).catch((err: unknown) => {
-      this.log.error({ err: (err as Error).message }, 'save failed');
-    });
+    if (this.saveTimer || this.closing) return;
+    this.scheduleSave(Math.max(0, this.lastSaveAt + MIN_SAVE_INTERVAL_MS - Date.now()), why);
   }
 
-  /** Resolves once every requested save has completed. */
+  private scheduleSave(ms: number, why: string): void {
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      // A failure was logged by saveNow and schedules its own retry.
+      this.commit(why).catch(() => undefined);
+    }, ms);
+    this.saveTimer.unref();
+  }
+
+  /**
+   * Makes every change made so far durable (one atomic commit of the changed files), then publishes our list if it
+   * changed. Resolves once that is done; rejects with `SAVE_FAILED` when the disk refuses (the state stays in memory,
+   * unpublished, and the save is retried). Saves never overlap; concurrent callers share the next one.
+   */
+  async commit(why = 'commit'): Promise<void> {
+    while (this.saving) await this.saving.catch(() => undefined);
+    if (!this.dirty) return;
+    this.saving = this.saveNow(why);
+    try {
+      await this.saving;
+    } finally {
+      this.saving = undefined;
+    }
+  }
+
+  /** Saves now what changed and waits for it; `SAVE_FAILED` when the disk refused. */
   async flush(): Promise<void> {
-    if (this.dirty) this.requestSave('flush');
-    await this.saveChain;
+    await this.commit('flush');
   }
 
   /** Stops every further write to the data directory, the final save on close included (the lock was lost). */
   stopWriting(): void {
     this.writesStopped = true;
+  }
+
+  /** The files of the current state, in the order a commit writes them. */
+  private stateFiles(): Array<{ name: string; data: () => Uint8Array | string; key: Uint8Array | string }> {
+    const devices = `${JSON.stringify(P.ownListToJson(this.own), null, 2)}\n`;
+    const requests = `${JSON.stringify({ version: 1, requests: this.requests }, null, 2)}\n`;
+    const table = P.tableText(this.table);
+    // The profile is compared in plain form: an encrypted one differs at every save (fresh nonce) even when unchanged.
+    const plain = this.node.savedata();
+    return [
+      { name: FILES.profile, data: () => this.node.profileBytes(), key: plain },
+      { name: FILES.table, data: () => table, key: table },
+      { name: FILES.devices, data: () => devices, key: devices },
+      { name: FILES.requests, data: () => requests, key: requests },
+    ];
   }
 
   private async saveNow(why: string): Promise<void> {
@@ -236,24 +308,67 @@ export class Companion extends EventEmitter<CompanionEvents> {
       return;
     }
     this.dirty = false;
-    const dir = this.config.dir;
-    await this.node.save();
-    await P.saveTable(dataPath(dir, 'table'), this.table);
-    await writeJsonFile(dataPath(dir, 'devices'), P.ownListToJson(this.own));
-    await writeJsonFile(dataPath(dir, 'requests'), { version: 1, requests: this.requests });
+    this.lastSaveAt = Date.now();
+    // Everything is captured synchronously: the commit is the state of this one moment.
+    const own = this.own;
+    const files: CommitFile[] = [];
+    const hashes = new Map<string, string>();
+    for (const f of this.stateFiles()) {
+      const h = createHash('sha256').update(f.key).digest('hex');
+      if (this.written.get(f.name) === h) continue;
+      files.push({ name: f.name, data: f.data() });
+      hashes.set(f.name, h);
+    }
+    try {
+      await commitFiles(this.config.dir, files);
+    } catch (err) {
+      this.dirty = true;
+      const e = err as NodeJS.ErrnoException;
+      this.saveFailure = { at: new Date().toISOString(), code: e.code ?? 'EIO', message: e.message };
+      this.metrics.saveFailures.inc();
+      this.log.error({ why, code: e.code, err: e.message }, 'save failed: nothing was published or acknowledged from it; retrying');
+      if (!this.closing && !this.saveTimer) this.scheduleSave(SAVE_RETRY_MS, 'retry');
+      throw new SaveError('SAVE_FAILED', `saving the data directory failed (${e.code ?? 'error'}: ${e.message}); the change is not published and is retried`, { cause: err });
+    }
+    for (const [name, h] of hashes) this.written.set(name, h);
+    if (this.saveFailure) this.log.info({ failedSince: this.saveFailure.at }, 'saving works again');
+    this.saveFailure = undefined;
+    this.lastSavedAt = new Date().toISOString();
+    this.durableOwn = own;
+    faultPoint('after-save');
     this.metrics.saves.inc();
-    this.log.debug({ why }, 'saved profile, table and own list');
+    this.log.debug({ why, files: files.map((f) => f.name) }, 'saved');
     this.emit('saved');
+    this.publishDurable(why);
   }
 
   // ---------------------------------------------------------------- publishing
 
-  /** Sets the status message to human text + our signed list (a no-op in toxcore when unchanged). */
-  private publish(why: string): void {
-    this.node.setStatusMessage(this.statusMessage());
+  /**
+   * Puts our durable list into the status message when it is not there yet. Only the list on disk is ever published:
+   * a crash then never restarts from an older list than the one friends may have seen.
+   */
+  private publishDurable(why: string): void {
+    const own = this.durableOwn;
+    if (this.publishedOwn === own) return;
+    this.node.setStatusMessage(P.buildStatusMessage(own, this.config.statusText));
+    this.publishedOwn = own;
+    // The profile carries the status message too: save it again (only it changed), so it matches devices.json.
+    this.requestSave('status message');
     this.metrics.publishes.inc();
-    this.log.info({ why, seq: this.own.list.seq, devices: this.own.list.devices.length }, 'published device list');
-    this.emit('published', { seq: this.own.list.seq, devices: P.devicesOf(this.own.list) });
+    this.log.info({ why, seq: own.list.seq, devices: own.list.devices.length }, 'published device list');
+    this.emit('published', { seq: own.list.seq, devices: P.devicesOf(own.list) });
+    if (faultArmed() === 'after-publish') this.faultAfterNextIterate();
+  }
+
+  /** Test fault 'after-publish': toxcore sends a new status message at its next iterate, so the crash comes after that. */
+  private faultAfterNextIterate(): void {
+    if (!this.running) return faultPoint('after-publish');
+    const fn = () => {
+      this.node.off('iterate', fn as never);
+      faultPoint('after-publish');
+    };
+    this.node.on('iterate', fn as never);
   }
 
   /** Re-signs our list with `devices` (or the same devices) and publishes it. */
@@ -262,8 +377,9 @@ export class Companion extends EventEmitter<CompanionEvents> {
     // Throws StatusMessageTooLong (with the byte budget) before anything changes when the list no longer fits.
     P.buildStatusMessage(next, this.config.statusText);
     this.own = next;
-    this.publish(why);
+    faultPoint('after-sign');
     this.scheduleRepublish();
+    // Published by the save once it is durable (publishDurable).
     this.requestSave(why);
   }
 
@@ -345,7 +461,6 @@ export class Companion extends EventEmitter<CompanionEvents> {
     }
     this.own = v.signed;
     this.log.info({ from, seq: l.seq, devices: l.devices.length }, 'adopted a newer list of our own persona from another of its devices');
-    this.publish('adopted');
     this.scheduleRepublish();
     this.requestSave('adopted own list');
   }
@@ -456,8 +571,14 @@ export class Companion extends EventEmitter<CompanionEvents> {
   health(): { healthy: boolean; body: unknown } {
     const connection = this.node.selfConnection();
     const inGrace = Date.now() - this.startedAt < this.config.healthGraceSeconds * 1000;
-    const healthy = connection !== 'none' || inGrace;
-    return { healthy, body: { status: healthy ? 'ok' : 'unhealthy', connection, inGracePeriod: inGrace && connection === 'none', uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) } };
+    // A daemon that cannot save cannot publish or acknowledge changes: unhealthy, with the reason.
+    const healthy = (connection !== 'none' || inGrace) && !this.saveFailure;
+    return { healthy, body: { status: healthy ? 'ok' : 'unhealthy', connection, inGracePeriod: inGrace && connection === 'none', uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000), save: this.saveView() } };
+  }
+
+  /** The state of saving: `ok`, when it last succeeded, and the last error while saves fail. */
+  saveView(): { ok: boolean; lastSavedAt: string | null; error?: SaveFailure } {
+    return { ok: !this.saveFailure, lastSavedAt: this.lastSavedAt ?? null, ...(this.saveFailure ? { error: this.saveFailure } : {}) };
   }
 
   /** The table as JSON-friendly views. */
@@ -485,6 +606,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
       pendingApprovals: P.tableView(this.table).filter((p) => p.pending).length,
       pendingRequests: this.requests.length,
       alarms: [...this.alarms],
+      save: this.saveView(),
     };
   }
 
@@ -542,7 +664,6 @@ export class Companion extends EventEmitter<CompanionEvents> {
     const r = rekeyProfile(this.node.savedata(), { keyPair: pair, statusMessage: status, ...(this.profilePassphrase ? { newPassphrase: this.profilePassphrase } : {}) });
     await writeNewFile(outPath, r.bytes);
     this.own = next;
-    this.publish('device enrolled');
     this.scheduleRepublish();
     this.requestSave('device enrolled');
     await this.flush();
@@ -673,6 +794,14 @@ function recoverOwnList(dir: string, devicesPath: string, key: P.PersonaKey, dev
   throw new DataDirError('NOT_INITIALIZED', `${devicesPath} is missing and cannot be rebuilt (${why}); restore it from a backup, or re-create the data directory with "tox-persona init --list <a current status message of this persona>"`);
 }
 
+/** The list in our own status message when it is a valid list of our persona that names this device. */
+function ownListInStatus(key: P.PersonaKey, devicePublicKey: string, statusMessage: string | Uint8Array | undefined): P.SignedDeviceList | undefined {
+  if (statusMessage === undefined || statusMessage.length === 0) return undefined;
+  const v = P.decodeOwnList(statusMessage);
+  if (!v.ok || P.listPersonaIdHex(v.signed.list) !== P.personaIdHex(key)) return undefined;
+  return P.devicesOf(v.signed.list).some((d) => d.publicKey === devicePublicKey.toUpperCase()) ? v.signed : undefined;
+}
+
 function short(pk: string): string {
   return `${pk.slice(0, 8)}…`;
 }
@@ -699,6 +828,15 @@ export async function loadCompanionState(dir: string, devicePublicKey: string, t
     own = P.ownListFromJson(readJsonFile(devicesPath, null), devicesPath);
     if (P.personaIdHex(key) !== P.listPersonaIdHex(own.list)) {
       throw new DataDirError('BAD_FILE', `${devicesPath}: the device list belongs to another persona than persona.key`);
+    }
+    // One save is one state, but a directory written by an older version (which published before it saved) or put
+    // back from a backup may hold a devices.json older than the list in our own status message, which friends may
+    // have seen: continue from the newer one, or friends refuse what we publish as a rollback.
+    const published = ownListInStatus(key, devicePublicKey, options.selfStatusMessage);
+    if (published && published.list.seq > own.list.seq) {
+      options.log?.warn({ file: devicesPath, fileSeq: own.list.seq, publishedSeq: published.list.seq }, 'devices.json is older than the list in our own status message: continuing from the published list');
+      own = published;
+      await writeJsonFile(devicesPath, P.ownListToJson(own));
     }
   } else {
     own = recoverOwnList(dir, devicesPath, key, devicePublicKey, options.selfStatusMessage, now, ttl, options.log);

@@ -2,6 +2,7 @@
 // friend-request policy, records alarms, refuses lists that would not fit, saves what it changed, and logs no secrets.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -189,8 +190,13 @@ describe('companion logic (stub node)', () => {
   it('own list: changes re-sign and publish; a list that would not fit is refused and nothing changes', async () => {
     await open();
     const seq0 = bob.ownList.list.seq;
+    const before = node.status;
     bob.deviceAdd(pk(), 'tablet');
     expect(bob.ownList.list.seq).toBeGreaterThan(seq0);
+    // Durable before visible: the new list is published only once it is saved.
+    expect(node.status).toBe(before);
+    await bob.flush();
+    expect(JSON.parse(readFileSync(join(dir, 'devices.json'), 'utf8'))).toEqual(P.ownListToJson(bob.ownList));
     expect(P.verifyStatus(node.status, Date.now() / 1000)).toMatchObject({ ok: true, devices: [expect.anything(), expect.objectContaining({ name: 'tablet' })] });
     expect(() => bob.deviceRemove(node.publicKey)).toThrow(expect.objectContaining({ code: 'OWN_DEVICE' }));
     let refused: unknown;
@@ -202,6 +208,7 @@ describe('companion logic (stub node)', () => {
       }
     }
     expect(refused).toMatchObject({ code: 'STATUS_MESSAGE_TOO_LONG' });
+    await bob.flush();
     expect(P.verifyStatus(node.status, Date.now() / 1000)).toMatchObject({ ok: true, seq: bob.ownList.list.seq });
   });
 
@@ -237,6 +244,7 @@ describe('companion logic (stub node)', () => {
       const second = bob.ownList.list;
       expect(second.seq).toBeGreaterThan(first.seq);
       expect(second.issuedAt).toBe(Math.floor(now));
+      await bob.flush();
       expect(P.verifyStatus(node.status, now)).toMatchObject({ ok: true, seq: second.seq });
       await bob.flush();
       await bob.close();
@@ -261,6 +269,7 @@ describe('companion logic (stub node)', () => {
     const newer = P.signNext(bob.ownList.list, [...P.devicesOf(bob.ownList.list), { publicKey: laptop, name: 'laptop' }], key.pair, Date.now() / 1000 + 1, 3600);
     bob.onStatusMessage(laptop, P.buildStatusMessage(newer, 'laptop'));
     expect(bob.ownList.list.seq).toBe(newer.list.seq);
+    await bob.flush();
     expect(P.verifyStatus(node.status, Date.now() / 1000)).toMatchObject({ ok: true, seq: newer.list.seq, human: 'tox-persona' });
     // Our next change starts from the adopted list, so the laptop stays listed.
     const devices = bob.deviceAdd(pk(), 'tablet');
