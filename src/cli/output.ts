@@ -15,11 +15,17 @@ export const EXIT = Object.freeze({
   BUSY: 4,
   /** Refused: the operation was understood but refused (unknown device, rejected status message, wrong passphrase...). */
   REFUSED: 5,
+  /**
+   * Outcome unknown: a changing command may or may not have been applied (its daemon went away and no retry answered,
+   * or the disk refused the save and the daemon keeps retrying it). Run it again with the printed --request-id.
+   */
+  UNKNOWN: 6,
 });
 
 const DATA_DIR_CODES = new Set(['NOT_INITIALIZED', 'ALREADY_INITIALIZED', 'BAD_FILE', 'TABLE_CORRUPT', 'TABLE_UNKNOWN_VERSION', 'KEY_FILE_NOT_FOUND', 'KEY_FILE_PERMISSIONS', 'KEY_FILE_CORRUPT']);
-const BUSY_CODES = new Set(['LOCKED', 'DAEMON_UNREACHABLE']);
-const USAGE_CODES = new Set(['BAD_CONFIG', 'BAD_ARGUMENT', 'USAGE', 'BAD_NODE', 'BAD_NODE_LIST', 'AMBIGUOUS']);
+const BUSY_CODES = new Set(['LOCKED', 'DAEMON_UNREACHABLE', 'DAEMON_NO_ANSWER']);
+const UNKNOWN_CODES = new Set(['OUTCOME_UNKNOWN', 'SAVE_FAILED']);
+const USAGE_CODES = new Set(['BAD_CONFIG', 'BAD_ARGUMENT', 'INVALID_PUBLIC_KEY', 'USAGE', 'BAD_NODE', 'BAD_NODE_LIST', 'AMBIGUOUS']);
 
 /** The exit code for an error thrown by a command. */
 export function exitCodeFor(err: unknown): number {
@@ -27,6 +33,7 @@ export function exitCodeFor(err: unknown): number {
     if (USAGE_CODES.has(err.code)) return EXIT.USAGE;
     if (DATA_DIR_CODES.has(err.code)) return EXIT.DATA_DIR;
     if (BUSY_CODES.has(err.code)) return EXIT.BUSY;
+    if (UNKNOWN_CODES.has(err.code)) return EXIT.UNKNOWN;
     return EXIT.REFUSED;
   }
   return EXIT.FAILURE;

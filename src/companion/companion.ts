@@ -17,7 +17,7 @@ import { generateKeyPair, toxAddress } from '../profile/keys.js';
 import { bytesToHex } from '../util/bytes.js';
 import { resolve as resolvePath } from 'node:path';
 
-/** A refused companion operation. Codes: `UNKNOWN_DEVICE`, `DEVICE_EXISTS`, `LAST_DEVICE`, `OWN_DEVICE`, `UNKNOWN_PERSONA`, `NO_PENDING`, `UNKNOWN_REQUEST`, `UNKNOWN_FRIEND`, `BAD_ARGUMENT`, `NOT_RUNNING`, `APPROVE_REFUSED`, `AMBIGUOUS`. */
+/** A refused companion operation. Codes: `UNKNOWN_DEVICE`, `DEVICE_EXISTS`, `INVALID_PUBLIC_KEY`, `LAST_DEVICE`, `OWN_DEVICE`, `UNKNOWN_PERSONA`, `NO_PENDING`, `UNKNOWN_REQUEST`, `UNKNOWN_FRIEND`, `BAD_ARGUMENT`, `NOT_RUNNING`, `APPROVE_REFUSED`, `AMBIGUOUS`. */
 export class CompanionError extends ToxPersonaError {}
 
 /** Most friend requests kept waiting for accept/decline; a new one beyond it drops the oldest. */
@@ -68,7 +68,22 @@ export interface CompanionState {
   own: P.SignedDeviceList;
   table: P.Table;
   requests: PendingRequest[];
+  /** Outcomes of recent mutating requests (outcomes.json); none when absent. */
+  outcomes?: RequestOutcome[];
 }
+
+/** The outcome of one mutating request, kept by request id so that a retry gets it instead of applying twice. */
+export interface RequestOutcome {
+  id: string;
+  op: string;
+  at: string;
+  ok: boolean;
+  result?: unknown;
+  error?: { code: string; message: string };
+}
+
+/** Most request outcomes kept; the oldest give way (a retry comes within minutes, not after a hundred other changes). */
+export const MAX_OUTCOMES_KEPT = 100;
 
 const MAX_ALARMS_KEPT = 100;
 
@@ -100,6 +115,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
   private own: P.SignedDeviceList;
   private table: P.Table;
   private requests: PendingRequest[];
+  private outcomes: RequestOutcome[];
   private readonly alarms: AlarmRecord[] = [];
   private dirty = false;
   /** The save in progress, if any: saves never overlap. */
@@ -135,6 +151,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.durableOwn = state.own;
     this.table = state.table;
     this.requests = state.requests;
+    this.outcomes = state.outcomes ?? [];
     this.metrics.refresher = () => this.refreshGauges();
   }
 
@@ -150,9 +167,9 @@ export class Companion extends EventEmitter<CompanionEvents> {
     return this.own;
   }
 
-  /** The status message we publish: human text plus the signed blob. */
+  /** The status message we publish: human text plus the signed blob of the saved list. */
   statusMessage(): string {
-    return P.buildStatusMessage(this.own, this.config.statusText);
+    return P.buildStatusMessage(this.durableOwn, this.config.statusText);
   }
 
   /**
@@ -291,6 +308,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     const devices = `${JSON.stringify(P.ownListToJson(this.own), null, 2)}\n`;
     const requests = `${JSON.stringify({ version: 1, requests: this.requests }, null, 2)}\n`;
     const table = P.tableText(this.table);
+    const outcomes = `${JSON.stringify({ version: 1, outcomes: this.outcomes })}\n`;
     // The profile is compared in plain form: an encrypted one differs at every save (fresh nonce) even when unchanged.
     const plain = this.node.savedata();
     return [
@@ -298,6 +316,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
       { name: FILES.table, data: () => table, key: table },
       { name: FILES.devices, data: () => devices, key: devices },
       { name: FILES.requests, data: () => requests, key: requests },
+      { name: FILES.outcomes, data: () => outcomes, key: outcomes },
     ];
   }
 
@@ -340,6 +359,21 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.log.debug({ why, files: files.map((f) => f.name) }, 'saved');
     this.emit('saved');
     this.publishDurable(why);
+  }
+
+  /** The recorded outcome of a request id, if any. */
+  outcomeOf(id: string): RequestOutcome | undefined {
+    return this.outcomes.find((o) => o.id === id);
+  }
+
+  /**
+   * Records a request's outcome in the state, so the next commit saves it together with the change it made: after a
+   * crash, either both are on disk or neither (then a retry applies the change for the first time).
+   */
+  recordOutcome(outcome: RequestOutcome): void {
+    this.outcomes.push(outcome);
+    if (this.outcomes.length > MAX_OUTCOMES_KEPT) this.outcomes.splice(0, this.outcomes.length - MAX_OUTCOMES_KEPT);
+    this.dirty = true;
   }
 
   // ---------------------------------------------------------------- publishing
@@ -596,10 +630,11 @@ export class Companion extends EventEmitter<CompanionEvents> {
       connection: this.node.selfConnection(),
       running: this.running,
       friends,
-      devices: P.devicesOf(this.own.list),
-      seq: this.own.list.seq,
-      issuedAt: this.own.list.issuedAt,
-      ttl: this.own.list.ttl,
+      // The saved list (the one we publish): a change whose save failed is not shown as done.
+      devices: P.devicesOf(this.durableOwn.list),
+      seq: this.durableOwn.list.seq,
+      issuedAt: this.durableOwn.list.issuedAt,
+      ttl: this.durableOwn.list.ttl,
       policy: this.config.policy,
       acceptRequests: this.config.acceptRequests,
       personas: P.countByState(this.table),
@@ -719,6 +754,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
   friendAdd(address: string, message: string): { publicKey: string } {
     const addr = address.trim().toUpperCase();
     if (!/^[0-9A-F]{76}$/.test(addr)) throw new CompanionError('BAD_ARGUMENT', 'a Tox ID is 76 hex characters');
+    requireValidCurve25519(addr.slice(0, 64));
     this.node.friendAdd(addr, message || 'tox-persona');
     this.requestSave('friend added');
     return { publicKey: addr.slice(0, 64) };
@@ -769,7 +805,18 @@ function normKey(text: string): string {
   // A full Tox ID is accepted too: its first 32 bytes are the public key.
   const pk = /^[0-9A-F]{76}$/.test(t) ? t.slice(0, 64) : t;
   if (!/^[0-9A-F]{64}$/.test(pk)) throw new CompanionError('BAD_ARGUMENT', `not a Tox public key (64 hex) or Tox ID (76 hex): "${text}"`);
+  requireValidCurve25519(pk);
   return pk;
+}
+
+/**
+ * Throws `INVALID_PUBLIC_KEY` for a key toxcore refuses as a Curve25519 public key (its last byte is 0x80 or more):
+ * such a device could never become anyone's friend, and toxcore would report it as a bad checksum.
+ */
+function requireValidCurve25519(pk: string): void {
+  if (Number.parseInt(pk.slice(62, 64), 16) >= 0x80) {
+    throw new CompanionError('INVALID_PUBLIC_KEY', `${short(pk)} is not a valid Curve25519 public key (its last byte is 0x${pk.slice(62, 64)}; Tox keys end in a byte below 0x80)`);
+  }
 }
 
 function recoverOwnList(dir: string, devicesPath: string, key: P.PersonaKey, devicePublicKey: string, statusMessage: string | Uint8Array | undefined, now: number, ttl: number, log: Logger | undefined): P.SignedDeviceList {
@@ -843,7 +890,7 @@ export async function loadCompanionState(dir: string, devicePublicKey: string, t
     await writeJsonFile(devicesPath, P.ownListToJson(own));
   }
   const table = await P.loadTable(dataPath(dir, 'table'));
-  return { key, own, table, requests: loadRequests(dataPath(dir, 'requests')) };
+  return { key, own, table, requests: loadRequests(dataPath(dir, 'requests')), outcomes: loadOutcomes(dataPath(dir, 'outcomes')) };
 }
 
 const RequestsFileSchema = z.object({
@@ -856,6 +903,25 @@ const RequestsFileSchema = z.object({
     }).strip(),
   ),
 });
+
+const OutcomesFileSchema = z.object({
+  version: z.literal(1),
+  outcomes: z.array(z.object({
+    id: z.string(),
+    op: z.string(),
+    at: z.string(),
+    ok: z.boolean(),
+    result: z.unknown().optional(),
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+  })),
+});
+
+/** outcomes.json (missing → none); a damaged one is `BAD_FILE`, as for the other state files. */
+function loadOutcomes(path: string): RequestOutcome[] {
+  const r = OutcomesFileSchema.safeParse(readJsonFile<unknown>(path, { version: 1, outcomes: [] }));
+  if (!r.success) throw new DataDirError('BAD_FILE', `${path}: not a request-outcomes file (${r.error.issues[0]?.message ?? 'invalid'}); it may be deleted (retries of older requests then apply again)`);
+  return r.data.outcomes.slice(-MAX_OUTCOMES_KEPT) as RequestOutcome[];
+}
 
 /** requests.json (missing → none); anything but the shape we write is `BAD_FILE`, as for the table. */
 function loadRequests(path: string): PendingRequest[] {

@@ -23,6 +23,8 @@ export const FILES = Object.freeze({
   devices: 'devices.json',
   /** Incoming friend requests waiting for accept/decline. */
   requests: 'requests.json',
+  /** Outcomes of the latest mutating requests by request id, saved in the same commit as the change they made. */
+  outcomes: 'outcomes.json',
   /** Optional settings (see docs/CLI.md). */
   config: 'config.json',
   /** Bearer token for the admin endpoint's state-changing calls (0600). */

@@ -114,6 +114,35 @@ describe('a kill -9 at each step of a change: restart converges, the watching fr
     });
   }
 
+  it('device add whose daemon dies before answering (change saved): with no retry budget exit 6 naming the request id; the same command with that id then reports the first outcome, applied once', async () => {
+    await alice!.stop();
+    alice = await startDaemonProcess(A(), runArgs(), { [FAULT_ENV]: 'after-sign>after-save' });
+    const pk = deviceKey();
+    const r = await cli(['device', 'add', '--dir', A(), pk, '--name', 'lost-answer', '--request-id', 'lost-answer-1', '--json'], { env: { TOX_PERSONA_RETRY_SECONDS: '0' } });
+    expect(r.code, r.stderr).toBe(6);
+    expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'OUTCOME_UNKNOWN', message: expect.stringContaining('--request-id lost-answer-1') });
+    // The daemon is gone; the retry runs on the files under the lock and finds the saved outcome.
+    const again = await cliJson(['device', 'add', '--dir', A(), pk, '--name', 'lost-answer', '--request-id', 'lost-answer-1']);
+    expect(again.devices.filter((d: any) => d.publicKey === pk)).toHaveLength(1);
+    alice = await startDaemonProcess(A(), runArgs());
+    expect((await converged()).devices.filter((d) => d === pk)).toHaveLength(1);
+    expect(await friendComplaints(bob!)).toEqual([]);
+  });
+
+  for (const [fault, saved] of [['after-sign', false], ['after-sign>after-journal', true]] as const) {
+    it(`device add whose daemon is killed at ${fault}: the command retries by itself with its request id and exits 0, the device listed once`, async () => {
+      await alice!.stop();
+      alice = await startDaemonProcess(A(), runArgs(), { [FAULT_ENV]: fault });
+      const pk = deviceKey();
+      const r = await cli(['device', 'add', '--dir', A(), pk, '--name', saved ? 'saved' : 'unsaved', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).devices.filter((d: any) => d.publicKey === pk)).toHaveLength(1);
+      alice = await startDaemonProcess(A(), runArgs());
+      expect((await converged()).devices.filter((d) => d === pk)).toHaveLength(1);
+      expect(await friendComplaints(bob!)).toEqual([]);
+    });
+  }
+
   it('devices.json one list behind the list in the profile\'s status message (an older version\'s crash, a partial restore): the restart continues from the newer list, Bob refuses nothing', async () => {
     const older = readFileSync(join(A(), 'devices.json'));
     const r = await cliJson(['device', 'add', '--dir', A(), deviceKey(), '--name', 'newer']);

@@ -17,4 +17,13 @@ describe('exitCodeFor', () => {
     expect(code('FUTURE_DATED')).toBe(5);
     expect(exitCodeFor(new Error('bug'))).toBe(1);
   });
+
+  it('not applied (2-5) and outcome unknown (6) are distinct: a lost answer or a failed save is 6, a refused connection or a held lock 4, an invalid key 2', () => {
+    expect(code('OUTCOME_UNKNOWN')).toBe(6);
+    expect(code('SAVE_FAILED')).toBe(6);
+    expect(code('DAEMON_UNREACHABLE')).toBe(4);
+    expect(code('LOCKED')).toBe(4);
+    expect(code('INVALID_PUBLIC_KEY')).toBe(2);
+    expect(code('DEVICE_EXISTS')).toBe(5);
+  });
 });

@@ -13,7 +13,8 @@ import { createLogger } from '../../src/companion/log.js';
 import * as P from '../../src/companion/persona-port.js';
 import { FakeNode } from '../support/fake-node.js';
 
-const pk = () => randomBytes(32).toString('hex').toUpperCase();
+// A valid Curve25519 public key as toxcore sees one: random, last byte below 0x80.
+const pk = () => { const b = randomBytes(32); b[31]! &= 0x7f; return b.toString('hex').toUpperCase(); };
 
 /** Alice: a persona key and her signed lists, as her devices would publish them. */
 async function makeAlice() {
