@@ -5,16 +5,23 @@
 #
 #   docker build -t tox-persona .                                   # companion
 #   docker build --target bootstrapd -t tox-persona-bootstrapd .    # bootstrap node
-# With podman add "--format docker" so HEALTHCHECK is kept. Where node:20-bookworm-slim cannot be
-# pulled, scripts/container-base.sh makes an equivalent local base and you pass it as BASE_IMAGE.
+# With podman add "--format docker" so HEALTHCHECK is kept. Where debian:sid-slim cannot be pulled,
+# scripts/container-base.sh makes an equivalent local base (debootstrap) and you pass it as DEBIAN_IMAGE.
 
-# Node 20 on Debian bookworm: the same Debian release whose libtoxcore2 (0.2.18) the code targets.
-ARG BASE_IMAGE=node:20-bookworm-slim
-# tox-bootstrapd needs no Node; any bookworm image works.
-ARG BOOTSTRAPD_BASE_IMAGE=debian:bookworm-slim
+# Debian unstable (sid): the newest libtoxcore2 in Debian's archive (0.2.22 today; bookworm has 0.2.18 and
+# trixie 0.2.20) next to a Node LTS that still gets fixes (nodejs 24). Every package, Node included, comes from
+# this one suite's apt, so an image rebuild picks up their security fixes. docs/DEPLOY.md says how to pin.
+ARG DEBIAN_IMAGE=debian:sid-slim
+
+# ---- node: Debian's nodejs and npm, for the build stages ---------------------------------------
+FROM ${DEBIAN_IMAGE} AS node
+ARG DEBIAN_FRONTEND=noninteractive
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nodejs npm ca-certificates \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 
 # ---- build: full dependencies, TypeScript → dist/ ---------------------------------------------
-FROM ${BASE_IMAGE} AS build
+FROM node AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN --mount=type=secret,id=npm_ca \
@@ -29,17 +36,17 @@ RUN npm run build
 # ---- prod-deps: production dependencies only ---------------------------------------------------
 # --omit=dev keeps optional dependencies: koffi's native binary is the optional package
 # @koromix/koffi-linux-x64, so --omit=optional / --no-optional would leave koffi unloadable.
-FROM ${BASE_IMAGE} AS prod-deps
+FROM node AS prod-deps
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN --mount=type=secret,id=npm_ca \
     if [ -s /run/secrets/npm_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; fi \
  && npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force \
- && node -e "const k = require('koffi'); if (typeof k.load !== 'function') process.exit(1); console.log('koffi native module loads')"
+ && node -e "const k = require('koffi'); if (typeof k.load !== 'function') process.exit(1); console.log('koffi native module loads on Node ' + process.version)"
 
-# ---- bootstrapd: a tox-bootstrapd from Debian's toxcore-utils (same toxcore 0.2.18) -----------
-FROM ${BOOTSTRAPD_BASE_IMAGE} AS bootstrapd
+# ---- bootstrapd: a tox-bootstrapd from Debian's toxcore-utils (the same toxcore as the companion) ------
+FROM ${DEBIAN_IMAGE} AS bootstrapd
 ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends toxcore-utils tini \
@@ -60,12 +67,12 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 \
 ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/bootstrapd-entrypoint.sh"]
 
 # ---- companion: the runtime image (default target) ---------------------------------------------
-FROM ${BASE_IMAGE} AS companion
+FROM ${DEBIAN_IMAGE} AS companion
 ARG DEBIAN_FRONTEND=noninteractive
-# libtoxcore2 is the C library loaded through koffi; tini is PID 1 so SIGTERM reaches node and
-# zombies are reaped (the daemon saves profile and table on SIGTERM before exiting).
+# nodejs runs the code (npm stays in the build stages); libtoxcore2 is the C library loaded through koffi;
+# tini is PID 1 so SIGTERM reaches node and zombies are reaped (the daemon saves profile and table on SIGTERM).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libtoxcore2 tini \
+ && apt-get install -y --no-install-recommends nodejs libtoxcore2 tini \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 RUN groupadd --system --gid 10001 toxpersona \
  && useradd --system --uid 10001 --gid toxpersona --home-dir /data --no-create-home \

@@ -2,7 +2,7 @@
 //
 // Run: npx tsx bench/ffi-call.ts [iterations].
 import koffi from 'koffi';
-import { constants, loadToxcore, type Ptr } from '../src/ffi/index.js';
+import { libtoxcoreInfo, loadToxcore, type Ptr } from '../src/ffi/index.js';
 import { ToxNode } from '../src/tox/node.js';
 import { compareNsPerCall, formatRatioTable, type Row } from './lib.js';
 
@@ -11,7 +11,7 @@ export function runFfiCallBench(iterations = 1_000_000): { versionMajor: Row[]; 
   const ffi = loadToxcore();
 
   // Bare koffi: a library handle and functions declared right here, with no generated code in between.
-  const bareLib = koffi.load('libtoxcore.so.2');
+  const bareLib = koffi.load(libtoxcoreInfo(ffi).path);
   const bareVersionMajor = bareLib.func('uint32_t tox_version_major(void)') as () => number;
   const bareIterationInterval = bareLib.func('uint32_t tox_iteration_interval(const void *tox)') as (tox: bigint) => number;
 
@@ -43,7 +43,7 @@ export function runFfiCallBench(iterations = 1_000_000): { versionMajor: Row[]; 
       ],
       iterations,
     );
-    console.log(`ffi-call: ${iterations} calls per round, median of 9 interleaved rounds, libtoxcore ${constants.TOX_VERSION_MAJOR}.${constants.TOX_VERSION_MINOR}.${constants.TOX_VERSION_PATCH}, koffi ${koffi.version}`);
+    console.log(`ffi-call: ${iterations} calls per round, median of 9 interleaved rounds, libtoxcore ${libtoxcoreInfo(ffi).version} (${libtoxcoreInfo(ffi).path}), koffi ${koffi.version}`);
     console.log(formatRatioTable('tox_version_major()', versionMajor, 'bare koffi'));
     console.log(formatRatioTable('tox_iteration_interval(tox)', iterationInterval, 'bare koffi'));
     return { versionMajor, iterationInterval };

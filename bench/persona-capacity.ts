@@ -1,10 +1,14 @@
-// How many devices fit in one 1007-byte status message, for the tox-persona format and the 2022 seed format, with 0/100/400 bytes of human text.
+// How many devices fit in one 1007-byte status message: protocol v2 with a signer certificate and chain reference (the usual case), v2 signed by the root, v1, and the 2022 seed format, with 0/100/400 bytes of human text.
 //
 // Run: npx tsx bench/persona-capacity.ts
-import { encodeSeedStatusMessage, encodeStatusMessage, nextDeviceList, personaKeyFromSeed, signDeviceList, type Device } from '../src/persona/index.js';
+import { certifySigner, chainRef, encodeSeedStatusMessage, encodeStatusMessage, nextDeviceList, personaKeyFromSeed, signDeviceList, type Device, type DeviceList } from '../src/persona/index.js';
 import { sodium } from '../src/persona/sodium.js';
 
 const key = personaKeyFromSeed(sodium.crypto_generichash(32, 'capacity-bench-persona', null));
+const signer = personaKeyFromSeed(sodium.crypto_generichash(32, 'capacity-bench-signer', null));
+const cert = certifySigner(key, 1, signer.publicKey);
+/** The list the measured ones are built from, so they carry a real chain reference. */
+const base: DeviceList = nextDeviceList(undefined, [{ publicKey: new Uint8Array(32).fill(7), name: '' }], { now: 1_767_139_200, personaId: key.publicKey, epoch: 1 });
 // Real Tox keys are uniformly random, so the devices here are too (BLAKE2b of a label): no compression gain to exploit.
 const device = (i: number, name: string): Device => ({ publicKey: sodium.crypto_generichash(32, `capacity-bench-device-${i}`, null), name });
 /** Short, realistic device names (4-8 bytes). */
@@ -13,9 +17,13 @@ const realName = (i: number): string => (NAMES[i % NAMES.length] as string) + (i
 // The seed format's dictionary keys are the names, so "unnamed" there means the shortest unique keys (a, b, ..., z, a1, ...).
 const shortKey = (i: number): string => String.fromCharCode(97 + (i % 26)) + (i >= 26 ? String(Math.floor(i / 26)) : '');
 
-function fitsPersona(n: number, named: boolean, human: number): boolean {
+type Shape = 'certified' | 'root' | 'v1';
+
+function fitsPersona(shape: Shape, n: number, named: boolean, human: number): boolean {
   const devices = Array.from({ length: n }, (_, i) => device(i, named ? realName(i) : ''));
-  const signed = signDeviceList(nextDeviceList(undefined, devices, { now: 1_767_225_600, personaId: key.publicKey }), key);
+  const list = nextDeviceList(shape === 'v1' ? undefined : base, devices, { now: 1_767_225_600, personaId: key.publicKey, version: shape === 'v1' ? 1 : 2 });
+  if (shape !== 'v1' && chainRef(base).seq !== list.prev?.seq) throw new Error('bench list is not chained');
+  const signed = shape === 'certified' ? signDeviceList(list, signer, cert) : signDeviceList(list, key);
   try {
     encodeStatusMessage(signed, 'h'.repeat(human));
     return true;
@@ -52,7 +60,13 @@ export interface CapacityRow {
 /** Computes and prints the capacity table; returns its rows for bench/run-all.ts. */
 export function runPersonaCapacityBench(): CapacityRow[] {
   const rows: CapacityRow[] = [];
-  for (const [format, fits] of [['tox-persona v1 (binary, base64url)', fitsPersona], ['seed 2022 (JSON, zlib, base64, hex)', fitsSeed]] as const) {
+  const formats: [string, (n: number, named: boolean, human: number) => boolean][] = [
+    ['v2, certified signer + chain', (n, named, human) => fitsPersona('certified', n, named, human)],
+    ['v2, root-signed + chain', (n, named, human) => fitsPersona('root', n, named, human)],
+    ['v1 (root-signed, no chain)', (n, named, human) => fitsPersona('v1', n, named, human)],
+    ['seed 2022 (JSON, zlib, base64, hex)', fitsSeed],
+  ];
+  for (const [format, fits] of formats) {
     for (const named of [false, true]) {
       const row = { format, names: named ? 'named (4-8 B)' : format.startsWith('seed') ? 'shortest keys' : 'unnamed' } as CapacityRow;
       row.human0 = maxFit((n) => fits(n, named, 0));
@@ -66,6 +80,9 @@ export function runPersonaCapacityBench(): CapacityRow[] {
   for (const r of rows) {
     console.log(`  ${r.format.padEnd(36)}  ${r.names.padEnd(14)}  ${String(r.human0).padStart(9)}  ${String(r.human100).padStart(6)}  ${String(r.human400).padStart(6)}`);
   }
+  const floor = rows[0]!;
+  const named = rows[1]!;
+  console.log(`  floor (issue 9): >= 14 unnamed with no text -> ${floor.human0} ${floor.human0 >= 14 ? 'ok' : 'BELOW'}; >= 6 named with 400 B -> ${named.human400} ${named.human400 >= 6 ? 'ok' : 'BELOW'}`);
   return rows;
 }
 

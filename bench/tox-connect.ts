@@ -1,6 +1,7 @@
 // Wall time from ToxNode start to "online on the local DHT" and to "friend connected", against a real local tox-bootstrapd.
 //
 // Run: npx tsx bench/tox-connect.ts [runs]   (default 10; loopback only, IPv6 and LAN discovery off).
+import { libtoxcoreInfo } from '../src/ffi/index.js';
 import { startBootstrapd } from '../src/tox/bootstrapd.js';
 import { ToxNode, type ToxNodeOptions } from '../src/tox/node.js';
 
@@ -63,7 +64,10 @@ export async function runToxConnectBench(runs = 10): Promise<{ runs: ConnectRun[
   }
   const online = stats(results.map((x) => x.online));
   const friend = stats(results.map((x) => x.friend));
-  console.log(`tox-connect: ${runs} runs, fresh node pair per run, one local tox-bootstrapd (loopback, IPv6/LAN off)`);
+  console.log(
+    `tox-connect: libtoxcore ${libtoxcoreInfo().version} (${libtoxcoreInfo().path}), ${runs} runs, fresh node pair per run, ` +
+      'one local tox-bootstrapd (loopback, IPv6/LAN off)',
+  );
   console.log(`  ${'milestone'.padEnd(28)} ${'median'.padStart(9)} ${'p95'.padStart(9)} ${'min'.padStart(9)} ${'max'.padStart(9)}`);
   for (const [label, s] of [['start -> DHT connected', online], ['start -> friend connected', friend]] as const) {
     console.log(`  ${label.padEnd(28)} ${fmt(s.median).padStart(9)} ${fmt(s.p95).padStart(9)} ${fmt(s.min).padStart(9)} ${fmt(s.max).padStart(9)}`);

@@ -50,8 +50,9 @@ CONF
     sleep 0.1
   done
   key=$(od -An -tx1 -N32 "$keys_dir/keys" | tr -d ' \n' | tr 'a-f' 'A-F')
-  printf '%s\n' "$key" >"$publish_dir/.bootstrap.key.tmp" && mv -f "$publish_dir/.bootstrap.key.tmp" "$publish_dir/bootstrap.key"
+  # bootstrap.key last: it is what readers wait for, so bootstrap.node is there by the time it appears.
   printf '%s:%s:%s\n' "$publish_host" "$port" "$key" >"$publish_dir/.bootstrap.node.tmp" && mv -f "$publish_dir/.bootstrap.node.tmp" "$publish_dir/bootstrap.node"
+  printf '%s\n' "$key" >"$publish_dir/.bootstrap.key.tmp" && mv -f "$publish_dir/.bootstrap.key.tmp" "$publish_dir/bootstrap.key"
   echo "bootstrapd-entrypoint: published public key $key to $publish_dir/bootstrap.key (node $publish_host:$port)"
 ) &
 

@@ -1,39 +1,27 @@
 #!/usr/bin/env bash
-# Builds a local stand-in for node:<major>-bookworm-slim (debootstrap bookworm + the host's Node) when no registry image can be pulled.
+# Builds a local stand-in for debian:<suite>-slim (debootstrap minbase of that Debian suite) when no registry image can be pulled.
 #
-# Usage: scripts/container-base.sh ENGINE NODE_IMAGE [DEBIAN_IMAGE]
-#   ENGINE        podman or docker command line (word-split), e.g. "podman --runtime /usr/sbin/runc"
-#   NODE_IMAGE    stand-in for node:20-bookworm-slim, e.g. localhost/tox-persona-base:bookworm-node20
-#   DEBIAN_IMAGE  optional stand-in for debian:bookworm-slim (same rootfs without Node), for tox-bootstrapd
-# Skips the build when the requested images already exist. Needs root (debootstrap) and the debootstrap package.
-# The Node runtime is COPIED FROM THIS HOST (same binary, same major version): this is stated in the
-# output, because the result is not the official node image, only an equivalent layout
-# (/usr/local/bin/node, /usr/local/lib/node_modules/npm, npm and npx links).
+# Usage: scripts/container-base.sh ENGINE IMAGE [SUITE]
+#   ENGINE  podman or docker command line (word-split), e.g. "podman --runtime /usr/sbin/runc"
+#   IMAGE   the image to make, e.g. localhost/tox-persona-debian:sid
+#   SUITE   Debian suite (default sid: the newest libtoxcore2 and a maintained Node LTS, see docs/DEPLOY.md)
+# Skips the build when IMAGE already exists. Needs root (debootstrap) and the debootstrap package.
+# The result holds Debian packages only: the Dockerfile installs nodejs, npm, libtoxcore2 and tini from the
+# suite's own apt, so nothing in the image comes from this host.
 set -euo pipefail
 
-engine_str=${1:?usage: container-base.sh ENGINE NODE_IMAGE [DEBIAN_IMAGE]}
-image=${2:?usage: container-base.sh ENGINE NODE_IMAGE [DEBIAN_IMAGE]}
-debian_image=${3:-}
+engine_str=${1:?usage: container-base.sh ENGINE IMAGE [SUITE]}
+image=${2:?usage: container-base.sh ENGINE IMAGE [SUITE]}
+suite=${3:-sid}
 read -r -a engine <<<"$engine_str"
 log() { printf 'container-base: %s\n' "$*" >&2; }
-have_image() { "${engine[@]}" image inspect "$1" >/dev/null 2>&1; }
 
-need_node=1; need_debian=0
-have_image "$image" && need_node=0
-[ -n "$debian_image" ] && ! have_image "$debian_image" && need_debian=1
-if [ "$need_node" -eq 0 ] && [ "$need_debian" -eq 0 ]; then
-  log "base image(s) $image${debian_image:+ and $debian_image} already exist, not rebuilding"
+if "${engine[@]}" image inspect "$image" >/dev/null 2>&1; then
+  log "base image $image already exists, not rebuilding"
   exit 0
 fi
-
 [ "$(id -u)" -eq 0 ] || { log "debootstrap needs root; run as root or provide $image yourself"; exit 1; }
 command -v debootstrap >/dev/null || { log "debootstrap is missing: apt-get install -y debootstrap"; exit 1; }
-
-node_bin=$(command -v node)
-node_bin=$(readlink -f "$node_bin")
-node_ver=$("$node_bin" -v)
-npm_dir=$(cd "$(dirname "$(readlink -f "$(command -v npm)")")/.." && pwd)
-[ -f "$npm_dir/package.json" ] || { log "cannot find npm's directory next to $(command -v npm)"; exit 1; }
 
 # Use the Debian mirror this machine is configured with (deb822 or one-line format).
 mirror=${DEBIAN_MIRROR:-}
@@ -44,64 +32,43 @@ if [ -z "$mirror" ]; then
   mirror=$(grep -hE '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}' | grep -v security | head -n1 || true)
 fi
 mirror=${mirror:-http://deb.debian.org/debian}
-security_mirror=${mirror%/debian}/debian-security
 
 start=$(date +%s)
 root=$(mktemp -d /var/tmp/tox-persona-base.XXXXXX)
-trap 'rm -rf "$root"' EXIT
-log "building local base image(s) $image${debian_image:+ and $debian_image}: debootstrap --variant=minbase bookworm from $mirror"
-debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.log" 2>&1 || {
-  tail -n 30 "$root.log" >&2; rm -f "$root.log"; exit 1; }
-rm -f "$root.log"
+trap 'rm -rf "$root" "$root.log" "$root.import.log"' EXIT
+log "building local base image $image: debootstrap --variant=minbase $suite from $mirror"
+debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$root.log" 2>&1 || { tail -n 30 "$root.log" >&2; exit 1; }
 
-# Same apt sources as the official bookworm images (main, updates, security).
+# The same apt sources as the official image of that suite (sid and testing have no -updates or -security).
 rm -f "$root/etc/apt/sources.list"
-cat >"$root/etc/apt/sources.list.d/debian.sources" <<SOURCES
-Types: deb
-URIs: $mirror
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+case "$suite" in
+  sid | unstable | testing | forky) suites=$suite; security="" ;;
+  *) suites="$suite $suite-updates"; security=$suite-security ;;
+esac
+{
+  printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$mirror" "$suites"
+  if [ -n "$security" ]; then
+    printf '\nTypes: deb\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "${mirror%/debian}/debian-security" "$security"
+  fi
+} >"$root/etc/apt/sources.list.d/debian.sources"
 
-Types: deb
-URIs: $security_mirror
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SOURCES
+# A mirror that serves a frozen snapshot of the archive has expired Release files; where this host's apt is told to
+# accept them, the local base (made from the same mirror) must be too, or no apt-get in the build works. An official
+# debian image with a live mirror needs nothing of this.
+host_apt=$(apt-config dump 2>/dev/null | grep -E '^Acquire::Check-(Valid-Until|Date) "(false|0)";$' || true)
+if [ -n "$host_apt" ]; then
+  printf '// Copied from the build host by scripts/container-base.sh: its mirror serves an archive snapshot.\n%s\n' "$host_apt" \
+    >"$root/etc/apt/apt.conf.d/99tox-persona-mirror"
+  log "the host's apt accepts expired Release files (snapshot mirror); the local base does too: $(echo $host_apt)"
+fi
 
-# Trim what a slim image leaves out.
+# Trim what a slim image leaves out; keep the rootfs from carrying this host's identity.
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
   "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/tmp/* "$root"/var/log/*.log
-# Keep the rootfs from carrying this host's identity.
 : >"$root/etc/hostname"; rm -f "$root/etc/resolv.conf"
 
-import_rootfs() { # NAME MESSAGE [--change ...]
-  local name=$1 msg=$2; shift 2
-  # The engine's progress lines go to a log, shown only when the import fails.
-  tar -C "$root" --numeric-owner -c . | "${engine[@]}" import \
-    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' "$@" \
-    --message "$msg" - "$name" >"$root.import.log" 2>&1 || { cat "$root.import.log" >&2; rm -f "$root.import.log"; exit 1; }
-  rm -f "$root.import.log"
-}
-
-if [ "$need_debian" -eq 1 ]; then
-  import_rootfs "$debian_image" "debootstrap bookworm minbase" --change 'CMD ["bash"]'
-  log "imported $debian_image (plain debootstrap bookworm minbase)"
-fi
-if [ "$need_node" -eq 0 ]; then
-  log "done in $(( $(date +%s) - start )) s"
-  exit 0
-fi
-
-log "adding Node $node_ver COPIED FROM THIS HOST ($node_bin) and npm $(node -p "require('$npm_dir/package.json').version") from $npm_dir"
-install -m 0755 "$node_bin" "$root/usr/local/bin/node"
-mkdir -p "$root/usr/local/lib/node_modules"
-cp -a "$npm_dir" "$root/usr/local/lib/node_modules/npm"
-ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
-ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
-
-import_rootfs "$image" "debootstrap bookworm minbase + Node $node_ver copied from the build host" \
-  --change "ENV NODE_VERSION=${node_ver#v}" --change 'CMD ["node"]'
-"${engine[@]}" run --rm --network none "$image" node -e 'process.stdout.write("base image node " + process.version + "\n")' >&2
-log "built $image${debian_image:+ and $debian_image} in $(( $(date +%s) - start )) s"
+# The engine's progress lines go to a log, shown only when the import fails.
+tar -C "$root" --numeric-owner -c . | "${engine[@]}" import \
+  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' --change 'CMD ["bash"]' \
+  --message "debootstrap $suite minbase" - "$image" >"$root.import.log" 2>&1 || { cat "$root.import.log" >&2; exit 1; }
+log "imported $image (debootstrap $suite minbase, $(. "$root/etc/os-release"; echo "$PRETTY_NAME")) in $(( $(date +%s) - start )) s"

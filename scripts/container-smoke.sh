@@ -15,11 +15,9 @@
 #
 # Environment:
 #   CONTAINER_ENGINE  docker or podman (default: docker if its daemon answers, else podman)
-#   BASE_IMAGE        Node 20 bookworm base (default: node:20-bookworm-slim if present locally,
-#                     else pulled when SMOKE_PULL=1, else built locally by scripts/container-base.sh)
-#   BOOTSTRAPD_BASE_IMAGE  base of the bootstrap image (default: the local plain bookworm image
-#                     when the local base is used, else BASE_IMAGE)
-#   SMOKE_PULL=1      try pulling node:20-bookworm-slim first (off by default: registries other
+#   DEBIAN_IMAGE      base of both images (default: debian:sid-slim if present locally, else pulled
+#                     when SMOKE_PULL=1, else built locally by scripts/container-base.sh)
+#   SMOKE_PULL=1      try pulling debian:sid-slim first (off by default: registries other
 #                     than Debian's and npm's are unreachable on the machines this runs on)
 #   SMOKE_KEEP_IMAGES=0  also remove the built images at the end (base images are always kept)
 set -euo pipefail
@@ -100,33 +98,30 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# ---- base images ---------------------------------------------------------------------------------
-node_major=$(node -p 'process.versions.node.split(".")[0]')
+# ---- base image ----------------------------------------------------------------------------------
 have_image() { E image inspect "$1" >/dev/null 2>&1; }
 base_note=""
-if [ -z "${BASE_IMAGE:-}" ]; then
-  official="docker.io/library/node:${node_major}-bookworm-slim"
+if [ -z "${DEBIAN_IMAGE:-}" ]; then
+  official="docker.io/library/debian:sid-slim"
   if have_image "$official"; then
-    BASE_IMAGE=$official; base_note="official image, already present"
+    DEBIAN_IMAGE=$official; base_note="official image, already present"
   elif [ "${SMOKE_PULL:-0}" = 1 ] && E pull "$official" >"$work/pull.log" 2>&1; then
-    BASE_IMAGE=$official; base_note="official image, pulled"
+    DEBIAN_IMAGE=$official; base_note="official image, pulled"
   else
     if [ "${SMOKE_PULL:-0}" = 1 ]; then say "pulling $official failed: $(tail -n 1 "$work/pull.log")"
     else say "not pulling $official (set SMOKE_PULL=1 to try; image registries are unreachable here)"; fi
-    BASE_IMAGE="localhost/tox-persona-base:bookworm-node${node_major}"
-    BOOTSTRAPD_BASE_IMAGE=${BOOTSTRAPD_BASE_IMAGE:-localhost/tox-persona-debian:bookworm}
+    DEBIAN_IMAGE="localhost/tox-persona-debian:sid"
     t=$(now_ms)
-    if have_image "$BASE_IMAGE" && have_image "$BOOTSTRAPD_BASE_IMAGE"; then
-      base_note="LOCAL base (debootstrap bookworm + this host's Node binary), cached"
+    if have_image "$DEBIAN_IMAGE"; then
+      base_note="LOCAL base (debootstrap sid minbase), cached"
     else
-      say "building a LOCAL base image instead: debootstrap bookworm + Node $(node -v) COPIED FROM THIS HOST"
-      scripts/container-base.sh "${ENGINE[*]}" "$BASE_IMAGE" "$BOOTSTRAPD_BASE_IMAGE"
-      base_note="LOCAL base (debootstrap bookworm + this host's Node binary), built in $(secs $(( $(now_ms) - t ))) s"
+      say "building a LOCAL base image instead: debootstrap sid minbase"
+      scripts/container-base.sh "${ENGINE[*]}" "$DEBIAN_IMAGE" sid
+      base_note="LOCAL base (debootstrap sid minbase), built in $(secs $(( $(now_ms) - t ))) s"
     fi
   fi
 fi
-BOOTSTRAPD_BASE_IMAGE=${BOOTSTRAPD_BASE_IMAGE:-$BASE_IMAGE}
-say "base image: $BASE_IMAGE ($base_note); bootstrapd base: $BOOTSTRAPD_BASE_IMAGE"
+say "base image: $DEBIAN_IMAGE ($base_note)"
 
 # ---- build ---------------------------------------------------------------------------------------
 build_args=(--network=host)
@@ -137,12 +132,12 @@ if [ -n "$ca" ] && [ "$ca" != null ] && [ "$ca" != undefined ] && [ -s "$ca" ]; 
   build_args+=(--secret "id=npm_ca,src=$ca")
 fi
 t=$(now_ms)
-if ! E build "${build_args[@]}" --target bootstrapd --build-arg "BOOTSTRAPD_BASE_IMAGE=$BOOTSTRAPD_BASE_IMAGE" -t "$BS_IMG" . >"$work/build-bootstrapd.log" 2>&1; then
+if ! E build "${build_args[@]}" --target bootstrapd --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" -t "$BS_IMG" . >"$work/build-bootstrapd.log" 2>&1; then
   tail -n 30 "$work/build-bootstrapd.log"; fail "build of the bootstrapd image"
 fi
 t_build_bs=$(( $(now_ms) - t ))
 t=$(now_ms)
-if ! E build "${build_args[@]}" --target companion --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$IMG" . >"$work/build-companion.log" 2>&1; then
+if ! E build "${build_args[@]}" --target companion --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" -t "$IMG" . >"$work/build-companion.log" 2>&1; then
   tail -n 40 "$work/build-companion.log"; fail "build of the companion image"
 fi
 t_build_co=$(( $(now_ms) - t ))
@@ -221,6 +216,20 @@ hz=$(E exec "$CO" node /app/docker/healthcheck.mjs 2>&1 || true)
 case "$hz" in 200*'"inGracePeriod": false'*) ;; *) fail "/healthz is healthy because connected, not by grace (got: ${hz:0:200})" ;; esac
 pass "companion connected ($(jget "$st" j.connection)) via the bootstrap container $(secs "$t_connected") s after run; Tox ID $tox_id, PersonaID $persona_id"
 
+# The versions the image runs: libtoxcore as the daemon reports it (status, /healthz, the metric) must be the
+# libtoxcore2 package installed in the image, and no older than 0.2.22 (the newest in Debian's archive when written).
+pkg_tox=$(E exec "$CO" dpkg-query -W -f '${Version}' libtoxcore2 2>/dev/null | sed 's/-[^-]*$//') || fail "dpkg-query libtoxcore2 in the companion image"
+run_tox=$(jget "$st" j.libtoxcore)
+node_v=$(E exec "$CO" node -v 2>/dev/null || echo '?')
+[ -n "$pkg_tox" ] && [ "$run_tox" = "$pkg_tox" ] || fail "status reports the image's libtoxcore (status: $run_tox, package: $pkg_tox)"
+[ "$(printf '0.2.22\n%s\n' "$run_tox" | sort -V | head -n 1)" = 0.2.22 ] || fail "the image runs libtoxcore 0.2.22 or newer (it runs $run_tox)"
+ver_js='const h = await (await fetch("http://127.0.0.1:9090/healthz")).json(); const m = await (await fetch("http://127.0.0.1:9090/metrics")).text();
+console.log(JSON.stringify({ healthz: h.libtoxcore, metric: (/^tox_persona_libtoxcore_info\{version="([^"]+)"\} 1$/m.exec(m) || [])[1] || null }));'
+vr=$(E exec "$CO" node --input-type=module -e "$ver_js" 2>&1 || true)
+[ "$(jget "$vr" "j.healthz === '$run_tox' && j.metric === '$run_tox'" 2>/dev/null)" = true ] \
+  || fail "/healthz and the tox_persona_libtoxcore_info metric report libtoxcore $run_tox (got: ${vr:0:200})"
+pass "the image runs libtoxcore $run_tox (package libtoxcore2 $pkg_tox; shown by status, /healthz and tox_persona_libtoxcore_info) on Node $node_v"
+
 # Probe listener: GET /healthz and /metrics answer without a token; /personas, /status and /api/* do not exist there.
 # Asked from inside the container (the story's namespace has only loopback); on Kubernetes the kubelet and
 # Prometheus connect to the same listener from outside the pod.
@@ -288,7 +297,8 @@ pass "restart: same Tox ID and PersonaID, device list seq $(jget "$st2" j.seq) (
 # ---- summary -------------------------------------------------------------------------------------
 say "summary:"
 say "  engine            ${ENGINE[*]}"
-say "  base image        $BASE_IMAGE ($base_note)"
+say "  runs              libtoxcore $run_tox on Node $node_v"
+say "  base image        $DEBIAN_IMAGE ($base_note)"
 say "  image sizes       companion $(size_mb "$IMG"), bootstrapd $(size_mb "$BS_IMG")"
 say "  build             companion $(secs "$t_build_co") s, bootstrapd $(secs "$t_build_bs") s"
 say "  run -> healthy    $(secs "$t_healthy") s (first start, empty volume); $(secs "$t_healthy2") s after the restart (/healthz is 200 during the start-up grace period too)"

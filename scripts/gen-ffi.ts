@@ -1,13 +1,21 @@
-// Generates the raw koffi binding (src/ffi/generated.ts) and the ABI-check C program (native/constants.c) from the installed libtoxcore headers.
+// Generates the raw koffi binding for every supported libtoxcore version from that version's own headers.
 //
-// Usage: npx tsx scripts/gen-ffi.ts [--out-dir DIR] [--include-dir /usr/include/tox]
-// The output is deterministic: the drift test regenerates into a temp dir and compares byte for byte.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// Two steps, both deterministic (the drift test repeats them and compares byte for byte):
+// 1. headers → native/api/<version>.json: the API description of one version (functions, callbacks, enums, constants),
+//    parsed from the include dir of that version. These files are checked in, so a machine with only the system
+//    headers can still regenerate and check the whole binding.
+// 2. native/api/*.json → src/ffi/generated.ts (one binding over the union of the versions, each function with its
+//    prototype per version) and native/constants/<version>.c (the ABI check, compiled against that version's headers).
+//
+// Usage: npx tsx scripts/gen-ffi.ts [--include-dir DIR]... [--out-dir DIR]
+// Without --include-dir it parses every include dir it finds (findHeaderDirs: /usr/include/tox and the folders of
+// scripts/get-libtoxcore.sh), then regenerates from all descriptions in native/api.
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The four public headers of libtoxcore 0.2.18 that the binding covers (toxav is deliberately left out). */
-export const HEADERS = ['tox.h', 'tox_events.h', 'tox_dispatch.h', 'toxencryptsave.h'] as const;
+/** The public headers the binding covers, in include order; a version has a subset (toxav is deliberately left out). */
+export const HEADERS = ['tox_log_level.h', 'tox_options.h', 'tox.h', 'tox_events.h', 'tox_dispatch.h', 'toxencryptsave.h'] as const;
 
 /** One parameter of a C function or callback prototype. */
 export interface CParam {
@@ -41,14 +49,17 @@ export interface CConstant {
   value: number;
 }
 
-/** Everything the generator extracts from the headers. */
+/** Everything the generator extracts from one version's headers: the checked-in API description of that version. */
 export interface ParsedHeaders {
+  /** `major.minor.patch` from the headers' TOX_VERSION_* constants. */
+  version: string;
+  /** The headers of {@link HEADERS} this version has. */
+  headers: string[];
   opaques: string[];
   enums: CEnum[];
   callbacks: CFunction[];
   functions: CFunction[];
   constants: CConstant[];
-  aliases: { from: string; to: string }[];
 }
 
 class HeaderParseError extends Error {}
@@ -144,20 +155,40 @@ function statements(text: string): { stmt: string; doc: string }[] {
   return result;
 }
 
-function parseParams(list: string, where: string): CParam[] {
+/**
+ * Typedefs that only rename a C type, resolved away so one function has one prototype on every version:
+ * 0.2.19+ say `Tox_Friend_Number` for `uint32_t`, and 0.2.22 `const Tox_Public_Key pk` for `const uint8_t pk[32]`.
+ */
+interface TypeAliases {
+  scalar: Map<string, string>;
+  array: Map<string, string>;
+}
+
+function parseParams(list: string, where: string, aliases: TypeAliases): CParam[] {
   const t = list.trim();
   if (t === 'void' || t === '') return [];
   return t.split(',').map((p) => {
-    const m = /^(.*?)([A-Za-z_]\w*)$/.exec(p.trim());
+    // A parameter declared as an array (`uint8_t name[]`, `uint8_t key[TOX_PUBLIC_KEY_SIZE]`) is a pointer in C.
+    const arr = /^(.*?)([A-Za-z_]\w*)\s*\[[^\]]*\]$/.exec(p.trim());
+    const m = arr ? ([arr[0], `${arr[1]}*`, arr[2]] as const) : /^(.*?)([A-Za-z_]\w*)$/.exec(p.trim());
     if (!m || m[1]!.trim() === '') throw new HeaderParseError(`cannot parse parameter '${p}' of ${where}`);
-    return { type: normType(m[1]!), name: m[2]! };
+    return { type: normType(m[1]!, aliases), name: m[2]! };
   });
 }
 
-/** Canonical spelling of a C type: single spaces, `*` attached to the left with one space before it. */
-function normType(t: string): string {
+/** Canonical spelling of a C type: aliases resolved, single spaces, `*` attached to the left with one space before it. */
+function normType(t: string, aliases?: TypeAliases): string {
+  let u = t.trim();
+  if (aliases) {
+    u = u.replace(/\b[A-Z][A-Za-z_]*\b/g, (id) => aliases.scalar.get(id) ?? id);
+    // An array typedef as a parameter decays to a pointer to its element type.
+    u = u.replace(/\b([A-Z][A-Za-z_]*)\b(\s*\**)/g, (whole, id: string, stars: string) => {
+      const elem = aliases.array.get(id);
+      return elem === undefined ? whole : `${elem} *${stars}`;
+    });
+  }
   // `struct Tox_Options` and `Tox_Options` are the same type (every tag has a same-named typedef); koffi knows the typedef name.
-  return t
+  return u
     .replace(/\b(struct|enum) /g, '')
     .replace(/\s*\*\s*/g, ' *')
     .replace(/\s+/g, ' ')
@@ -182,15 +213,25 @@ function evalConstant(expr: string, known: Map<string, number>, name: string): n
 
 /** Parses the four headers into opaques, enums, callback prototypes, functions and constants. */
 export function parseHeaders(includeDir: string): ParsedHeaders {
-  const parsed: ParsedHeaders = { opaques: [], enums: [], callbacks: [], functions: [], constants: [], aliases: [] };
+  const parsed: ParsedHeaders = { version: '', headers: [], opaques: [], enums: [], callbacks: [], functions: [], constants: [] };
   const defines: { header: string; name: string; expr: string }[] = [];
+  const aliases: TypeAliases = { scalar: new Map(), array: new Map() };
   for (const header of HEADERS) {
+    if (!existsSync(join(includeDir, header))) continue;
+    parsed.headers.push(header);
     const text = preprocess(readFileSync(join(includeDir, header), 'utf8'), header, defines);
     for (const { stmt, doc } of statements(text)) {
       let m: RegExpExecArray | null;
       if ((m = /^typedef struct (\w+) (\w+)$/.exec(stmt))) {
         if (m[1] !== m[2]) throw new HeaderParseError(`struct typedef with two names: ${stmt}`);
         if (!parsed.opaques.includes(m[1]!)) parsed.opaques.push(m[1]!);
+      } else if ((m = /^struct (\w+)$/.exec(stmt))) {
+        // A forward declaration (0.2.21+ tox_options.h: `struct Tox;`); the typedef comes later.
+        if (!parsed.opaques.includes(m[1]!)) parsed.opaques.push(m[1]!);
+      } else if ((m = /^typedef (u?int(?:8|16|32|64)_t) (\w+)\s*\[\s*(\w+)\s*\]$/.exec(stmt))) {
+        aliases.array.set(m[2]!, m[1]!);
+      } else if ((m = /^typedef (u?int(?:8|16|32|64)_t) (\w+)$/.exec(stmt))) {
+        aliases.scalar.set(m[2]!, m[1]!);
       } else if ((m = /^struct (\w+) \{.*\}$/.exec(stmt))) {
         // The Tox_Options struct body is in tox.h but is not ABI: it stays opaque, only its accessors are bound.
         if (!parsed.opaques.includes(m[1]!)) parsed.opaques.push(m[1]!);
@@ -211,11 +252,11 @@ export function parseHeaders(includeDir: string): ParsedHeaders {
           });
         parsed.enums.push({ header, name, members, doc });
       } else if ((m = /^typedef (.+?)\b(\w+)\s*\((.*)\)$/.exec(stmt))) {
-        parsed.callbacks.push({ header, ret: normType(m[1]!), name: m[2]!, params: parseParams(m[3]!, m[2]!), doc });
-      } else if ((m = /^typedef (?:enum )?(\w+) (\w+)$/.exec(stmt))) {
-        parsed.aliases.push({ from: m[2]!, to: m[1]! });
+        parsed.callbacks.push({ header, ret: normType(m[1]!, aliases), name: m[2]!, params: parseParams(m[3]!, m[2]!, aliases), doc });
+      } else if (/^typedef (?:enum )?(\w+) (\w+)$/.test(stmt)) {
+        // `typedef enum Tox_Err_New TOX_ERR_NEW;`: the old upper-case spelling of an enum, not used by any prototype.
       } else if ((m = /^(.+?)\b(tox_\w+)\s*\((.*)\)$/.exec(stmt))) {
-        parsed.functions.push({ header, ret: normType(m[1]!), name: m[2]!, params: parseParams(m[3]!, m[2]!), doc });
+        parsed.functions.push({ header, ret: normType(m[1]!, aliases), name: m[2]!, params: parseParams(m[3]!, m[2]!, aliases), doc });
       } else {
         throw new HeaderParseError(`${header}: unrecognised declaration: ${stmt.slice(0, 120)}`);
       }
@@ -227,11 +268,14 @@ export function parseHeaders(includeDir: string): ParsedHeaders {
     known.set(d.name, value);
     parsed.constants.push({ header: d.header, name: d.name, expr: d.expr, value });
   }
+  if (!parsed.headers.includes('tox.h')) throw new HeaderParseError(`${includeDir}: no tox.h`);
+  parsed.version = ['MAJOR', 'MINOR', 'PATCH'].map((k) => known.get(`TOX_VERSION_${k}`)).join('.');
+  if (!/^\d+\.\d+\.\d+$/.test(parsed.version)) throw new HeaderParseError(`${includeDir}: no TOX_VERSION_* constants`);
   return parsed;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Code generation
+// C types → koffi declarations and TS types
 
 const INT_TYPES: Record<string, string> = {
   int8_t: 'number',
@@ -342,34 +386,182 @@ function koffiProto(f: CFunction, ctx: TypeCtx): string {
   return `${f.ret}${sep}${f.name}(${params.length ? params.join(', ') : 'void'})`;
 }
 
-function generateTs(p: ParsedHeaders, toolVersionNote: string): string {
-  const ctx: TypeCtx = {
-    opaques: new Set(p.opaques),
-    enums: new Set(p.enums.map((e) => e.name)),
-    callbacks: new Set(p.callbacks.map((c) => c.name)),
+
+// ---------------------------------------------------------------------------------------------
+// Merging the versions
+
+/** One prototype of a C function or callback and the versions that declare it so. */
+interface Variant {
+  fn: CFunction;
+  /** The C shape without parameter names, with callback types resolved to their koffi variant: what makes variants differ. */
+  key: string;
+  /** The koffi declaration for these versions (callback type names resolved to the variant koffi knows). */
+  proto: string;
+  versions: string[];
+}
+
+/** The union of several versions' API descriptions, each function and callback with its variants. */
+interface MergedApi {
+  versions: string[];
+  opaques: string[];
+  enums: CEnum[];
+  /** Constants with one value on every version that has them (TOX_VERSION_* and the like are only per version). */
+  constants: CConstant[];
+  callbacks: Map<string, Variant[]>;
+  functions: Map<string, Variant[]>;
+}
+
+/** Orders `0.2.9` before `0.2.18`. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < 3; i++) if (pa[i] !== pb[i]) return pa[i]! - pb[i]!;
+  return 0;
+}
+
+function versionTag(v: string): string {
+  return v.replace(/\./g, '_');
+}
+
+/** A declaration's shape without parameter names (0.2.19 renamed some parameters; the ABI is the same). */
+function shape(f: CFunction): string {
+  return `${f.ret}(${f.params.map((p) => p.type).join(',')})`;
+}
+
+function mergeApis(descs: ParsedHeaders[]): MergedApi {
+  const sorted = [...descs].sort((a, b) => compareVersions(a.version, b.version));
+  const versions = sorted.map((d) => d.version);
+  if (new Set(versions).size !== versions.length) throw new Error(`two API descriptions for one version: ${versions.join(', ')}`);
+  const opaques: string[] = [];
+  for (const d of sorted) for (const o of d.opaques) if (!opaques.includes(o)) opaques.push(o);
+
+  // Enums: the union of members; a member whose value changed between versions would make one table lie, so refuse.
+  const enums = new Map<string, CEnum>();
+  for (const d of sorted) {
+    for (const e of d.enums) {
+      const have = enums.get(e.name);
+      if (!have) {
+        enums.set(e.name, { ...e, members: [...e.members] });
+        continue;
+      }
+      if (e.doc) have.doc = e.doc;
+      for (const m of e.members) {
+        const old = have.members.find((x) => x.name === m.name);
+        if (!old) have.members.push(m);
+        else if (old.value !== m.value) throw new Error(`${e.name}.${m.name} is ${old.value} in one version and ${m.value} in ${d.version}`);
+      }
+      have.members.sort((a, b) => a.value - b.value);
+    }
+  }
+
+  const constants = new Map<string, CConstant | null>();
+  for (const d of sorted) {
+    // TOX_VERSION_* describe the headers, not the loaded library (ask tox_version_* for that): per version only.
+    for (const c of d.constants.filter((k) => !k.name.startsWith('TOX_VERSION_'))) {
+      const have = constants.get(c.name);
+      if (have === undefined) constants.set(c.name, c);
+      else if (have !== null && have.value !== c.value) constants.set(c.name, null);
+    }
+  }
+
+  // Callbacks first: a function's koffi declaration names callback types, and those may differ per version.
+  const callbacks = new Map<string, Variant[]>();
+  const cbNameFor = new Map<string, Map<string, string>>(); // version -> C name -> koffi type name
+  for (const d of sorted) cbNameFor.set(d.version, new Map());
+  const ctx: TypeCtx = { opaques: new Set(opaques), enums: new Set(enums.keys()), callbacks: new Set() };
+  for (const d of sorted) {
+    for (const c of d.callbacks) {
+      ctx.callbacks.add(c.name);
+      const variants = callbacks.get(c.name) ?? [];
+      const same = variants.find((v) => v.key === shape(c));
+      if (same) same.versions.push(d.version);
+      else variants.push({ fn: c, key: shape(c), proto: '', versions: [d.version] });
+      callbacks.set(c.name, variants);
+    }
+  }
+  for (const [name, variants] of callbacks) {
+    for (const v of variants) {
+      // A typedef that differs between versions gets one koffi type per variant (koffi type names are process-wide).
+      const koffiName = variants.length === 1 ? name : `${name}__${versionTag(v.versions[0]!)}`;
+      v.proto = koffiProto({ ...v.fn, name: koffiName }, ctx);
+      for (const ver of v.versions) cbNameFor.get(ver)!.set(name, koffiName);
+    }
+  }
+
+  const functions = new Map<string, Variant[]>();
+  for (const d of sorted) {
+    const names = cbNameFor.get(d.version)!;
+    for (const f of d.functions) {
+      const resolveCb = (t: string): string => t.replace(/\b(\w+_cb)\b/g, (cb) => names.get(cb) ?? cb);
+      const resolved = { ...f, params: f.params.map((p) => ({ ...p, type: resolveCb(p.type) })) };
+      const variants = functions.get(f.name) ?? [];
+      const same = variants.find((v) => v.key === shape(resolved));
+      if (same) same.versions.push(d.version);
+      else variants.push({ fn: f, key: shape(resolved), proto: koffiProto(resolved, ctx), versions: [d.version] });
+      functions.set(f.name, variants);
+    }
+  }
+  return {
+    versions,
+    opaques,
+    enums: [...enums.values()],
+    constants: [...constants.values()].filter((c): c is CConstant => c !== null),
+    callbacks,
+    functions,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Code generation
+
+function q(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+function variantList(variants: Variant[]): string {
+  return `[${variants.map((v) => `[${[v.proto, ...v.versions].map(q).join(', ')}]`).join(', ')}]`;
+}
+
+function paramName(p: CParam): string {
+  return p.name === 'function' ? 'func' : p.name;
+}
+
+function generateTs(api: MergedApi, descs: ParsedHeaders[]): string {
+  const ctx: TypeCtx = { opaques: new Set(api.opaques), enums: new Set(api.enums.map((e) => e.name)), callbacks: new Set(api.callbacks.keys()) };
   const L: string[] = [];
-  L.push('// GENERATED by scripts/gen-ffi.ts from the installed libtoxcore headers. DO NOT EDIT: run `npm run gen:ffi`.');
-  L.push(`// Source: ${HEADERS.join(', ')} (${toolVersionNote}). toxav is deliberately not bound.`);
+  L.push('// GENERATED by scripts/gen-ffi.ts from native/api/*.json (each parsed from that libtoxcore version\'s headers). DO NOT EDIT: run `npm run gen:ffi`.');
+  L.push(`// Versions: ${api.versions.join(', ')}. Headers: ${HEADERS.join(', ')} where a version has them. toxav is deliberately not bound.`);
   L.push('/* eslint-disable */');
-  L.push("import koffi, { type LibraryHandle, type TypeObject } from 'koffi';");
+  L.push("import koffi, { type TypeObject } from 'koffi';");
   L.push('');
   L.push('/** A C pointer as koffi 3 returns it (a BigInt), branded with the C type it points to so pointers of different types do not mix. */');
-  L.push("export type Ptr<T extends string> = bigint & { readonly __cType: T };");
+  L.push('export type Ptr<T extends string> = bigint & { readonly __cType: T };');
   L.push('');
-  L.push('/** Names of the opaque C types of the API. */');
-  L.push(`export const opaqueTypes = ${JSON.stringify(p.opaques)} as const;`);
+  L.push('/** The libtoxcore versions whose headers the binding was generated from, oldest first. */');
+  L.push(`export const apiVersions = [${api.versions.map(q).join(', ')}] as const;`);
+  L.push('/** One of the versions the binding knows. */');
+  L.push('export type ApiVersion = (typeof apiVersions)[number];');
+  L.push('');
+  L.push('/** Names of the opaque C types of the API (union over the versions). */');
+  L.push(`export const opaqueTypes = ${JSON.stringify(api.opaques)} as const;`);
   L.push('/** One of the opaque C type names. */');
   L.push('export type OpaqueType = (typeof opaqueTypes)[number];');
   L.push('');
-  // constants
-  L.push('/** The `#define` constants of the headers (sizes, maximum lengths, versions), evaluated. */');
+  L.push('/** The `#define` constants with the same value on every version that has them (sizes, maximum lengths), evaluated. */');
   L.push('export const constants = {');
-  for (const c of p.constants) L.push(`  ${c.name}: ${c.value},`);
+  for (const c of api.constants) L.push(`  ${c.name}: ${c.value},`);
   L.push('} as const;');
   L.push('');
-  // enums
-  for (const e of p.enums) {
+  L.push('/** Every `#define` constant of each version\'s headers (TOX_VERSION_*, and limits that changed such as TOX_MAX_FRIEND_REQUEST_LENGTH). */');
+  L.push('export const constantsByVersion = {');
+  for (const d of descs) {
+    L.push(`  ${q(d.version)}: {`);
+    for (const c of d.constants) L.push(`    ${c.name}: ${c.value},`);
+    L.push('  },');
+  }
+  L.push('} as const;');
+  L.push('');
+  for (const e of api.enums) {
     if (e.doc) L.push(`/** ${e.doc} */`);
     else L.push(`/** Values of C enum ${e.name}. */`);
     L.push(`export const ${e.name} = {`);
@@ -379,14 +571,14 @@ function generateTs(p: ParsedHeaders, toolVersionNote: string): string {
     L.push(`export type ${e.name} = (typeof ${e.name})[keyof typeof ${e.name}];`);
     L.push('');
   }
-  L.push('/** Every C enum of the headers, by C name. */');
-  L.push(`export const enums = { ${p.enums.map((e) => e.name).join(', ')} } as const;`);
+  L.push('/** Every C enum of the headers, by C name (members: the union over the versions; a value never differs between versions). */');
+  L.push(`export const enums = { ${api.enums.map((e) => e.name).join(', ')} } as const;`);
   L.push('/** The C name of one of the enums. */');
   L.push('export type EnumName = keyof typeof enums;');
   L.push('');
   L.push('/** Member-name tables per enum: `full` is the C member name, `short` has the enum prefix stripped (`TOX_ERR_FRIEND_ADD_` → `ALREADY_SENT`). */');
   L.push('export const enumNames: { readonly [E in EnumName]: { readonly prefix: string; readonly full: Readonly<Record<number, string>>; readonly short: Readonly<Record<number, string>> } } = {');
-  for (const e of p.enums) {
+  for (const e of api.enums) {
     const prefix = shortPrefix(e);
     const full = e.members.map((m) => `${m.value}: '${m.name}'`).join(', ');
     const short = e.members.map((m) => `${m.value}: '${m.name.slice(prefix.length)}'`).join(', ');
@@ -394,44 +586,61 @@ function generateTs(p: ParsedHeaders, toolVersionNote: string): string {
   }
   L.push('};');
   L.push('');
-  // callbacks
-  L.push('/** C prototypes of the callback typedefs (`typedef void tox_..._cb(...)`), by name, for koffi.proto. */');
+  L.push('/** A declaration and the versions it is valid for: `[koffiPrototype, ...versions]`. */');
+  L.push('export type Variant = readonly [proto: string, ...versions: ApiVersion[]];');
+  L.push('');
+  L.push('/** koffi prototypes of the callback typedefs, per version (a typedef that changed gets one koffi type per variant). */');
   L.push('export const callbackPrototypes = {');
-  for (const c of p.callbacks) L.push(`  ${c.name}: '${koffiProto(c, ctx).replace(/_Out_ /g, '')}',`);
-  L.push('} as const;');
+  for (const [name, variants] of api.callbacks) L.push(`  ${name}: ${variantList(variants).replace(/_Out_ /g, '')},`);
+  L.push('} as const satisfies Record<string, readonly Variant[]>;');
   L.push('/** Name of a callback typedef. */');
   L.push('export type CallbackName = keyof typeof callbackPrototypes;');
   L.push('');
   L.push('/** JS signatures koffi calls for each callback typedef: pointers arrive as BigInt (`const uint8_t *` data: read it with readBytes). */');
   L.push('export interface ToxcoreCallbacks {');
-  for (const c of p.callbacks) {
-    const params = c.params.map((pp) => `${pp.name === 'function' ? 'func' : pp.name}: ${tsCallbackArgType(c.name, pp, ctx)}`).join(', ');
-    L.push(`  ${c.name}: (${params}) => ${tsReturnType(c.name, c.ret, ctx)};`);
+  for (const [name, variants] of api.callbacks) {
+    const sigs = variants.map((v) => {
+      const params = v.fn.params.map((pp) => `${paramName(pp)}: ${tsCallbackArgType(name, pp, ctx)}`).join(', ');
+      return `((${params}) => ${tsReturnType(name, v.fn.ret, ctx)})`;
+    });
+    L.push(`  ${name}: ${sigs.length === 1 ? sigs[0]!.slice(1, -1) : sigs.join(' | ')};`);
   }
   L.push('}');
   L.push('');
-  // functions
-  L.push('/** koffi prototypes of every bound function, by C name. */');
+  L.push('/** koffi prototypes of every function of any version, by C name, each with the versions that declare it so. */');
   L.push('export const functionPrototypes = {');
-  for (const f of p.functions) L.push(`  ${f.name}: '${koffiProto(f, ctx)}',`);
-  L.push('} as const;');
-  L.push('/** C name of a bound function. */');
+  for (const [name, variants] of api.functions) L.push(`  ${name}: ${variantList(variants)},`);
+  L.push('} as const satisfies Record<string, readonly Variant[]>;');
+  L.push('/** C name of a function of any supported version. */');
   L.push('export type FunctionName = keyof typeof functionPrototypes;');
   L.push('');
-  L.push('/** Typed signatures of every bound function, C names verbatim. `_Out_` error enums take a one-element array (`[0]`). */');
+  L.push('/**');
+  L.push(' * Typed signatures of every function, C names verbatim. `_Out_` error enums take a one-element array (`[0]`).');
+  L.push(' * A function the loaded version lacks throws FfiLoadError `LIBTOXCORE_FUNCTION_UNAVAILABLE` when called.');
+  L.push(' */');
   L.push('export interface ToxcoreFunctions {');
-  for (const f of p.functions) {
-    const params = f.params.map((pp) => `${pp.name === 'function' ? 'func' : pp.name}: ${tsParamType(f.name, pp, ctx)}`).join(', ');
-    L.push(`  /** ${f.doc ? `${f.doc} ` : ''}C: \`${koffiProto(f, ctx).replace(/_Out_ /g, '')}\` (${f.header}) */`);
-    L.push(`  ${f.name}(${params}): ${tsReturnType(f.name, f.ret, ctx)};`);
+  for (const [name, variants] of api.functions) {
+    // Variants with the same JS parameters become one signature (a return type that changed is a union); others overloads.
+    const byParams = new Map<string, { rets: string[]; versions: string[]; v: Variant }>();
+    for (const v of variants) {
+      const params = v.fn.params.map((pp) => `${paramName(pp)}: ${tsParamType(name, pp, ctx)}`).join(', ');
+      const ret = tsReturnType(name, v.fn.ret, ctx);
+      const have = [...byParams.values()].find((b) => b.v.fn.params.map((pp) => tsParamType(name, pp, ctx)).join() === v.fn.params.map((pp) => tsParamType(name, pp, ctx)).join());
+      if (have) {
+        if (!have.rets.includes(ret)) have.rets.push(ret);
+        have.versions.push(...v.versions);
+      } else byParams.set(params, { rets: [ret], versions: [...v.versions], v });
+    }
+    for (const [params, { rets, versions, v }] of byParams) {
+      const all = versions.length === api.versions.length ? '' : ` Only in ${versions.join(', ')}.`;
+      L.push(`  /** ${v.fn.doc ? `${v.fn.doc} ` : ''}C: \`${v.proto.replace(/_Out_ /g, '')}\` (${v.fn.header}).${all} */`);
+      L.push(`  ${name}(${params}): ${rets.join(' | ')};`);
+    }
   }
   L.push('}');
   L.push('');
-  L.push('/** The koffi type objects of the callback typedefs, registered by {@link registerTypes}. */');
-  L.push('export type CallbackProtos = { readonly [C in CallbackName]: TypeObject };');
-  L.push('');
-  L.push('/** Registers opaques, enum aliases and callback prototypes with koffi (idempotent: koffi type names are process-global). */');
-  L.push('export function registerTypes(): CallbackProtos {');
+  L.push('/** Registers opaques, enum aliases and every callback prototype variant with koffi (idempotent: koffi type names are process-global). */');
+  L.push('export function registerTypes(): ReadonlyMap<string, TypeObject> {');
   L.push('  const known = (name: string): TypeObject | undefined => {');
   L.push('    try {');
   L.push('      return koffi.type(name);');
@@ -440,22 +649,25 @@ function generateTs(p: ParsedHeaders, toolVersionNote: string): string {
   L.push('    }');
   L.push('  };');
   L.push('  for (const name of opaqueTypes) if (!known(name)) koffi.opaque(name);');
-  L.push("  // C enums are int-sized on every ABI toxcore supports; koffi only needs the size.");
+  L.push('  // C enums are int-sized on every ABI toxcore supports (checked per version by native/constants/*.c); koffi only needs the size.');
   L.push("  for (const name of Object.keys(enums)) if (!known(name)) koffi.alias(name, 'int');");
-  L.push('  const protos: Partial<Record<CallbackName, TypeObject>> = {};');
-  L.push('  for (const [name, proto] of Object.entries(callbackPrototypes) as [CallbackName, string][]) {');
-  L.push('    protos[name] = known(name) ?? koffi.proto(proto);');
+  L.push('  const protos = new Map<string, TypeObject>();');
+  L.push('  for (const variants of Object.values(callbackPrototypes) as readonly (readonly Variant[])[]) {');
+  L.push('    for (const [proto] of variants) {');
+  L.push("      const name = /(\\w+)\\(/.exec(proto)![1]!;");
+  L.push('      protos.set(name, known(name) ?? koffi.proto(proto));');
+  L.push('    }');
   L.push('  }');
-  L.push('  return protos as CallbackProtos;');
+  L.push('  return protos;');
   L.push('}');
   L.push('');
-  L.push('/** Declares every function on an already loaded library; throws koffi\'s error naming the first missing symbol. */');
-  L.push('export function bindFunctions(lib: LibraryHandle): ToxcoreFunctions {');
-  L.push('  const f = (name: FunctionName) => lib.func(functionPrototypes[name]);');
-  L.push('  // One object literal, so V8 keeps it in fast-properties mode (adding 306 keys one by one turns it into a dictionary).');
+  L.push('/** Builds the function table by asking `bind` for each C name (bound function or a stub that throws). */');
+  L.push('export function bindFunctions(bind: (name: FunctionName) => unknown): ToxcoreFunctions {');
+  L.push('  const f = bind;');
+  L.push(`  // One object literal, so V8 keeps it in fast-properties mode (adding ${api.functions.size} keys one by one turns it into a dictionary).`);
   L.push('  return {');
-  for (const f of p.functions) L.push(`    ${f.name}: f('${f.name}'),`);
-  L.push('  };');
+  for (const name of api.functions.keys()) L.push(`    ${name}: f('${name}'),`);
+  L.push('  } as ToxcoreFunctions;');
   L.push('}');
   L.push('');
   return L.join('\n');
@@ -467,13 +679,10 @@ function cString(s: string): string {
 
 function generateC(p: ParsedHeaders): string {
   const L: string[] = [];
-  L.push('/* GENERATED by scripts/gen-ffi.ts from the installed libtoxcore headers. DO NOT EDIT: run `npm run gen:ffi`. */');
-  L.push('/* Prints every #define constant and enum member value of the bound headers as JSON, as the C compiler sees them. */');
+  L.push(`/* GENERATED by scripts/gen-ffi.ts from native/api/${p.version}.json. DO NOT EDIT: run \`npm run gen:ffi\`. */`);
+  L.push(`/* Prints every #define constant and enum member value of the libtoxcore ${p.version} headers as JSON, as the C compiler sees them. */`);
   L.push('#include <stdio.h>');
-  L.push('#include <tox/tox.h>');
-  L.push('#include <tox/tox_events.h>');
-  L.push('#include <tox/tox_dispatch.h>');
-  L.push('#include <tox/toxencryptsave.h>');
+  for (const h of p.headers) L.push(`#include <tox/${h}>`);
   L.push('');
   L.push('#define P(first, name, value) printf("%s\\n    \\"%s\\": %lld", (first) ? "" : ",", name, (long long)(value))');
   L.push('');
@@ -497,34 +706,100 @@ function generateC(p: ParsedHeaders): string {
   return L.join('\n');
 }
 
-/** Runs the generator, writing `src/ffi/generated.ts` and `native/constants.c` under outDir. */
-export function generate(opts: { outDir: string; includeDir: string }): { parsed: ParsedHeaders; files: string[] } {
-  const parsed = parseHeaders(opts.includeDir);
-  const versionNote = `libtoxcore ${parsed.constants.find((c) => c.name === 'TOX_VERSION_MAJOR')?.value}.${
-    parsed.constants.find((c) => c.name === 'TOX_VERSION_MINOR')?.value
-  }.${parsed.constants.find((c) => c.name === 'TOX_VERSION_PATCH')?.value}`;
-  const files = [join(opts.outDir, 'src/ffi/generated.ts'), join(opts.outDir, 'native/constants.c')];
-  mkdirSync(dirname(files[0]!), { recursive: true });
-  mkdirSync(dirname(files[1]!), { recursive: true });
-  writeFileSync(files[0]!, generateTs(parsed, versionNote));
-  writeFileSync(files[1]!, generateC(parsed));
-  return { parsed, files };
+// ---------------------------------------------------------------------------------------------
+// Files
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The API description file of a version, relative to the repository root. */
+export function apiDescriptionPath(version: string): string {
+  return `native/api/${version}.json`;
+}
+
+/** Serialises an API description deterministically (the drift test compares it with a fresh parse). */
+export function serialiseApi(p: ParsedHeaders): string {
+  return `${JSON.stringify(p, null, 1)}\n`;
+}
+
+/** Reads every checked-in API description under `root`/native/api, oldest version first. */
+export function readApiDescriptions(root = ROOT): ParsedHeaders[] {
+  const dir = join(root, 'native/api');
+  return readdirSync(dir)
+    .filter((f) => /^\d+\.\d+\.\d+\.json$/.test(f))
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as ParsedHeaders)
+    .sort((a, b) => compareVersions(a.version, b.version));
+}
+
+/**
+ * Include dirs with libtoxcore headers on this machine, by the version their tox.h declares: /usr/include/tox, the
+ * folders scripts/get-libtoxcore.sh fills (.tmp/libtoxcore/<suite>/usr/include/tox), `TOX_PERSONA_LIBTOXCORE_INCLUDE`,
+ * and the include dir next to `TOX_PERSONA_LIBTOXCORE` (`PREFIX/usr/lib/<triplet>/libtoxcore.so.2` → `PREFIX/usr/include/tox`).
+ */
+export function findHeaderDirs(env: NodeJS.ProcessEnv = process.env, root = ROOT): Map<string, string> {
+  const candidates = ['/usr/include/tox'];
+  const fetched = join(root, '.tmp/libtoxcore');
+  if (existsSync(fetched)) for (const suite of readdirSync(fetched).sort()) candidates.push(join(fetched, suite, 'usr/include/tox'));
+  if (env.TOX_PERSONA_LIBTOXCORE_INCLUDE) candidates.push(resolve(env.TOX_PERSONA_LIBTOXCORE_INCLUDE));
+  if (env.TOX_PERSONA_LIBTOXCORE?.includes('/')) candidates.push(headerDirOfLibrary(env.TOX_PERSONA_LIBTOXCORE));
+  const found = new Map<string, string>();
+  for (const dir of candidates) {
+    const v = headerVersion(dir);
+    if (v !== undefined) found.set(v, dir);
+  }
+  return found;
+}
+
+/** Where Debian's layout puts the headers of a library file: `PREFIX/usr/lib/<triplet>/x.so` → `PREFIX/usr/include/tox`. */
+export function headerDirOfLibrary(libPath: string): string {
+  return resolve(dirname(resolve(libPath)), '../../include/tox');
+}
+
+/** The `major.minor.patch` a tox.h declares, or undefined when `dir` has none. */
+export function headerVersion(dir: string): string | undefined {
+  const file = join(dir, 'tox.h');
+  if (!existsSync(file)) return undefined;
+  const text = readFileSync(file, 'utf8');
+  const part = (k: string): string | undefined => new RegExp(`#define TOX_VERSION_${k}\\s+(\\d+)`).exec(text)?.[1];
+  const v = [part('MAJOR'), part('MINOR'), part('PATCH')];
+  return v.every((x) => x !== undefined) ? v.join('.') : undefined;
+}
+
+/** Generated file contents from a set of API descriptions: path (relative to the root) → text. */
+export function generateFiles(descs: ParsedHeaders[]): Map<string, string> {
+  const sorted = [...descs].sort((a, b) => compareVersions(a.version, b.version));
+  const files = new Map<string, string>();
+  files.set('src/ffi/generated.ts', generateTs(mergeApis(sorted), sorted));
+  for (const d of sorted) files.set(`native/constants/${d.version}.c`, generateC(d));
+  return files;
+}
+
+function write(root: string, rel: string, text: string): string {
+  const file = join(root, rel);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, text);
+  return file;
 }
 
 function main(argv: string[]): void {
-  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-  let outDir = root;
-  let includeDir = '/usr/include/tox';
+  let outDir = ROOT;
+  const includeDirs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--out-dir') outDir = resolve(argv[++i] ?? '');
-    else if (argv[i] === '--include-dir') includeDir = resolve(argv[++i] ?? '');
+    else if (argv[i] === '--include-dir') includeDirs.push(resolve(argv[++i] ?? ''));
     else throw new Error(`unknown argument ${argv[i]}`);
   }
-  const { parsed, files } = generate({ outDir, includeDir });
-  console.log(
-    `gen-ffi: ${parsed.functions.length} functions, ${parsed.enums.length} enums, ${parsed.callbacks.length} callback types, ` +
-      `${parsed.opaques.length} opaque types, ${parsed.constants.length} constants → ${files.join(', ')}`,
-  );
+  const dirs = includeDirs.length > 0 ? includeDirs : [...findHeaderDirs().values()];
+  for (const dir of dirs) {
+    const parsed = parseHeaders(dir);
+    write(outDir, apiDescriptionPath(parsed.version), serialiseApi(parsed));
+    console.log(
+      `gen-ffi: ${dir}: libtoxcore ${parsed.version}: ${parsed.functions.length} functions, ${parsed.enums.length} enums, ` +
+        `${parsed.callbacks.length} callback types, ${parsed.constants.length} constants → ${apiDescriptionPath(parsed.version)}`,
+    );
+  }
+  const descs = readApiDescriptions(outDir);
+  for (const [rel, text] of generateFiles(descs)) write(outDir, rel, text);
+  console.log(`gen-ffi: src/ffi/generated.ts and native/constants/*.c from ${descs.map((d) => d.version).join(', ')}`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -260,6 +260,7 @@ export function registerCommands(program: Command): void {
           `Tox ID:     ${String(r.toxId)}`,
           `PersonaID:  ${String(r.personaId)}`,
           `connection: ${String(r.connection)}`,
+          `libtoxcore: ${String(r.libtoxcore)}`,
           `friends:    ${r.friends.online}/${r.friends.total} online`,
           `devices:    ${r.devices.length} (seq ${String(r.seq)})`,
           `policy:     ${String(r.policy)}, accept requests: ${String(r.acceptRequests)}`,

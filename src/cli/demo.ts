@@ -7,7 +7,7 @@ import { loadConfig } from '../companion/config.js';
 import { createLogger } from '../companion/log.js';
 import { initDataDir, startDaemon, type Daemon } from '../companion/open.js';
 import { openNode, type ToxNodePort } from '../companion/node-adapter.js';
-import type { Companion } from '../companion/companion.js';
+import type { Companion, StatusOutcome } from '../companion/companion.js';
 import { startBootstrapd, type Bootstrapd } from '../tox/bootstrapd.js';
 import { personasText } from './commands.js';
 import type * as P from '../companion/persona-port.js';
@@ -111,12 +111,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     say('');
     say('-- 4. A replay of Alice\'s older list is refused as a rollback');
     say('Bob adds the dropped laptop back by hand; it still publishes the older list that names it');
-    const outcome = await new Promise<P.OutcomeView>((resolveOutcome, rejectOutcome) => {
+    const outcome = await new Promise<StatusOutcome>((resolveOutcome, rejectOutcome) => {
       const timer = setTimeout(() => {
         bob.off('statusProcessed', onProcessed);
         rejectOutcome(new DemoError('DEMO_TIMEOUT', 'timed out after 90000 ms waiting for the laptop\'s older list to reach Bob over the network'));
       }, 90_000);
-      const onProcessed = (e: { from: string; outcome: P.OutcomeView }) => {
+      const onProcessed = (e: { from: string; outcome: StatusOutcome }) => {
         if (e.from !== enrolled.publicKey || !('personaId' in e.outcome) || e.outcome.personaId !== alice.personaId) return;
         clearTimeout(timer);
         bob.off('statusProcessed', onProcessed);

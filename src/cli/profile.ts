@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { bytesToHex } from '../util/bytes.js';
 import { ProfileError } from '../profile/errors.js';
 import { readProfileFile, rekeyProfileFile, type RekeyFileResult } from '../profile/rekey.js';
-import { formatProfileSummary, inspectProfile, type ProfileSummary } from '../profile/inspect.js';
+import { formatProfileSummary, inspectProfile, quoteForTerminal, type ProfileSummary } from '../profile/inspect.js';
 import { print } from './output.js';
 
 /** Environment variable holding the passphrase of an encrypted input profile, when no --passphrase-file is given. */
@@ -58,6 +58,10 @@ export interface RekeyOutput {
   previousPublicKey: string | null;
   friendCount: number;
   encrypted: boolean;
+  /** NGC groups not carried over (chat ID hex and name). */
+  droppedGroups: { chatId: string; name: string }[];
+  /** Sections of an unknown type not carried over. */
+  droppedUnknownSections: { type: number; bytes: number }[];
 }
 
 function rekeyOutput(r: RekeyFileResult): RekeyOutput {
@@ -69,6 +73,8 @@ function rekeyOutput(r: RekeyFileResult): RekeyOutput {
     previousPublicKey: r.previousPublicKey ? bytesToHex(r.previousPublicKey) : null,
     friendCount: r.friendCount,
     encrypted: r.encrypted,
+    droppedGroups: r.droppedGroups,
+    droppedUnknownSections: r.droppedUnknownSections,
   };
 }
 
@@ -79,6 +85,12 @@ function rekeyText(o: RekeyOutput): string {
     `New public key:  ${o.publicKey}`,
     `Previous key:    ${o.previousPublicKey ?? '(none)'}`,
     `Friends kept:    ${o.friendCount} (all as confirmed friends)`,
+    ...(o.droppedGroups.length > 0
+      ? [`Groups dropped:  ${o.droppedGroups.length} (the new device joins them itself, with its own key in each)`, ...o.droppedGroups.map((g) => `    ${g.chatId} ${quoteForTerminal(g.name)}`)]
+      : []),
+    ...(o.droppedUnknownSections.length > 0
+      ? [`Unknown sections dropped: ${o.droppedUnknownSections.map((u) => `type ${u.type} (${u.bytes} bytes)`).join(', ')}`]
+      : []),
     '',
     'Friends accept connections only from keys on their friend list: each friend must add the new public key',
     '(a PersonaID companion does this by itself once the signed device list names it). Never run the original',
@@ -95,7 +107,7 @@ export function registerProfileCommands(program: Command): void {
     .description('show what a Tox profile holds: keys (secret key only with --show-secrets), name, friends, relays')
     .argument('<FILE>', 'the Tox profile (.tox)')
     .option('--json', 'machine-readable JSON output')
-    .option('--show-secrets', 'also show the secret key')
+    .option('--show-secrets', 'also show the secret keys (own, and in each NGC group) and group passwords')
     .option('--passphrase-file <F>', `file holding the passphrase of an encrypted profile (default: $${PASSPHRASE_ENV})`)
     .action(async (file: string, o: InspectOpts) => {
       const passphrase = await inputPassphrase(o.passphraseFile);
@@ -113,7 +125,7 @@ export function registerProfileCommands(program: Command): void {
     .option('--name <NAME>', 'new own name (at most 128 bytes)')
     .option('--status-message <TEXT>', 'new own status message (at most 1007 bytes)')
     .option('--keep-relays', 'keep DHT nodes, TCP relays and onion path nodes (default: cleared)')
-    .option('--keep-group-chats', 'keep conferences and group chats (default: dropped; they hold per-chat identities two devices must not share)')
+    .option('--keep-group-chats', 'keep conferences (default: dropped; they hold per-chat identities two devices must not share); NGC groups are always dropped')
     .option('--befriend-original', "add IN's own key as a friend of OUT, so the two devices can connect once IN adds OUT's key")
     .option('--passphrase-file <F>', `passphrase of an encrypted IN (default: $${PASSPHRASE_ENV}); OUT stays encrypted with it`)
     .option('--new-passphrase-file <F>', 'encrypt OUT with this passphrase instead')

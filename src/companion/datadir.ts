@@ -23,6 +23,8 @@ export const FILES = Object.freeze({
   devices: 'devices.json',
   /** Incoming friend requests waiting for accept/decline. */
   requests: 'requests.json',
+  /** Why each friend is one (added by the user, accepted, added for which personas), the block list and vouched personas. */
+  friends: 'friends.json',
   /** Outcomes of the latest mutating requests by request id, saved in the same commit as the change they made. */
   outcomes: 'outcomes.json',
   /** Optional settings (see docs/CLI.md). */

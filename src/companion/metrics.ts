@@ -19,6 +19,7 @@ export class CompanionMetrics {
   readonly saveFailures: Counter;
   readonly iterateLag: Histogram;
   readonly iterateDuration: Histogram;
+  readonly libtoxcore: Gauge<'version'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -38,6 +39,7 @@ export class CompanionMetrics {
     const buckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
     this.iterateLag = new Histogram({ name: 'tox_persona_iterate_lag_seconds', help: 'How late each tox_iterate turn began, behind tox_iteration_interval.', buckets, registers });
     this.iterateDuration = new Histogram({ name: 'tox_persona_iterate_duration_seconds', help: 'How long each tox_iterate turn took, event handling included.', buckets, registers });
+    this.libtoxcore = new Gauge({ name: 'tox_persona_libtoxcore_info', help: 'The libtoxcore version the node runs on, as the label; always 1.', labelNames: ['version'], registers });
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'tox_persona_' });
   }
 
@@ -45,6 +47,12 @@ export class CompanionMetrics {
   setPersonaCounts(counts: Record<string, number>): void {
     this.personas.reset();
     for (const [state, n] of Object.entries(counts)) this.personas.set({ state }, n);
+  }
+
+  /** Sets the libtoxcore info series (one series: a version never changes while the process runs). */
+  setLibtoxcoreVersion(version: string): void {
+    this.libtoxcore.reset();
+    this.libtoxcore.set({ version }, 1);
   }
 
   /** Called before each scrape to refresh gauges that mirror state (cheaper than keeping them current on every event). */

@@ -23,6 +23,10 @@ export class ToxNodePort implements NodePort {
     return this.tox.addressHex.toUpperCase();
   }
 
+  get libtoxcoreVersion(): string {
+    return this.tox.libtoxcore.version;
+  }
+
   on<K extends keyof NodePortEvents>(event: K, listener: (payload: NodePortEvents[K]) => void): void {
     const t = this.tox;
     const pkOf = (friend: number) => {

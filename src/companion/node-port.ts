@@ -38,6 +38,8 @@ export interface NodePort {
   readonly publicKey: string;
   /** Own Tox ID (address), 76 uppercase hex. */
   readonly address: string;
+  /** The version of the libtoxcore this node runs on, "major.minor.patch" (shown by status, /healthz and a metric). */
+  readonly libtoxcoreVersion: string;
   on<K extends keyof NodePortEvents>(event: K, listener: (payload: NodePortEvents[K]) => void): void;
   off<K extends keyof NodePortEvents>(event: K, listener: (payload: NodePortEvents[K]) => void): void;
   selfConnection(): SelfConnection;

@@ -1,7 +1,8 @@
 // The companion's adapter over the persona layer: the only companion file that imports src/persona, with hex keys at its edge.
 import { bytesToHex, hexToBytes } from '../util/bytes.js';
 import { ToxPersonaError } from '../util/errors.js';
-import { nextDeviceList, signDeviceList, signedRecord, parseSignedRecord, type DeviceList, type SignedDeviceList } from '../persona/list.js';
+import { signedRecord, parseSignedRecord, verifySignedList, type DeviceList, type SignedDeviceList } from '../persona/list.js';
+import { signOwnChange, signOwnRefresh, judgeOwnList, type OwnSigner, type OwnListJudgement } from '../persona/own.js';
 import { encodeStatusMessage, decodeStatusMessage, statusMessageBudget } from '../persona/codec.js';
 import { generatePersonaKey, savePersonaKey, loadPersonaKey as loadKeyFile, exportPersonaKey, importPersonaKey, type PersonaKeyPair } from '../persona/keys.js';
 import { personaReady } from '../persona/sodium.js';
@@ -24,7 +25,12 @@ export function devicesOf(list: DeviceList): DeviceView[] {
   return list.devices.map((d) => ({ publicKey: bytesToHex(d.publicKey), name: d.name }));
 }
 
-/** Signs the successor of `prev` (or a first list) with the given devices. */
+/** The root key signing for itself (what a persona key on this device does until signers are certified). */
+function rootSigner(key: { publicKey: Uint8Array; secretKey: Uint8Array }): OwnSigner {
+  return { key, cert: null, epoch: 0 };
+}
+
+/** Signs a new version with the given devices, chained to `prev` (the newest list of our persona we know), or a first list. */
 export function signNext(
   prev: DeviceList | undefined,
   devices: readonly DeviceView[],
@@ -32,12 +38,37 @@ export function signNext(
   now: number,
   ttl: number,
 ): SignedDeviceList {
-  const list = nextDeviceList(
-    prev,
+  return signOwnChange(
+    prev ? { list: prev } : undefined,
     devices.map((d) => ({ publicKey: hexToBytes(d.publicKey, 32, 'device public key'), name: d.name })),
-    { now, ttl, personaId: key.publicKey },
+    rootSigner(key),
+    key.publicKey,
+    now,
+    ttl,
   );
-  return signDeviceList(list, key);
+}
+
+/** Re-signs `current` as the same version (same seq, chain and devices) with a new issuedAt and ttl: a refresh, never a new version. */
+export function signRefresh(current: DeviceList, key: { publicKey: Uint8Array; secretKey: Uint8Array }, now: number, ttl: number): SignedDeviceList {
+  return signOwnRefresh({ list: current }, rootSigner(key), now, ttl);
+}
+
+/** Judges a status message of our own persona from device `from` (hex) against our list; see judgeOwnList. Not a list of ours → no adoption. */
+export function judgeOwnStatus(
+  current: SignedDeviceList,
+  text: string | Uint8Array,
+  o: { thisDevice: string; from: string; now: number },
+): OwnListJudgement & { signed?: SignedDeviceList } {
+  const r = decodeStatusMessage(typeof text === 'string' ? text : text);
+  if (!r.ok) return { adopt: false };
+  const j = judgeOwnList(current, r.signed, {
+    thisDevice: hexToBytes(o.thisDevice, 32, 'thisDevice'),
+    from: hexToBytes(o.from, 32, 'from'),
+    now: o.now,
+    maxClockSkew: DEFAULT_MAX_CLOCK_SKEW_SECONDS,
+    signerEpoch: null,
+  });
+  return { ...j, signed: r.signed };
 }
 
 /** Serialises our own signed list for devices.json. */
@@ -52,6 +83,11 @@ export function ownListFromJson(value: unknown, where: string): SignedDeviceList
   const parsed = parseSignedRecord(Uint8Array.from(Buffer.from(rec, 'base64')));
   if (!parsed.ok) throw new ToxPersonaError('BAD_FILE', `${where}: own device list does not parse (${parsed.reason}: ${parsed.detail})`);
   return parsed.value;
+}
+
+/** True when our own stored list's signature verifies (with the PersonaID it names). */
+export function verifyOwnList(signed: SignedDeviceList): boolean {
+  return verifySignedList(signed);
 }
 
 /** The persona key as the companion holds it. */

@@ -2,7 +2,7 @@
 import { base64urlDecodeStrict, base64urlEncode, base64urlLength } from './base64url.js';
 import { deflateRaw, inflateCapped } from './inflate.js';
 import { StatusMessageTooLong } from './errors.js';
-import { isWellFormed, parseSignedRecord, reject, signedRecord, verifySignedList, type Rejection, type SignedDeviceList } from './list.js';
+import { isWellFormed, parseSignedRecord, policyFailure, reject, signedRecord, verifyFailure, type Rejection, type SignedDeviceList } from './list.js';
 
 /** Tox's TOX_MAX_STATUS_MESSAGE_LENGTH: the whole status message, in UTF-8 bytes. */
 export const MAX_STATUS_MESSAGE_BYTES = 1007;
@@ -34,7 +34,7 @@ export type DecodeResult = DecodedStatusMessage | Rejection;
 
 /** Options for {@link decodeStatusMessage}. */
 export interface DecodeOptions {
-  /** Check the signature (default true); false only parses, for tools that inspect broken blobs. */
+  /** Check the certificate, the signature and the stateless receiver rules (default true); false only parses, for tools that inspect broken blobs. */
   verify?: boolean;
 }
 
@@ -122,6 +122,9 @@ function decodeUnsafe(input: string | Uint8Array, verify: boolean): DecodeResult
   }
   const parsed = parseSignedRecord(record);
   if (!parsed.ok) return parsed;
-  if (verify && !verifySignedList(parsed.value)) return reject('BAD_SIGNATURE', 'signature does not verify under the PersonaID');
+  if (verify) {
+    const bad = verifyFailure(parsed.value) ?? policyFailure(parsed.value.list);
+    if (bad) return bad;
+  }
   return { ok: true, human: text.slice(0, at), signed: parsed.value, envelope };
 }

@@ -1,5 +1,6 @@
 // Public API of the persona layer: keys, the signed device list, the status-message codec, the seed format, the table and its store.
-export { personaReady } from './sodium.js';
+export { personaReady, personaCrypto, setPersonaCrypto, wasmCrypto } from './sodium.js';
+export type { PersonaCrypto } from './sodium.js';
 export { StatusMessageTooLong, InvalidDeviceList, PersonaKeyError, PersonaTableStoreError, PendingNotFound } from './errors.js';
 export type { PersonaKeyErrorCode, PersonaTableStoreErrorCode } from './errors.js';
 export {
@@ -15,17 +16,41 @@ export {
 export type { PersonaKeyPair, KdfParams, KeyProtectOptions } from './keys.js';
 export {
   DEVICE_LIST_VERSION,
+  DEVICE_LIST_VERSION_1,
   SIGNING_CONTEXT,
   SIGNING_CONTEXT_BYTES,
+  SIGNING_CONTEXT_V1,
+  SIGNING_CONTEXT_V1_BYTES,
+  CERT_CONTEXT,
+  VERSION_CONTEXT,
   FLAG_NAMES,
+  FLAG_CERT,
   MAX_NAME_BYTES,
   MAX_DEVICES,
   MAX_SEQ,
+  MAX_EPOCH,
+  MAX_TTL_SECONDS,
+  MAX_SEQ_LEAD_MS,
   HEADER_BYTES,
+  HEADER_BYTES_V1,
+  CHAIN_HASH_BYTES,
+  CERT_BYTES,
   SIGNATURE_BYTES,
   DEFAULT_TTL_SECONDS,
+  GENESIS,
   signDeviceList,
   verifySignedList,
+  verifyFailure,
+  policyFailure,
+  certifySigner,
+  verifyCert,
+  clearCertCache,
+  CERT_CACHE_SIZE,
+  certSigningInput,
+  signerOf,
+  versionHash,
+  chainRef,
+  sameVersion,
   nextDeviceList,
   encodeDeviceListPayload,
   parseSignedRecord,
@@ -35,7 +60,9 @@ export {
   sameDevices,
   checkName,
 } from './list.js';
-export type { Device, DeviceList, SignedDeviceList, PersonaId, ToxPublicKey, RejectReason, Rejection, NextDeviceListOptions } from './list.js';
+export type { Device, DeviceList, SignedDeviceList, SignerCert, SigningKeyPair, ChainRef, PersonaId, ToxPublicKey, RejectReason, Rejection, NextDeviceListOptions } from './list.js';
+export { signOwnChange, signOwnRefresh, judgeOwnList, OwnSignerError } from './own.js';
+export type { OwnSigner, OwnListJudgement } from './own.js';
 export {
   MAX_STATUS_MESSAGE_BYTES,
   STATUS_MARKER,
@@ -77,6 +104,7 @@ export type {
   PendingUpdate,
   PendingReason,
   EquivocationEvidence,
+  RevokedSighting,
   AlarmCode,
   Action,
   Outcome,

@@ -4,6 +4,9 @@ import { z } from 'zod';
 import { PersonaTableStoreError } from './errors.js';
 import { emptyTable, TABLE_SCHEMA_VERSION, type PersonaTable } from './table.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { base64urlDecodeStrict } from './base64url.js';
+import { parseSignedRecord, versionHash } from './list.js';
+import { bytesToHex } from '../util/bytes.js';
 
 const Hex32 = z.string().regex(/^[0-9A-F]{64}$/);
 const State = z.enum(['provisional', 'verified', 'stale', 'conflict']);
@@ -23,6 +26,10 @@ const TableSchema = z.object({
       lastSeen: Num.nullable(),
       from: Hex32.nullable(),
       record: z.string().nullable(),
+      epoch: Num.nullable(),
+      version: z.string().nullable(),
+      signer: Hex32.nullable(),
+      lastRevoked: z.object({ at: Num, epoch: Num, signer: Hex32, from: Hex32, hash: z.string() }).nullable(),
     }),
   ),
   pins: z.record(Hex32, Hex32),
@@ -33,9 +40,10 @@ const TableSchema = z.object({
       personaId: Hex32,
       from: Hex32,
       seq: Num,
+      epoch: Num,
       record: z.string(),
       receivedAt: Num,
-      reason: z.enum(['MANUAL_POLICY', 'PERSONA_CHANGED', 'DOUBLE_CLAIM', 'CONFLICT_STATE']),
+      reason: z.enum(['MANUAL_POLICY', 'PERSONA_CHANGED', 'DOUBLE_CLAIM', 'CONFLICT_STATE', 'FORK']),
     }),
   ),
   evidence: z.array(
@@ -60,7 +68,11 @@ export function parseTable(text: string, path: string): PersonaTable {
   } catch (error) {
     throw new PersonaTableStoreError('TABLE_CORRUPT', path, `${path} is not valid JSON; it was left untouched (last good copy: ${path}${TABLE_BACKUP_SUFFIX})`, { cause: error });
   }
-  const version = typeof raw === 'object' && raw !== null ? (raw as { schema?: unknown }).schema : undefined;
+  let version = typeof raw === 'object' && raw !== null ? (raw as { schema?: unknown }).schema : undefined;
+  if (version === 1) {
+    raw = migrateFromSchema1(raw as Record<string, unknown>);
+    version = TABLE_SCHEMA_VERSION;
+  }
   if (version !== TABLE_SCHEMA_VERSION) {
     throw new PersonaTableStoreError(
       typeof version === 'number' ? 'TABLE_UNKNOWN_VERSION' : 'TABLE_CORRUPT',
@@ -76,6 +88,28 @@ export function parseTable(text: string, path: string): PersonaTable {
     throw new PersonaTableStoreError('TABLE_CORRUPT', path, `${path} does not match the table schema (at ${first ? first.path.join('.') : '?'}: ${first?.message ?? 'invalid'}); it was left untouched`);
   }
   return parsed.data as PersonaTable;
+}
+
+/**
+ * Schema 1 (protocol version 1) had no epochs, version hashes or signers: every applied list was signed by the
+ * PersonaID itself under epoch 0, so those fields follow from the stored record.
+ */
+function migrateFromSchema1(raw: Record<string, unknown>): unknown {
+  const personas: Record<string, unknown> = {};
+  for (const [id, e] of Object.entries((raw.personas ?? {}) as Record<string, Record<string, unknown>>)) {
+    const bytes = typeof e?.record === 'string' ? base64urlDecodeStrict(e.record) : undefined;
+    const parsed = bytes ? parseSignedRecord(bytes) : undefined;
+    const list = parsed?.ok ? parsed.value.list : undefined;
+    personas[id] = {
+      ...e,
+      epoch: list ? 0 : null,
+      version: list ? bytesToHex(versionHash(list), false) : null,
+      signer: list ? bytesToHex(list.personaId) : null,
+      lastRevoked: null,
+    };
+  }
+  const pending = Array.isArray(raw.pending) ? raw.pending.map((p: Record<string, unknown>) => ({ ...p, epoch: 0 })) : raw.pending;
+  return { ...raw, schema: TABLE_SCHEMA_VERSION, personas, pending };
 }
 
 /** Loads the table; a missing file gives an empty table, a corrupt or unknown-version file a typed error. */

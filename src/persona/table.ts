@@ -1,13 +1,13 @@
-// The PersonaID table and its pure update rules: consent, confirmation, rollback, equivocation, freshness, pinning.
-import { sodium } from './sodium.js';
+// The PersonaID table and its pure update rules: consent, confirmation, epochs (revocation), chains (forks), rollback, equivocation, freshness, pinning.
+import { personaCrypto } from './sodium.js';
 import { base64urlDecodeStrict, base64urlEncode } from './base64url.js';
 import { decodeStatusMessage } from './codec.js';
-import { listHash, parseSignedRecord, sameDevices, signedRecord, verifySignedList, type RejectReason, type SignedDeviceList } from './list.js';
+import { CHAIN_HASH_BYTES, listHash, parseSignedRecord, sameDevices, signedRecord, signerOf, verifySignedList, versionHash, type RejectReason, type SignedDeviceList } from './list.js';
 import { bytesOrHex, bytesToHex } from '../util/bytes.js';
 import { PendingNotFound } from './errors.js';
 
 /** Version of the table's JSON schema; the store refuses any other. */
-export const TABLE_SCHEMA_VERSION = 1;
+export const TABLE_SCHEMA_VERSION = 2;
 /** How far in the future issuedAt may be before a list is refused (clock skew allowance), seconds. */
 export const DEFAULT_MAX_CLOCK_SKEW_SECONDS = 300;
 /** Most pending updates kept per persona (the highest seqs win), so a misbehaving persona can't grow the table without bound. */
@@ -16,6 +16,11 @@ export const MAX_PENDING_PER_PERSONA = 8;
 export const MAX_PENDING_PER_SENDER = 8;
 /** Most pending updates kept in all (the most recently received win). */
 export const MAX_PENDING_TOTAL = 256;
+/**
+ * Most pieces of equivocation evidence kept per persona. One proves the key equivocated; more add nothing, and a
+ * persona key holder could otherwise sign lists without end and grow the table (and raise an alarm) for each.
+ */
+export const MAX_EVIDENCE_PER_PERSONA = 2;
 
 /** Lifecycle state of a persona entry. */
 export type PersonaState = 'provisional' | 'verified' | 'stale' | 'conflict';
@@ -54,6 +59,28 @@ export interface PersonaEntry {
   from: string | null;
   /** The applied signed record (payload || signature), base64url, so it can be re-verified and shown as evidence. */
   record: string | null;
+  /** Signer epoch of the applied list (0 for version 1); lists under a lower epoch are revoked. Null while provisional. */
+  epoch: number | null;
+  /** Version hash of the applied list (hex): what stays the same across refreshes and what chain references name. */
+  version: string | null;
+  /** The key that signed the applied list (hex): a certified signer, or the PersonaID itself. */
+  signer: string | null;
+  /** The last list under a revoked (lower) epoch that arrived, for `personas` and to raise its alarm once. */
+  lastRevoked: RevokedSighting | null;
+}
+
+/** A list signed under a revoked epoch, as last seen. */
+export interface RevokedSighting {
+  /** When it arrived, Unix seconds. */
+  at: number;
+  /** Its epoch (below the entry's). */
+  epoch: number;
+  /** Its signer (hex). */
+  signer: string;
+  /** The device it came from. */
+  from: string;
+  /** Content hash of its payload (hex), so a re-send does not raise the alarm again. */
+  hash: string;
 }
 
 /** What the table knows about a Tox friend of ours. */
@@ -63,7 +90,7 @@ export interface FriendRecord {
 }
 
 /** Why an update waits for the user. */
-export type PendingReason = 'MANUAL_POLICY' | 'PERSONA_CHANGED' | 'DOUBLE_CLAIM' | 'CONFLICT_STATE';
+export type PendingReason = 'MANUAL_POLICY' | 'PERSONA_CHANGED' | 'DOUBLE_CLAIM' | 'CONFLICT_STATE' | 'FORK';
 
 /** A verified, newer list held back for the user to approve or reject. */
 export interface PendingUpdate {
@@ -75,6 +102,8 @@ export interface PendingUpdate {
   from: string;
   /** Its sequence number. */
   seq: number;
+  /** Its signer epoch. */
+  epoch: number;
   /** The signed record, base64url. */
   record: string;
   /** When it was received, Unix seconds. */
@@ -114,7 +143,8 @@ export interface PersonaTable {
 }
 
 /** Alarm codes; see PROTOCOL.md, "Alarms". */
-export type AlarmCode = 'ROLLBACK' | 'EQUIVOCATION' | 'DOUBLE_CLAIM' | 'PERSONA_CHANGED';
+// SELF_DROPPED and SIGNER_REVOKED are raised by the signer side (judgeOwnList), the others by the table.
+export type AlarmCode = 'ROLLBACK' | 'EQUIVOCATION' | 'DOUBLE_CLAIM' | 'PERSONA_CHANGED' | 'REVOKED_SIGNER' | 'FORK' | 'SELF_DROPPED' | 'SIGNER_REVOKED';
 
 /** Something the companion must do after an update; keys are uppercase hex. */
 export type Action =
@@ -132,11 +162,11 @@ export type Outcome =
   /** Held for the user. */
   | { kind: 'pending'; personaId: string; pendingId: string; reason: PendingReason }
   /** Valid, but not applied. */
-  | { kind: 'ignored'; personaId: string; reason: 'NOT_A_MEMBER' | 'ROLLBACK' | 'EQUIVOCATION' | 'CONFLICT_STATE' }
+  | { kind: 'ignored'; personaId: string; reason: 'NOT_A_MEMBER' | 'ROLLBACK' | 'EQUIVOCATION' | 'CONFLICT_STATE' | 'EPOCH_REVOKED' }
   /** A plain status message with no persona blob. */
   | { kind: 'none' }
   /** The blob or list is invalid. */
-  | { kind: 'rejected'; reason: RejectReason | 'FUTURE_DATED' | 'PERSONA_IS_FRIEND_KEY'; detail: string };
+  | { kind: 'rejected'; reason: RejectReason | 'FUTURE_DATED' | 'UNKNOWN_PREV'; detail: string };
 
 /** The result of a table update: the new table, what to do, and what happened. */
 export interface ApplyResult {
@@ -245,6 +275,10 @@ function provisionalEntry(pk: string, addedByUs: boolean): PersonaEntry {
     lastSeen: null,
     from: null,
     record: null,
+    epoch: null,
+    version: null,
+    signer: null,
+    lastRevoked: null,
   };
 }
 
@@ -334,35 +368,59 @@ function applyVerified(ctx: Ctx, signed: SignedDeviceList, from: string, policy:
   const devs = L.devices.map((d) => bytesToHex(d.publicKey));
   // Consent: only a member's own status message can speak for the persona; a copy elsewhere is a hint at most.
   if (!devs.includes(from)) return { kind: 'ignored', personaId: P, reason: 'NOT_A_MEMBER' };
+  // A friend entry under the PersonaID's bytes (a key someone listed as a device, or a friend of an enrolled profile)
+  // cannot be a real Tox node of that persona; the persona's verified list replaces it instead of being refused, so no
+  // friend entry can freeze a persona.
+  if (t.personas[P]?.state === 'provisional') delete t.personas[P];
   const entry = t.personas[P];
-  if (entry?.state === 'provisional') return { kind: 'rejected', reason: 'PERSONA_IS_FRIEND_KEY', detail: 'the PersonaID is also a friend\'s Tox key' };
   const hash = bytesToHex(listHash(signed), false);
   const record = base64urlEncode(signedRecord(signed));
+  const version = bytesToHex(versionHash(L), false);
+  const epoch = L.epoch ?? 0;
 
   let same = false;
   let refreshed = false;
+  let overEpoch = false;
   if (entry && entry.seq !== null) {
-    if (L.seq < entry.seq) {
+    const held = heldOf(entry);
+    if (epoch < held.epoch) {
+      // The root certified a newer epoch: every signer of this one is revoked, whatever seq it signs.
+      if (entry.lastRevoked?.hash !== hash) {
+        own(ctx, P).lastRevoked = { at: now, epoch, signer: bytesToHex(signerOf(signed)), from, hash };
+        alarm(ctx, 'REVOKED_SIGNER', P, `device ${from} sent a list signed under epoch ${epoch}, revoked by epoch ${held.epoch}`, [from]);
+      }
+      return { kind: 'ignored', personaId: P, reason: 'EPOCH_REVOKED' };
+    }
+    if (L.seq === entry.seq && version === held.version) {
+      // The same version re-signed (a refresh, another signer, or the root's new epoch): never a new version.
+      same = true;
+      refreshed = epoch > held.epoch || L.issuedAt > (entry.issuedAt ?? 0) || (L.issuedAt === entry.issuedAt && L.ttl > (entry.ttl ?? 0));
+    } else if (epoch > held.epoch) {
+      // A higher epoch is the root speaking: it wins over any seq and any chain of the revoked epoch.
+      overEpoch = true;
+    } else if (L.seq < entry.seq) {
       // A device that was dropped and replays an old list is suspicious; a member that is merely behind is not.
       if (!entry.devices.some((d) => d.publicKey === from)) {
         alarm(ctx, 'ROLLBACK', P, `device ${from} sent seq ${L.seq}, below the stored ${entry.seq}, and is not in the current list`, [from]);
       }
       return { kind: 'ignored', personaId: P, reason: 'ROLLBACK' };
-    }
-    if (L.seq === entry.seq) {
-      if (hash === entry.contentHash) {
-        same = true;
-      } else if (sameStoredDevices(entry, signed)) {
-        // The same list re-signed (another key holder, or a refresh): not equivocation; the later issuedAt wins.
-        same = true;
-        refreshed = L.issuedAt > (entry.issuedAt ?? 0) || (L.issuedAt === entry.issuedAt && L.ttl > (entry.ttl ?? 0));
-      } else {
-        if (!t.evidence.some((e) => e.personaId === P && e.seq === L.seq && e.records.includes(record))) {
-          t.evidence.push({ personaId: P, seq: L.seq, records: [entry.record ?? '', record], froms: [entry.from, from], detectedAt: now });
-          alarm(ctx, 'EQUIVOCATION', P, `two different lists signed with seq ${L.seq}; both kept as evidence`, [from]);
+    } else if (L.seq === entry.seq) {
+      if (!t.evidence.some((e) => e.personaId === P && e.seq === L.seq && e.records.includes(record)) && evidenceRoom(t, P)) {
+        t.evidence.push({ personaId: P, seq: L.seq, records: [entry.record ?? '', record], froms: [entry.from, from], detectedAt: now });
+        alarm(ctx, 'EQUIVOCATION', P, `two different lists signed with seq ${L.seq}; both kept as evidence`, [from]);
+      }
+      own(ctx, P).state = 'conflict';
+      return { kind: 'ignored', personaId: P, reason: 'EQUIVOCATION' };
+    } else {
+      const chain = chainCheck(held, entry.seq, signed);
+      if (chain === 'unknown') {
+        return { kind: 'rejected', reason: 'UNKNOWN_PREV', detail: `built from seq ${L.prev?.seq} (the seq we hold) but from a list we never saw` };
+      }
+      if (chain === 'fork') {
+        if (!isHeld(ctx, record, from)) {
+          alarm(ctx, 'FORK', P, `device ${from} sent seq ${L.seq} built from seq ${L.prev?.seq ?? 'none (version 1)'}, not from the list we hold (seq ${entry.seq}); held for the user`, [from]);
         }
-        own(ctx, P).state = 'conflict';
-        return { kind: 'ignored', personaId: P, reason: 'EQUIVOCATION' };
+        return hold(ctx, signed, record, from, 'FORK');
       }
     }
   }
@@ -385,6 +443,9 @@ function applyVerified(ctx: Ctx, signed: SignedDeviceList, from: string, policy:
       entry.ttl = L.ttl;
       entry.contentHash = hash;
       entry.record = record;
+      entry.epoch = epoch;
+      entry.signer = bytesToHex(signerOf(signed));
+      dropPendingUpTo(ctx, P, epoch, L.seq);
     }
     confirm(ctx, P, from);
     entry.state = isExpired(entry.issuedAt, entry.ttl, now) ? 'stale' : 'verified';
@@ -392,7 +453,8 @@ function applyVerified(ctx: Ctx, signed: SignedDeviceList, from: string, policy:
     return { kind: 'unchanged', personaId: P, refreshed };
   }
 
-  if (entry?.state === 'conflict') return hold(ctx, signed, record, from, 'CONFLICT_STATE');
+  // After equivocation only the user decides, unless the root resolves it with a new epoch.
+  if (entry?.state === 'conflict' && !overEpoch) return hold(ctx, signed, record, from, 'CONFLICT_STATE');
   const claimed = devs.filter((d) => d !== from && t.pins[d] !== undefined && t.pins[d] !== P);
   if (claimed.length > 0) {
     if (!isHeld(ctx, record, from)) alarm(ctx, 'DOUBLE_CLAIM', P, `persona ${P} lists ${claimed.length} device(s) that confirmed another persona first`, claimed);
@@ -411,10 +473,42 @@ function applyVerified(ctx: Ctx, signed: SignedDeviceList, from: string, policy:
   return applyNewer(ctx, signed, from, hash, record);
 }
 
-function sameStoredDevices(entry: PersonaEntry, signed: SignedDeviceList): boolean {
-  if (!entry.record) return false;
-  const stored = decodeRecord(entry.record);
-  return stored !== undefined && sameDevices(stored.list, signed.list);
+/** True while persona P has fewer than MAX_EVIDENCE_PER_PERSONA pieces of evidence (beyond that: no more evidence, no more alarms). */
+function evidenceRoom(t: PersonaTable, P: string): boolean {
+  let n = 0;
+  for (const e of t.evidence) if (e.personaId === P && ++n >= MAX_EVIDENCE_PER_PERSONA) return false;
+  return true;
+}
+
+/** What the receiver holds of a persona: epoch, version hash and format of the applied list. */
+interface Held {
+  epoch: number;
+  version: string | null;
+  format: number;
+}
+
+function heldOf(entry: PersonaEntry): Held {
+  const format = entry.record ? (base64urlDecodeStrict(entry.record.slice(0, 4))?.[0] ?? 1) : 1;
+  return { epoch: entry.epoch ?? 0, version: entry.version, format };
+}
+
+/**
+ * Whether a newer list of the same epoch was built from what we hold: 'ok' when its chain reference names our list
+ * or a later one (we missed lists in between), 'fork' when it was built from an older one (a stale signer), and
+ * 'unknown' when it names our seq but another list. Version-1 lists carry no reference: between two of them there is
+ * no chain (the old rules), but one arriving after a version-2 list was not built from it.
+ */
+function chainCheck(held: Held, heldSeq: number, signed: SignedDeviceList): 'ok' | 'fork' | 'unknown' {
+  const prev = signed.list.prev;
+  if (!prev) return held.format === 1 ? 'ok' : 'fork';
+  if (prev.seq > heldSeq) return 'ok';
+  if (prev.seq < heldSeq) return 'fork';
+  return held.version !== null && bytesToHex(prev.hash, false) === held.version.slice(0, 2 * CHAIN_HASH_BYTES) ? 'ok' : 'unknown';
+}
+
+/** Drops the pending lists of P that a list of (epoch, seq) supersedes. */
+function dropPendingUpTo(ctx: Ctx, P: string, epoch: number, seq: number): void {
+  ctx.t.pending = ctx.t.pending.filter((p) => !(p.personaId === P && (p.epoch < epoch || (p.epoch === epoch && p.seq <= seq))));
 }
 
 /** Decodes a stored base64url record and re-verifies it; undefined when it is not a valid signed list. */
@@ -432,7 +526,7 @@ function alarm(ctx: Ctx, code: AlarmCode, personaId: string, detail: string, dev
 
 /** The id of a held list: the same list from the same sender is held once. */
 function holdId(record: string, from: string): string {
-  return bytesToHex(sodium.crypto_generichash(8, record + '|' + from, null), false);
+  return bytesToHex(personaCrypto().hash(record + '|' + from, 8), false);
 }
 
 function isHeld(ctx: Ctx, record: string, from: string): boolean {
@@ -462,14 +556,14 @@ function hold(ctx: Ctx, signed: SignedDeviceList, record: string, from: string, 
     for (const other of ctx.t.pending) {
       if (other.personaId !== P || other.seq !== signed.list.seq || other.record === record) continue;
       const o = decodeRecord(other.record);
-      if (!o || sameDevices(o.list, signed.list)) continue;
-      if (!ctx.t.evidence.some((e) => e.personaId === P && e.seq === other.seq && e.records.includes(other.record) && e.records.includes(record))) {
+      if (!o || (o.list.epoch ?? 0) !== (signed.list.epoch ?? 0) || sameDevices(o.list, signed.list)) continue;
+      if (!ctx.t.evidence.some((e) => e.personaId === P && e.seq === other.seq && e.records.includes(other.record) && e.records.includes(record)) && evidenceRoom(ctx.t, P)) {
         ctx.t.evidence.push({ personaId: P, seq: other.seq, records: [other.record, record], froms: [other.from, from], detectedAt: ctx.now });
         alarm(ctx, 'EQUIVOCATION', P, `two different held lists signed with seq ${other.seq}; both kept as evidence`, [from]);
       }
       break;
     }
-    ctx.t.pending.push({ id, personaId: P, from, seq: signed.list.seq, record, receivedAt: ctx.now, reason });
+    ctx.t.pending.push({ id, personaId: P, from, seq: signed.list.seq, epoch: signed.list.epoch ?? 0, record, receivedAt: ctx.now, reason });
     capPending(ctx, (p) => p.personaId === P, MAX_PENDING_PER_PERSONA, newestSeqFirst);
     capPending(ctx, (p) => p.from === from, MAX_PENDING_PER_SENDER, latestReceivedFirst);
     capPending(ctx, () => true, MAX_PENDING_TOTAL, latestReceivedFirst);
@@ -523,6 +617,10 @@ function applyNewer(ctx: Ctx, signed: SignedDeviceList, from: string, hash: stri
     lastSeen: now,
     from,
     record,
+    epoch: L.epoch ?? 0,
+    version: bytesToHex(versionHash(L), false),
+    signer: bytesToHex(signerOf(signed)),
+    lastRevoked: old?.lastRevoked ?? null,
   };
   t.personas[P] = entry;
   ctx.owned.add(entry);
@@ -543,7 +641,7 @@ function applyNewer(ctx: Ctx, signed: SignedDeviceList, from: string, hash: stri
   if (!stale) addMissing(ctx, entry);
   const active = devices[0] as TableDevice;
   if (old?.devices[0]?.publicKey !== active.publicKey) ctx.actions.push({ type: 'setActive', personaId: P, publicKey: active.publicKey });
-  t.pending = t.pending.filter((p) => !(p.personaId === P && p.seq <= L.seq));
+  dropPendingUpTo(ctx, P, L.epoch ?? 0, L.seq);
   return { kind: 'applied', personaId: P, stale };
 }
 
@@ -562,7 +660,11 @@ export function approvePending(
   const signed = decodeRecord(p.record);
   if (!signed) return { table: ctx.t, actions: [], outcome: { kind: 'rejected', reason: 'BAD_SIGNATURE', detail: 'the pending record no longer verifies' } };
   const entry = ctx.t.personas[p.personaId];
-  if (entry && entry.seq !== null && signed.list.seq < entry.seq) {
+  const epoch = signed.list.epoch ?? 0;
+  if (entry && entry.seq !== null && epoch < (entry.epoch ?? 0)) {
+    return { table: ctx.t, actions: [], outcome: { kind: 'ignored', personaId: p.personaId, reason: 'EPOCH_REVOKED' } };
+  }
+  if (entry && entry.seq !== null && epoch === (entry.epoch ?? 0) && signed.list.seq < entry.seq) {
     return { table: ctx.t, actions: [], outcome: { kind: 'ignored', personaId: p.personaId, reason: 'ROLLBACK' } };
   }
   const outcome = applyNewer(ctx, signed, p.from, bytesToHex(listHash(signed), false), p.record);

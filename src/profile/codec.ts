@@ -1,7 +1,8 @@
-// Parser and writer of plain (unencrypted) Tox 0.2.18 savedata: bytes <-> typed sections, byte-exact for what libtoxcore writes.
+// Parser and writer of plain (unencrypted) Tox savedata (0.2.18 to 0.2.23): bytes <-> typed sections, byte-exact for what libtoxcore writes.
 import { bytesEqual } from '../util/bytes.js';
 import { ProfileError } from './errors.js';
 import { decodeConferences } from './conferences.js';
+import { decodeGroups } from './groups.js';
 import { derivePublicKey } from './keys.js';
 import { packNodes, unpackNodes } from './nodes.js';
 import {
@@ -156,6 +157,9 @@ function parseSection(type: number, data: Uint8Array, offset: number, options: P
     case SectionType.CONFERENCES:
       decodeConferences(data, state.ownPublicKey, `CONFERENCES at offset ${offset}`); // refuse what libtoxcore refuses
       return { kind: 'conferences', data: data.slice() };
+    case SectionType.GROUPS:
+      decodeGroups(data, `GROUPS at offset ${offset}`); // refuse a group libtoxcore could not load, rather than lose it later
+      return { kind: 'groups', data: data.slice() };
     case SectionType.END:
       if (data.length !== 0) throw new ProfileError('BAD_SECTION', `END at offset ${offset} has length ${data.length}, not 0`);
       return { kind: 'end' };
@@ -306,6 +310,8 @@ function sectionBody(section: ProfileSection, index: number): [type: number, bod
       return [SectionType.PATH_NODE, packNodes(section.nodes, where)];
     case 'conferences':
       return [SectionType.CONFERENCES, section.data];
+    case 'groups':
+      return [SectionType.GROUPS, section.data];
     case 'unknown':
       if (!Number.isInteger(section.type) || section.type < 0 || section.type > 0xffff) throw new ProfileError('BAD_ARGUMENT', `${where}: type must be a u16`);
       return [section.type, section.data];

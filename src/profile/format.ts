@@ -1,4 +1,4 @@
-// The typed shape of a Tox 0.2.18 savedata file: header and section constants, and one interface per section type.
+// The typed shape of a Tox savedata file (0.2.18 to 0.2.23): header and section constants, and one interface per section type.
 
 /** u32 at offset 4 of a plain savedata file (little-endian), after a u32 zero. */
 export const SAVEDATA_COOKIE_GLOBAL = 0x15ed1b1f;
@@ -23,7 +23,7 @@ export const SAVED_FRIEND_REQUEST_SIZE = 1024;
 /** libtoxcore saves at most this many TCP relays and this many onion path nodes. */
 export const MAX_SAVED_NODES = 8;
 
-/** Section type numbers of the 0.2.18 format. */
+/** Section type numbers (GROUPS from 0.2.19; the others since 0.2.18 or earlier). */
 export const SectionType = {
   NOSPAMKEYS: 1,
   DHT: 2,
@@ -31,6 +31,7 @@ export const SectionType = {
   NAME: 4,
   STATUSMESSAGE: 5,
   STATUS: 6,
+  GROUPS: 7,
   TCP_RELAY: 10,
   PATH_NODE: 11,
   CONFERENCES: 20,
@@ -141,7 +142,16 @@ export interface ConferencesSection {
   data: Uint8Array;
 }
 
-/** A section type this parser does not model (e.g. GROUPS from 0.2.19), kept byte for byte. */
+/**
+ * GROUPS (0.2.19+): NGC group chats, kept as bytes (checked on parse; {@link decodeGroups} gives a read-only view).
+ * libtoxcore writes it only with `experimental_groups_persistence` on, and loads it only then too.
+ */
+export interface GroupsSection {
+  kind: 'groups';
+  data: Uint8Array;
+}
+
+/** A section type this parser does not know (from a newer libtoxcore, or damage), kept byte for byte. */
 export interface UnknownSection {
   kind: 'unknown';
   /** The section type number. */
@@ -165,6 +175,7 @@ export type ProfileSection =
   | TcpRelaySection
   | PathNodeSection
   | ConferencesSection
+  | GroupsSection
   | UnknownSection
   | EndSection;
 

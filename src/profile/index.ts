@@ -4,6 +4,7 @@ export * from './format.js';
 export { parseProfile, writeProfile, encodeFriend, hasEncryptedMagic, ENCRYPTED_MAGIC, type ParseProfileOptions } from './codec.js';
 export * from './nodes.js';
 export * from './conferences.js';
+export * from './groups.js';
 export * from './keys.js';
 export * from './sections.js';
 export * from './encrypted.js';

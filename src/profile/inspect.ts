@@ -1,9 +1,11 @@
 // A JSON-able, secret-free (unless asked) summary of a parsed profile, and its human-readable rendering for the CLI.
 import { bytesToHex } from '../util/bytes.js';
 import type { SavedFriend, PackedNode, Profile } from './format.js';
+import type { SavedGroup } from './groups.js';
 import { formatNodeIp, isTcpFamily } from './nodes.js';
 import { toxAddress } from './keys.js';
 import { decodeConferences } from './conferences.js';
+import { decodeGroups, groupChatId, groupSelfPublicKey, isGroupFounder, type GroupPrivacy, type GroupRole } from './groups.js';
 
 /** Options for {@link inspectProfile}. */
 export interface InspectOptions {
@@ -35,6 +37,40 @@ export interface FriendSummary {
   requestAddress?: string;
 }
 
+/** One saved NGC group (0.2.19+), as text; secrets only with `showSecrets`. */
+export interface GroupSummary {
+  /** The group's chat ID (64 hex), what others join a public group with. */
+  chatId: string;
+  name: string;
+  privacy: GroupPrivacy;
+  topic: string;
+  /** This device's public key in the group (64 hex), `tox_group_self_get_public_key`: its per-group identity. */
+  selfPublicKey: string;
+  nick: string;
+  role: GroupRole;
+  /** Whether this device founded the group (it holds the group's secret key). */
+  founder: boolean;
+  /** Whether the user had disconnected from it (it does not reconnect on load). */
+  disconnected: boolean;
+  hasPassword: boolean;
+  peerLimit: number;
+  moderators: number;
+  /** Bytes of saved peers to reconnect through. */
+  savedPeersBytes: number;
+  /** With `showSecrets`: this device's extended secret key in the group (192 hex: encryption 32 + signature 64 bytes). */
+  selfSecretKey?: string;
+  /** With `showSecrets` and only for the founder: the group's extended secret key (192 hex). */
+  chatSecretKey?: string;
+  /** With `showSecrets`: the group's join password. */
+  password?: string;
+}
+
+/** A section this version does not know, kept byte for byte. */
+export interface UnknownSectionSummary {
+  type: number;
+  bytes: number;
+}
+
 /** libtoxcore's user status names. */
 export type UserStatusName = 'none' | 'away' | 'busy' | `unknown(${number})`;
 
@@ -59,6 +95,10 @@ export interface ProfileSummary {
   conferencesBytes: number;
   /** Saved conferences: id (hex), title, our peer number, and how many peers were saved with it. */
   conferences: { id: string; title: string; peerNumber: number; frozenPeers: number }[];
+  /** Saved NGC groups (GROUPS section, libtoxcore 0.2.19+ with `experimental_groups_persistence`). */
+  groups: GroupSummary[];
+  /** Sections of a type this version does not know (e.g. from a libtoxcore newer than 0.2.23): kept as they are. */
+  unknownSections: UnknownSectionSummary[];
   /** Sections in file order with their type numbers and sizes. */
   sections: { kind: string; type?: number; bytes?: number }[];
 }
@@ -94,6 +134,31 @@ function friendSummary(f: SavedFriend): FriendSummary {
   return out;
 }
 
+function groupSummary(g: SavedGroup, showSecrets: boolean): GroupSummary {
+  const founder = isGroupFounder(g);
+  const out: GroupSummary = {
+    chatId: bytesToHex(groupChatId(g)),
+    name: text(g.name),
+    privacy: g.privacy,
+    topic: text(g.topic.topic),
+    selfPublicKey: bytesToHex(groupSelfPublicKey(g)),
+    nick: text(g.selfNick),
+    role: g.selfRole,
+    founder,
+    disconnected: g.manuallyDisconnected,
+    hasPassword: g.password.length > 0,
+    peerLimit: g.maxPeers,
+    moderators: g.moderators.length,
+    savedPeersBytes: g.savedPeers.length,
+  };
+  if (showSecrets) {
+    out.selfSecretKey = bytesToHex(g.selfSecretKey);
+    if (founder) out.chatSecretKey = bytesToHex(g.chatSecretKey);
+    out.password = text(g.password);
+  }
+  return out;
+}
+
 /** Summarises a parsed profile as plain JSON-able data; the secret key appears only with `showSecrets: true`. */
 export function inspectProfile(profile: Profile, options: InspectOptions = {}): ProfileSummary {
   const summary: ProfileSummary = {
@@ -109,6 +174,8 @@ export function inspectProfile(profile: Profile, options: InspectOptions = {}): 
     pathNodes: [],
     conferencesBytes: 0,
     conferences: [],
+    groups: [],
+    unknownSections: [],
     sections: [],
   };
   let ownKey: Uint8Array | undefined;
@@ -157,7 +224,12 @@ export function inspectProfile(profile: Profile, options: InspectOptions = {}): 
         }
         summary.sections.push({ kind: s.kind, type: 20, bytes: s.data.length });
         break;
+      case 'groups':
+        for (const g of decodeGroups(s.data)) summary.groups.push(groupSummary(g, options.showSecrets === true));
+        summary.sections.push({ kind: s.kind, type: 7, bytes: s.data.length });
+        break;
       case 'unknown':
+        summary.unknownSections.push({ type: s.type, bytes: s.data.length });
         summary.sections.push({ kind: s.kind, type: s.type, bytes: s.data.length });
         break;
       case 'end':
@@ -207,6 +279,18 @@ export function formatProfileSummary(summary: ProfileSummary, options: { encrypt
   for (const n of summary.pathNodes) lines.push(nodeLine(n));
   lines.push(`Conferences:     ${summary.conferences.length}`);
   for (const c of summary.conferences) lines.push(`    ${c.id} ${quoteForTerminal(c.title)} (${c.frozenPeers} saved peers)`);
+  lines.push(`Groups (NGC):    ${summary.groups.length}`);
+  for (const g of summary.groups) {
+    const flags = [g.privacy, g.role, ...(g.founder ? ['founder key'] : []), ...(g.hasPassword ? ['password'] : []), ...(g.disconnected ? ['disconnected'] : [])];
+    lines.push(`    ${g.chatId} ${quoteForTerminal(g.name)} (${flags.join(', ')})`);
+    lines.push(`        self key ${g.selfPublicKey}, nick ${quoteForTerminal(g.nick)}, topic ${quoteForTerminal(g.topic)}`);
+    if (g.selfSecretKey !== undefined) lines.push(`        self secret key ${g.selfSecretKey}`);
+    if (g.chatSecretKey !== undefined) lines.push(`        group secret key ${g.chatSecretKey}`);
+    if (g.password !== undefined && g.password !== '') lines.push(`        password ${quoteForTerminal(g.password)}`);
+  }
+  if (summary.unknownSections.length > 0) {
+    lines.push(`Unknown sections: ${summary.unknownSections.map((u) => `type ${u.type} (${u.bytes} bytes)`).join(', ')}: not understood by this version, kept byte for byte (a rekey drops them)`);
+  }
   lines.push(`Sections:        ${summary.sections.map((s) => `${s.kind}(${s.type ?? '?'})`).join(' ')}`);
   return lines.join('\n');
 }

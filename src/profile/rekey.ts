@@ -3,16 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { link, lstat, readFile, realpath, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../util/fs.js';
-import { bytesEqual } from '../util/bytes.js';
+import { bytesEqual, bytesToHex } from '../util/bytes.js';
 import { hasEncryptedMagic, parseProfile, writeProfile } from './codec.js';
 import { decryptProfile, encryptProfile, type Passphrase } from './encrypted.js';
 import { ProfileError } from './errors.js';
 import { DHT_SUBSECTION_NODES, MAX_NAME_LENGTH, MAX_STATUS_MESSAGE_LENGTH, type SavedFriend, type Profile, type ProfileSection } from './format.js';
 import { derivePublicKey, generateKeyPair, generateNospam, toxAddress, type ToxKeyPair } from './keys.js';
 import { findSection, withSection } from './sections.js';
-
-/** Section type of 0.2.19's new-style group chats; 0.2.18 keeps it as an unknown section. */
-const GROUPS_SECTION_TYPE = 7;
+import { decodeGroups, groupChatId } from './groups.js';
 
 /** Options for {@link rekeyProfile}. */
 export interface RekeyOptions {
@@ -23,8 +21,8 @@ export interface RekeyOptions {
   /** Keep DHT nodes, TCP relays and onion path nodes (default false: a new device finds its own). */
   keepRelays?: boolean;
   /**
-   * Keep conferences and 0.2.19 group chats (default false). They hold per-chat identities (peer number, group
-   * keypair) that two devices must not share, the same way two devices must not share a Tox key.
+   * Keep conferences (default false): their saved peer number is a per-chat identity two devices must not share.
+   * NGC groups (GROUPS, 0.2.19+) are always dropped, whatever this says: see docs/PROFILE.md "Groups and rekey".
    */
   keepGroupChats?: boolean;
   /**
@@ -60,6 +58,10 @@ export interface RekeyResult {
   previousPublicKey: Uint8Array | undefined;
   /** Number of friends carried over, all now confirmed. */
   friendCount: number;
+  /** NGC groups the old profile was in, not carried over: the new device joins them itself (invite, or chat ID for a public group). */
+  droppedGroups: { chatId: string; name: string }[];
+  /** Sections of a type this version does not know, not carried over (they may hold per-device state too). */
+  droppedUnknownSections: { type: number; bytes: number }[];
 }
 
 function textBytes(value: string | Uint8Array, what: string, max: number): Uint8Array {
@@ -85,8 +87,9 @@ function asConfirmed(friend: SavedFriend): SavedFriend {
 
 /**
  * Rekeys a profile (plain or encrypted bytes, or a parsed profile): fresh X25519 keypair and nospam, every friend kept
- * as a confirmed friend, DHT nodes / TCP relays / path nodes cleared unless `keepRelays`, conferences and group chats
- * dropped unless `keepGroupChats`, optional new name and status message. Throws {@link ProfileError}.
+ * as a confirmed friend, DHT nodes / TCP relays / path nodes cleared unless `keepRelays`, conferences dropped unless
+ * `keepGroupChats`, NGC groups and unknown sections always dropped (each group's saved keypair is the old device's
+ * identity in it), optional new name and status message. Throws {@link ProfileError}.
  */
 export function rekeyProfile(input: Uint8Array | Profile, options: RekeyOptions = {}): RekeyResult {
   let source: Profile;
@@ -121,6 +124,8 @@ export function rekeyProfile(input: Uint8Array | Profile, options: RekeyOptions 
   if (previousPublicKey && bytesEqual(previousPublicKey, keyPair.publicKey)) throw new ProfileError('BAD_KEYPAIR', 'the new keypair is the old one');
 
   let friendCount = 0;
+  const droppedGroups: RekeyResult['droppedGroups'] = [];
+  const droppedUnknownSections: RekeyResult['droppedUnknownSections'] = [];
   let sections: ProfileSection[] = [];
   for (const section of source.sections) {
     switch (section.kind) {
@@ -140,8 +145,11 @@ export function rekeyProfile(input: Uint8Array | Profile, options: RekeyOptions 
       case 'conferences':
         if (options.keepGroupChats) sections.push(section);
         break;
+      case 'groups':
+        for (const g of decodeGroups(section.data)) droppedGroups.push({ chatId: bytesToHex(groupChatId(g)), name: new TextDecoder().decode(g.name) });
+        break;
       case 'unknown':
-        if (options.keepGroupChats || section.type !== GROUPS_SECTION_TYPE) sections.push(section);
+        droppedUnknownSections.push({ type: section.type, bytes: section.data.length });
         break;
       default:
         sections.push(section);
@@ -186,6 +194,8 @@ export function rekeyProfile(input: Uint8Array | Profile, options: RekeyOptions 
     address: toxAddress(keyPair.publicKey, nospam),
     previousPublicKey: previousPublicKey ? Uint8Array.from(previousPublicKey) : undefined,
     friendCount,
+    droppedGroups,
+    droppedUnknownSections,
   };
 }
 

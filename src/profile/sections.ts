@@ -9,7 +9,8 @@ const CANONICAL_ORDER: readonly ProfileSection['kind'][] = [
   'name',
   'statusMessage',
   'status',
-  'unknown', // GROUPS (0.2.19) sits here; other unknown types have no fixed place
+  'groups',
+  'unknown', // no fixed place
   'tcpRelays',
   'pathNodes',
   'conferences',

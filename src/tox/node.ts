@@ -4,9 +4,10 @@ import { readFile } from 'node:fs/promises';
 import {
   constants,
   enumNames,
+  isAvailable,
+  libtoxcoreInfo,
   loadToxcore,
-  readBytes,
-  Tox_Connection,
+  Tox_Group_Privacy_State,
   Tox_Message_Type,
   Tox_Proxy_Type,
   Tox_Savedata_Type,
@@ -18,16 +19,24 @@ import {
 import { bytesOrHex, bytesToHex } from '../util/bytes.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { ToxError } from './errors.js';
+import {
+  attachEvents,
+  CONNECTION,
+  detachEvents,
+  USER_STATUS,
+  type ConnectionStatus,
+  type FriendNumber,
+  type GroupNumber,
+  type GroupPeerNumber,
+  type MessageType,
+  type QueuedEvent,
+  type SelfConnectionEvent,
+  type ToxcoreEvents,
+  type UserStatus,
+} from './events.js';
 import type { BootstrapNode } from './nodes.js';
 
-/** A friend's index in this node's friend list (toxcore's `uint32_t friend_number`). */
-export type FriendNumber = number;
-/** How we (or a friend) are connected: not at all, through a TCP relay, or directly over UDP. */
-export type ConnectionStatus = 'none' | 'tcp' | 'udp';
-/** The user-visible presence of a node. */
-export type UserStatus = 'none' | 'away' | 'busy';
-/** Plain chat message or `/me` action. */
-export type MessageType = 'normal' | 'action';
+export type * from './events.js';
 
 /** Proxy for TCP connections (toxcore does UDP only without a proxy). */
 export interface ProxyOptions {
@@ -76,64 +85,6 @@ export interface ToxNodeOptions {
   rebootstrap?: RebootstrapOptions | false;
 }
 
-/** Payload of `selfConnection`: our own link to the network changed. */
-export interface SelfConnectionEvent {
-  status: ConnectionStatus;
-}
-/** Payload of `friendRequest`: someone sent us a friend request. */
-export interface FriendRequestEvent {
-  publicKey: Uint8Array;
-  /** The request text, decoded as UTF-8 (invalid sequences replaced). */
-  message: string;
-  /** The request text as sent. */
-  bytes: Uint8Array;
-}
-/** Payload of `friendConnection`: a friend came online, went offline, or changed transport. */
-export interface FriendConnectionEvent {
-  friend: FriendNumber;
-  status: ConnectionStatus;
-}
-/** Payload of `friendName`. */
-export interface FriendNameEvent {
-  friend: FriendNumber;
-  name: string;
-  bytes: Uint8Array;
-}
-/** Payload of `friendStatusMessage`; fires for every status-message packet, including an unchanged one at reconnect. */
-export interface FriendStatusMessageEvent {
-  friend: FriendNumber;
-  /** Decoded as UTF-8 (invalid sequences replaced). */
-  message: string;
-  /** The status message as sent (what the persona layer verifies). */
-  bytes: Uint8Array;
-}
-/** Payload of `friendStatus`. */
-export interface FriendStatusEvent {
-  friend: FriendNumber;
-  status: UserStatus;
-}
-/** Payload of `friendMessage`. */
-export interface FriendMessageEvent {
-  friend: FriendNumber;
-  type: MessageType;
-  message: string;
-  bytes: Uint8Array;
-}
-/** Payload of `friendLosslessPacket` and `friendLossyPacket`; `data[0]` is the packet id. */
-export interface FriendPacketEvent {
-  friend: FriendNumber;
-  data: Uint8Array;
-}
-/** Payload of `friendTyping`. */
-export interface FriendTypingEvent {
-  friend: FriendNumber;
-  typing: boolean;
-}
-/** Payload of `friendReadReceipt`: the friend received our message `messageId`. */
-export interface FriendReadReceiptEvent {
-  friend: FriendNumber;
-  messageId: number;
-}
 /** Payload of `rebootstrap`: we were offline and bootstrapped again. */
 export interface RebootstrapEvent {
   /** 1 for the first retry since the node was last online. */
@@ -144,19 +95,8 @@ export interface RebootstrapEvent {
   nextDelayMs: number;
 }
 
-/** The typed event map of {@link ToxNode}; events are dispatched after `tox_events_iterate` returns, never from inside C. */
-export interface ToxNodeEvents {
-  selfConnection: [SelfConnectionEvent];
-  friendRequest: [FriendRequestEvent];
-  friendConnection: [FriendConnectionEvent];
-  friendName: [FriendNameEvent];
-  friendStatusMessage: [FriendStatusMessageEvent];
-  friendStatus: [FriendStatusEvent];
-  friendMessage: [FriendMessageEvent];
-  friendLosslessPacket: [FriendPacketEvent];
-  friendLossyPacket: [FriendPacketEvent];
-  friendTyping: [FriendTypingEvent];
-  friendReadReceipt: [FriendReadReceiptEvent];
+/** The typed event map of {@link ToxNode}; toxcore's events are dispatched after `tox_iterate` returns, never from inside C. */
+export interface ToxNodeEvents extends ToxcoreEvents {
   rebootstrap: [RebootstrapEvent];
   /** One turn of the `start()` loop finished: how late it began and how long it took. */
   iterate: [IterateEvent];
@@ -170,7 +110,7 @@ export interface ToxNodeEvents {
 export interface IterateEvent {
   /** How long after its due time (`tox_iteration_interval` after the previous turn) this turn began, ms. */
   lagMs: number;
-  /** How long `tox_events_iterate` plus event dispatch took, ms. */
+  /** How long `tox_iterate` plus event dispatch took, ms. */
   durationMs: number;
   /** Events dispatched in this turn. */
   events: number;
@@ -183,18 +123,8 @@ export interface BootstrapReport {
 }
 
 const { TOX_PUBLIC_KEY_SIZE, TOX_ADDRESS_SIZE, TOX_SECRET_KEY_SIZE, TOX_MAX_NAME_LENGTH, TOX_MAX_STATUS_MESSAGE_LENGTH } = constants;
-const { TOX_MAX_FRIEND_REQUEST_LENGTH, TOX_MAX_MESSAGE_LENGTH, TOX_MAX_CUSTOM_PACKET_SIZE, TOX_MAX_HOSTNAME_LENGTH } = constants;
+const { TOX_MAX_MESSAGE_LENGTH, TOX_MAX_CUSTOM_PACKET_SIZE, TOX_MAX_HOSTNAME_LENGTH } = constants;
 const { TOX_PASS_ENCRYPTION_EXTRA_LENGTH, TOX_PASS_SALT_LENGTH } = constants;
-const CONNECTION: Record<number, ConnectionStatus> = {
-  [Tox_Connection.TOX_CONNECTION_NONE]: 'none',
-  [Tox_Connection.TOX_CONNECTION_TCP]: 'tcp',
-  [Tox_Connection.TOX_CONNECTION_UDP]: 'udp',
-};
-const USER_STATUS: Record<number, UserStatus> = {
-  [Tox_User_Status.TOX_USER_STATUS_NONE]: 'none',
-  [Tox_User_Status.TOX_USER_STATUS_AWAY]: 'away',
-  [Tox_User_Status.TOX_USER_STATUS_BUSY]: 'busy',
-};
 const USER_STATUS_C = {
   none: Tox_User_Status.TOX_USER_STATUS_NONE,
   away: Tox_User_Status.TOX_USER_STATUS_AWAY,
@@ -207,6 +137,8 @@ const utf8 = new TextDecoder('utf-8');
 export class ToxNode extends EventEmitter<ToxNodeEvents> {
   private readonly ffi: ToxFfi;
   private tox: Ptr<'Tox'> | null;
+  /** Events the C callbacks copied during tox_iterate, dispatched after it returned (src/tox/events.ts). */
+  private readonly queue: QueuedEvent[];
   private passKey: Ptr<'Tox_Pass_Key'> | null;
   private readonly profilePath: string | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -223,10 +155,11 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
   private nextRebootstrapAt = 0;
   private rebootstrapAttempt = 0;
 
-  private constructor(ffi: ToxFfi, tox: Ptr<'Tox'>, passKey: Ptr<'Tox_Pass_Key'> | null, options: ToxNodeOptions) {
+  private constructor(ffi: ToxFfi, tox: Ptr<'Tox'>, queue: QueuedEvent[], passKey: Ptr<'Tox_Pass_Key'> | null, options: ToxNodeOptions) {
     super();
     this.ffi = ffi;
     this.tox = tox;
+    this.queue = queue;
     this.passKey = passKey;
     this.profilePath = options.profilePath;
     const rb = options.rebootstrap === false ? undefined : (options.rebootstrap ?? {});
@@ -340,8 +273,7 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
         throw new ToxError(op, name, NEW_HINTS[name]);
       }
       if (tox === null) throw new ToxError(op, 'NULL', 'tox_new returned NULL without an error code');
-      ffi.tox_events_init(tox);
-      const node = new ToxNode(ffi, tox, passKey, options);
+      const node = new ToxNode(ffi, tox, attachEvents(ffi, tox), passKey, options);
       passKey = null; // owned by the node now
       if (options.bootstrapNodes && options.bootstrapNodes.length > 0) {
         try {
@@ -387,14 +319,22 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
   /** Stops the loop and frees the toxcore instance; idempotent. Every later call (but stop/close) throws ToxError `CLOSED`. */
   close(): void {
     if (this.tox === null) return;
-    if (this.iterating) throw new ToxError('close', 'REENTRANT', 'close() called from inside tox_events_iterate');
+    if (this.iterating) throw new ToxError('close', 'REENTRANT', 'close() called from inside tox_iterate');
     this.stop();
     const tox = this.tox;
     this.tox = null;
     this.ffi.tox_kill(tox);
+    detachEvents(tox);
+    this.queue.length = 0;
     if (this.passKey !== null) this.ffi.tox_pass_key_free(this.passKey);
     this.passKey = null;
     this.safeEmit('close');
+  }
+
+  /** The libtoxcore this node runs on: file, `version` (`0.2.22`), and whether that version is a known (tested) one. */
+  get libtoxcore(): { path: string; version: string; known: boolean } {
+    const { path, version, known } = libtoxcoreInfo(this.ffi);
+    return { path, version, known };
   }
 
   /** Milliseconds toxcore wants until the next iteration. */
@@ -403,30 +343,25 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
   }
 
   /**
-   * Runs one `tox_events_iterate`, then dispatches the batch of events it returned (and runs the offline re-bootstrap).
+   * Runs one `tox_iterate`, then dispatches the events its callbacks queued (and runs the offline re-bootstrap).
    * Returns the number of events dispatched. Handlers run after C returned; a throwing handler becomes an `error` event.
    */
   iterateOnce(): number {
     const tox = this.live('iterate');
     if (this.iterating) throw new ToxError('iterate', 'REENTRANT', 'iterateOnce() called from inside an iteration');
-    const batch: Array<[keyof ToxNodeEvents, unknown]> = [];
-    const err = [0];
     this.iterating = true;
     try {
-      const events = this.ffi.tox_events_iterate(tox, false, err);
-      if (events !== null) {
-        try {
-          this.collect(events, batch);
-        } finally {
-          this.ffi.tox_events_free(events);
-        }
-      }
+      this.ffi.tox_iterate(tox, null);
     } finally {
       this.iterating = false;
     }
-    if (err[0] !== 0) this.emitError(new ToxError('iterate', errName('Tox_Err_Events_Iterate', err[0]!), 'some events may have been lost'));
+    const batch = this.queue.splice(0);
     for (const [name, payload] of batch) {
       if (this.tox === null) break;
+      if (name === 'error') {
+        this.emitError(payload);
+        continue;
+      }
       if (name === 'selfConnection') this.onSelfConnection((payload as SelfConnectionEvent).status);
       this.safeEmit(name, payload);
     }
@@ -606,14 +541,16 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
 
   // ---- friends ---------------------------------------------------------------------------------------------------
 
-  /** Sends a friend request to a Tox ID (38 bytes or 76 hex) with a 1-1016 byte message; returns the new friend number. */
+  /** Sends a friend request to a Tox ID (38 bytes or 76 hex) with a message of 1 to tox_max_friend_request_length() bytes (1016; 921 from 0.2.21); returns the friend number. */
   friendAdd(address: Uint8Array | string, message: string | Uint8Array): FriendNumber {
     const op = 'friendAdd';
     const tox = this.live(op);
     const addr = keyArg(op, address, TOX_ADDRESS_SIZE, 'address');
     const msg = textArg(op, message, 'message');
     if (msg.length === 0) throw new ToxError(op, 'NO_MESSAGE', 'the request message must not be empty');
-    if (msg.length > TOX_MAX_FRIEND_REQUEST_LENGTH) throw new ToxError(op, 'TOO_LONG', `message is ${msg.length} bytes, at most ${TOX_MAX_FRIEND_REQUEST_LENGTH}`);
+    // 1016 bytes up to 0.2.20, 921 from 0.2.21: ask the loaded library, not a header.
+    const max = this.ffi.tox_max_friend_request_length();
+    if (msg.length > max) throw new ToxError(op, 'TOO_LONG', `message is ${msg.length} bytes, at most ${max}`);
     const err = [0];
     const n = this.ffi.tox_friend_add(tox, addr, msg, msg.length, err);
     check(op, 'Tox_Err_Friend_Add', err);
@@ -792,6 +729,126 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
     check(op, 'Tox_Err_Friend_Custom_Packet', err);
   }
 
+  // ---- NGC groups (libtoxcore 0.2.19+) ------------------------------------------------------------------------------
+  // The few calls later work needs; on 0.2.18 each throws ToxError `UNAVAILABLE`. A group key is per group: our
+  // `groupSelfPublicKey` differs from `publicKey` and from our key in every other group.
+
+  /** Whether the loaded libtoxcore has NGC groups (0.2.19+); the group methods throw ToxError `UNAVAILABLE` otherwise. */
+  get groupsAvailable(): boolean {
+    return isAvailable('tox_group_new', this.ffi);
+  }
+
+  /** Creates a group (we are its founder) and returns its number; `groupSelfJoin` follows. */
+  groupNew(groupName: string | Uint8Array, selfName: string | Uint8Array, privacy: 'public' | 'private' = 'private'): GroupNumber {
+    const op = 'groupNew';
+    const tox = this.liveGroups(op);
+    if (privacy !== 'public' && privacy !== 'private') throw new ToxError(op, 'BAD_ARGUMENT', 'privacy: expected "public" or "private"');
+    const gname = lengthArg(op, textArg(op, groupName, 'groupName'), 1, constants.TOX_GROUP_MAX_GROUP_NAME_LENGTH, 'group name');
+    const name = lengthArg(op, textArg(op, selfName, 'selfName'), 1, TOX_MAX_NAME_LENGTH, 'name');
+    const state = privacy === 'public' ? Tox_Group_Privacy_State.TOX_GROUP_PRIVACY_STATE_PUBLIC : Tox_Group_Privacy_State.TOX_GROUP_PRIVACY_STATE_PRIVATE;
+    const err = [0];
+    const n = this.ffi.tox_group_new(tox, state, gname, gname.length, name, name.length, err);
+    check(op, 'Tox_Err_Group_New', err);
+    return n;
+  }
+
+  /** Joins a public group by its 32-byte chat id; returns its number (`groupSelfJoin` or `groupJoinFail` follows). */
+  groupJoin(chatId: Uint8Array | string, selfName: string | Uint8Array, password?: string | Uint8Array): GroupNumber {
+    const op = 'groupJoin';
+    const tox = this.liveGroups(op);
+    const id = keyArg(op, chatId, constants.TOX_GROUP_CHAT_ID_SIZE, 'chatId');
+    const name = lengthArg(op, textArg(op, selfName, 'selfName'), 1, TOX_MAX_NAME_LENGTH, 'name');
+    const pw = password === undefined ? null : lengthArg(op, textArg(op, password, 'password'), 1, constants.TOX_GROUP_MAX_PASSWORD_SIZE, 'password');
+    const err = [0];
+    const n = this.ffi.tox_group_join(tox, id, name, name.length, pw, pw?.length ?? 0, err);
+    check(op, 'Tox_Err_Group_Join', err);
+    return n;
+  }
+
+  /** Invites an online friend to a group we are in; the friend gets a `groupInvite` event. */
+  groupInviteFriend(group: GroupNumber, friend: FriendNumber): void {
+    const op = 'groupInviteFriend';
+    const tox = this.liveGroups(op);
+    const err = [0];
+    this.ffi.tox_group_invite_friend(tox, groupArg(op, group), friendArg(op, friend), err);
+    check(op, 'Tox_Err_Group_Invite_Friend', err);
+  }
+
+  /** Accepts a `groupInvite` (its `inviteData`) from a friend; returns the group's number. */
+  groupInviteAccept(friend: FriendNumber, inviteData: Uint8Array, selfName: string | Uint8Array, password?: string | Uint8Array): GroupNumber {
+    const op = 'groupInviteAccept';
+    const tox = this.liveGroups(op);
+    const data = bytesArg(op, inviteData, 'inviteData');
+    const name = lengthArg(op, textArg(op, selfName, 'selfName'), 1, TOX_MAX_NAME_LENGTH, 'name');
+    const pw = password === undefined ? null : lengthArg(op, textArg(op, password, 'password'), 1, constants.TOX_GROUP_MAX_PASSWORD_SIZE, 'password');
+    const err = [0];
+    const n = this.ffi.tox_group_invite_accept(tox, friendArg(op, friend), data, data.length, name, name.length, pw, pw?.length ?? 0, err);
+    check(op, 'Tox_Err_Group_Invite_Accept', err);
+    return n;
+  }
+
+  /** Leaves a group (peers see `groupPeerExit` with our optional part message); the group number becomes free. */
+  groupLeave(group: GroupNumber, partMessage?: string | Uint8Array): void {
+    const op = 'groupLeave';
+    const tox = this.liveGroups(op);
+    const msg = partMessage === undefined ? null : lengthArg(op, textArg(op, partMessage, 'partMessage'), 0, constants.TOX_GROUP_MAX_PART_LENGTH, 'part message');
+    const err = [0];
+    this.ffi.tox_group_leave(tox, groupArg(op, group), msg, msg?.length ?? 0, err);
+    check(op, 'Tox_Err_Group_Leave', err);
+  }
+
+  /** The group's 32-byte chat id (what `groupJoin` takes). */
+  groupChatId(group: GroupNumber): Uint8Array {
+    const op = 'groupChatId';
+    const tox = this.liveGroups(op);
+    const out = Buffer.alloc(constants.TOX_GROUP_CHAT_ID_SIZE);
+    const err = [0];
+    this.ffi.tox_group_get_chat_id(tox, groupArg(op, group), out, err);
+    check(op, 'Tox_Err_Group_State_Query', err);
+    return out;
+  }
+
+  /** Our own public key in this group (per group, not our Tox public key). */
+  groupSelfPublicKey(group: GroupNumber): Uint8Array {
+    const op = 'groupSelfPublicKey';
+    const tox = this.liveGroups(op);
+    const out = Buffer.alloc(constants.TOX_GROUP_PEER_PUBLIC_KEY_SIZE);
+    const err = [0];
+    this.ffi.tox_group_self_get_public_key(tox, groupArg(op, group), out, err);
+    check(op, 'Tox_Err_Group_Self_Query', err);
+    return out;
+  }
+
+  /** A peer's public key in this group. */
+  groupPeerPublicKey(group: GroupNumber, peer: GroupPeerNumber): Uint8Array {
+    const op = 'groupPeerPublicKey';
+    const tox = this.liveGroups(op);
+    const out = Buffer.alloc(constants.TOX_GROUP_PEER_PUBLIC_KEY_SIZE);
+    const err = [0];
+    this.ffi.tox_group_peer_get_public_key(tox, groupArg(op, group), groupArg(op, peer, 'peer'), out, err);
+    check(op, 'Tox_Err_Group_Peer_Query', err);
+    return out;
+  }
+
+  /** Sends a custom packet (1-1373 bytes) to every peer of a group, lossless or lossy; peers get `groupCustomPacket`. */
+  groupSendCustomPacket(group: GroupNumber, data: Uint8Array, lossless = true): void {
+    const op = 'groupSendCustomPacket';
+    const tox = this.liveGroups(op);
+    const max = lossless ? constants.TOX_GROUP_MAX_CUSTOM_LOSSLESS_PACKET_LENGTH : constants.TOX_GROUP_MAX_CUSTOM_LOSSY_PACKET_LENGTH;
+    const bytes = lengthArg(op, bytesArg(op, data, 'data'), 1, max, 'packet');
+    const err = [0];
+    this.ffi.tox_group_send_custom_packet(tox, groupArg(op, group), Boolean(lossless), bytes, bytes.length, err);
+    check(op, 'Tox_Err_Group_Send_Custom_Packet', err);
+  }
+
+  private liveGroups(op: string): Ptr<'Tox'> {
+    const tox = this.live(op);
+    if (!this.groupsAvailable) {
+      throw new ToxError(op, 'UNAVAILABLE', `NGC groups need libtoxcore 0.2.19 or newer; this is ${libtoxcoreInfo(this.ffi).version}`);
+    }
+    return tox;
+  }
+
   // ---- network ---------------------------------------------------------------------------------------------------
 
   /**
@@ -881,80 +938,6 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
   }
 
   // ---- events ----------------------------------------------------------------------------------------------------
-
-  private collect(ev: Ptr<'Tox_Events'>, out: Array<[keyof ToxNodeEvents, unknown]>): void {
-    const f = this.ffi;
-    const conn = (c: number): ConnectionStatus => CONNECTION[c] ?? 'none';
-    for (let i = 0, n = f.tox_events_get_self_connection_status_size(ev); i < n; i++) {
-      const e = f.tox_events_get_self_connection_status(ev, i);
-      if (e) out.push(['selfConnection', { status: conn(f.tox_event_self_connection_status_get_connection_status(e)) }]);
-    }
-    for (let i = 0, n = f.tox_events_get_friend_request_size(ev); i < n; i++) {
-      const e = f.tox_events_get_friend_request(ev, i);
-      if (!e) continue;
-      const bytes = readBytes(f.tox_event_friend_request_get_message(e), f.tox_event_friend_request_get_message_length(e));
-      const publicKey = readBytes(f.tox_event_friend_request_get_public_key(e), TOX_PUBLIC_KEY_SIZE);
-      out.push(['friendRequest', { publicKey, message: utf8.decode(bytes), bytes }]);
-    }
-    for (let i = 0, n = f.tox_events_get_friend_connection_status_size(ev); i < n; i++) {
-      const e = f.tox_events_get_friend_connection_status(ev, i);
-      if (!e) continue;
-      out.push(['friendConnection', {
-        friend: f.tox_event_friend_connection_status_get_friend_number(e),
-        status: conn(f.tox_event_friend_connection_status_get_connection_status(e)),
-      }]);
-    }
-    for (let i = 0, n = f.tox_events_get_friend_name_size(ev); i < n; i++) {
-      const e = f.tox_events_get_friend_name(ev, i);
-      if (!e) continue;
-      const bytes = readBytes(f.tox_event_friend_name_get_name(e), f.tox_event_friend_name_get_name_length(e));
-      out.push(['friendName', { friend: f.tox_event_friend_name_get_friend_number(e), name: utf8.decode(bytes), bytes }]);
-    }
-    for (let i = 0, n = f.tox_events_get_friend_status_message_size(ev); i < n; i++) {
-      const e = f.tox_events_get_friend_status_message(ev, i);
-      if (!e) continue;
-      const bytes = readBytes(f.tox_event_friend_status_message_get_message(e), f.tox_event_friend_status_message_get_message_length(e));
-      out.push(['friendStatusMessage', { friend: f.tox_event_friend_status_message_get_friend_number(e), message: utf8.decode(bytes), bytes }]);
-    }
-    for (let i = 0, n = f.tox_events_get_friend_status_size(ev); i < n; i++) {
-      const e = f.tox_events_get_friend_status(ev, i);
-      if (!e) continue;
-      out.push(['friendStatus', { friend: f.tox_event_friend_status_get_friend_number(e), status: USER_STATUS[f.tox_event_friend_status_get_status(e)] ?? 'none' }]);
-    }
-    for (let i = 0, n = f.tox_events_get_friend_typing_size(ev); i < n; i++) {
-      const e = f.tox_events_get_friend_typing(ev, i);
-      if (!e) continue;
-      out.push(['friendTyping', { friend: f.tox_event_friend_typing_get_friend_number(e), typing: f.tox_event_friend_typing_get_typing(e) }]);
-    }
-    for (let i = 0, n = f.tox_events_get_friend_message_size(ev); i < n; i++) {
-      const e = f.tox_events_get_friend_message(ev, i);
-      if (!e) continue;
-      const bytes = readBytes(f.tox_event_friend_message_get_message(e), f.tox_event_friend_message_get_message_length(e));
-      out.push(['friendMessage', {
-        friend: f.tox_event_friend_message_get_friend_number(e),
-        type: f.tox_event_friend_message_get_type(e) === Tox_Message_Type.TOX_MESSAGE_TYPE_ACTION ? 'action' : 'normal',
-        message: utf8.decode(bytes),
-        bytes,
-      }]);
-    }
-    for (let i = 0, n = f.tox_events_get_friend_read_receipt_size(ev); i < n; i++) {
-      const e = f.tox_events_get_friend_read_receipt(ev, i);
-      if (!e) continue;
-      out.push(['friendReadReceipt', { friend: f.tox_event_friend_read_receipt_get_friend_number(e), messageId: f.tox_event_friend_read_receipt_get_message_id(e) }]);
-    }
-    for (let i = 0, n = f.tox_events_get_friend_lossless_packet_size(ev); i < n; i++) {
-      const e = f.tox_events_get_friend_lossless_packet(ev, i);
-      if (!e) continue;
-      const data = readBytes(f.tox_event_friend_lossless_packet_get_data(e), f.tox_event_friend_lossless_packet_get_data_length(e));
-      out.push(['friendLosslessPacket', { friend: f.tox_event_friend_lossless_packet_get_friend_number(e), data }]);
-    }
-    for (let i = 0, n = f.tox_events_get_friend_lossy_packet_size(ev); i < n; i++) {
-      const e = f.tox_events_get_friend_lossy_packet(ev, i);
-      if (!e) continue;
-      const data = readBytes(f.tox_event_friend_lossy_packet_get_data(e), f.tox_event_friend_lossy_packet_get_data_length(e));
-      out.push(['friendLossyPacket', { friend: f.tox_event_friend_lossy_packet_get_friend_number(e), data }]);
-    }
-  }
 
   // Each listener runs on its own: one that throws becomes an 'error' event and does not starve the listeners after it.
   private safeEmit(name: keyof ToxNodeEvents, payload?: unknown): void {
@@ -1068,6 +1051,13 @@ function friendArg(op: string, friend: unknown): number {
     throw new ToxError(op, 'BAD_ARGUMENT', `friend number: expected a uint32, got ${String(friend)}`);
   }
   return friend;
+}
+
+function groupArg(op: string, n: unknown, what = 'group'): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+    throw new ToxError(op, 'BAD_ARGUMENT', `${what} number: expected a uint32, got ${String(n)}`);
+  }
+  return n;
 }
 
 function portArg(op: string, port: unknown, what: string, zeroOk: boolean): number {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { cli, cliJson, startDaemonProcess, type DaemonProcess } from './cli.js';
 import { useTempDir } from '../support/tmp.js';
+import { expectedLibtoxcoreVersion } from '../support/libtoxcore-version.js';
 
 describe('admin endpoint of a running daemon (--network local)', () => {
   let root: string;
@@ -44,6 +45,21 @@ describe('admin endpoint of a running daemon (--network local)', () => {
     expect(text).toMatch(/^tox_persona_publishes_total [1-9]/m);
     // The daemon's iterate loop has been turning since start-up: every turn is observed.
     expect(text, 'iterate turns observed').toMatch(/^tox_persona_iterate_lag_seconds_count [1-9]/m);
+  });
+
+  it('the libtoxcore version the daemon runs on shows in status (JSON and text), /healthz and tox_persona_libtoxcore_info', async () => {
+    const version = expectedLibtoxcoreVersion();
+    expect(((await cliJson(['status', '--dir', d.dir])) as { libtoxcore: string }).libtoxcore).toBe(version);
+    const text = await cli(['status', '--dir', d.dir]);
+    expect(text.stdout).toContain(`libtoxcore: ${version}`);
+    expect(((await (await fetch(`${d.url}/healthz`)).json()) as { libtoxcore: string }).libtoxcore).toBe(version);
+    for (const url of [d.url, probeUrl]) {
+      expect(await (await fetch(`${url}/metrics`)).text()).toMatch(new RegExp(`^tox_persona_libtoxcore_info\\{version="${version.replace(/\./g, '\\.')}"\\} 1$`, 'm'));
+    }
+    // Without a daemon, status opens the node itself and reports the library it loaded.
+    await cliJson(['init', '--dir', join(root, 'offline'), '--name', 'tablet']);
+    const offline = (await cliJson(['status', '--dir', join(root, 'offline')])) as { running: boolean; libtoxcore: string };
+    expect(offline).toMatchObject({ running: false, libtoxcore: version });
   });
 
   it('/personas returns the table as JSON', async () => {

@@ -14,10 +14,13 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Environment for child processes: none of the developer's TOX_PERSONA_* settings leak in. */
+/**
+ * Environment for child processes: none of the developer's TOX_PERSONA_* settings leak in, except
+ * TOX_PERSONA_LIBTOXCORE, the library under test (CI runs these tests against each libtoxcore version).
+ */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TOX_PERSONA_') && !k.startsWith('VITEST')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if ((!k.startsWith('TOX_PERSONA_') || k === 'TOX_PERSONA_LIBTOXCORE') && !k.startsWith('VITEST')) env[k] = v;
   return { ...env, ...extra };
 }
 

@@ -6,6 +6,7 @@ import type { FriendInfo, NodePort, NodePortBootstrap, NodePortEvents, SelfConne
 export class FakeNode implements NodePort {
   readonly publicKey: string;
   readonly address: string;
+  libtoxcoreVersion = '0.2.18';
   readonly events = new EventEmitter();
   readonly friendMap = new Map<string, FriendInfo>();
   readonly calls: string[] = [];

@@ -1,6 +1,6 @@
 // Deterministic input generator for the persona decoder fuzz (shared by the in-suite fuzz test and scripts/fuzz.ts).
 import pako from 'pako';
-import { encodeStatusMessage, nextDeviceList, personaKeyFromSeed, signDeviceList, STATUS_MARKER, type SignedDeviceList } from '../../src/persona/index.js';
+import { certifySigner, encodeStatusMessage, nextDeviceList, personaKeyFromSeed, signDeviceList, STATUS_MARKER, type SignedDeviceList } from '../../src/persona/index.js';
 import { prng } from './prng.js';
 
 export { prng };
@@ -13,11 +13,20 @@ export function corpus(): { text: string; signed: SignedDeviceList }[] {
   const key = personaKeyFromSeed(new Uint8Array(32).fill(42));
   const out: { text: string; signed: SignedDeviceList }[] = [];
   const shapes: [number, boolean, string][] = [[1, false, ''], [2, true, 'at work'], [8, true, 'x'.repeat(400)], [19, false, ''], [6, true, 'é']];
-  for (const [n, named, human] of shapes) {
+  // Version 2 signed by a certified signer (the usual case), by the root itself, and version 1.
+  const signer = personaKeyFromSeed(new Uint8Array(32).fill(43));
+  const cert = certifySigner(key, 3, signer.publicKey);
+  shapes.forEach(([n, named, human], s) => {
     const devices = Array.from({ length: n }, (_, i) => ({ publicKey: Uint8Array.from({ length: 32 }, (_, j) => (i * 37 + j * 11 + n) & 0xff), name: named ? `workstation-${i}` : '' }));
-    const signed = signDeviceList(nextDeviceList(undefined, devices, { now: 1_767_225_600 + n, personaId: key.publicKey }), key);
-    out.push({ text: encodeStatusMessage(signed, human), signed });
-  }
+    const kind = s % 3;
+    const list = nextDeviceList(undefined, devices, { now: 1_767_225_600 + n, personaId: key.publicKey, version: kind === 2 ? 1 : 2, ...(kind === 0 ? { epoch: 3 } : {}) });
+    const signed = kind === 0 ? signDeviceList(list, signer, cert) : signDeviceList(list, key);
+    try {
+      out.push({ text: encodeStatusMessage(signed, human), signed });
+    } catch {
+      // a certificate takes 96 bytes: the biggest shapes don't fit with one
+    }
+  });
   return out;
 }
 

@@ -15,8 +15,11 @@ export class RawToxNewError extends Error {
   }
 }
 
-/** Creates a Tox on loopback-friendly settings (IPv6 and LAN discovery off); with `savedata`, loads it as a Tox save. */
-export function newRawTox(options: { savedata?: Uint8Array; udp?: boolean } = {}): RawTox {
+/**
+ * Creates a Tox on loopback-friendly settings (IPv6 and LAN discovery off); with `savedata`, loads it as a Tox save;
+ * with `groupsPersistence`, saves and loads NGC groups (libtoxcore 0.2.19+).
+ */
+export function newRawTox(options: { savedata?: Uint8Array; udp?: boolean; groupsPersistence?: boolean } = {}): RawTox {
   const ffi = loadToxcore();
   const optErr = [0];
   const opts = ffi.tox_options_new(optErr);
@@ -26,6 +29,8 @@ export function newRawTox(options: { savedata?: Uint8Array; udp?: boolean } = {}
   ffi.tox_options_set_udp_enabled(opts, options.udp ?? true);
   ffi.tox_options_set_start_port(opts, 33500);
   ffi.tox_options_set_end_port(opts, 34500);
+  // NGC groups are saved and loaded only with this (0.2.19+; on 0.2.18 the binding's stub throws).
+  if (options.groupsPersistence) ffi.tox_options_set_experimental_groups_persistence(opts, true);
   const data = options.savedata ? Buffer.from(options.savedata) : undefined;
   if (data) {
     ffi.tox_options_set_savedata_type(opts, Tox_Savedata_Type.TOX_SAVEDATA_TYPE_TOX_SAVE);

@@ -99,7 +99,7 @@ describe('companion logic (stub node)', () => {
     expect(bob.onStatusMessage(phone, alice.publish([{ publicKey: phone, name: 'phone' }, { publicKey: pk(), name: 'a' }])).kind).toBe('pending');
     // Approving a newer list drops older held ones, so the held list is made a rollback by moving the entry past it
     // directly, as a list applied between holding and approving would.
-    const table = (bob as unknown as { table: P.Table }).table;
+    const table = bob.current.table;
     const seq = table.personas[alice.id]!.seq! + 1e9;
     table.personas[alice.id]!.seq = seq;
     expect(() => bob.approve(alice.id)).toThrow(expect.objectContaining({ code: 'APPROVE_REFUSED', message: expect.stringMatching(/ROLLBACK/) }));
@@ -109,20 +109,27 @@ describe('companion logic (stub node)', () => {
     expect(() => bob.approve(alice.id)).toThrow(expect.objectContaining({ code: 'NO_PENDING' }));
   });
 
-  it('friend requests: "personas" accepts only devices of verified personas, the rest wait for accept', async () => {
+  it('friend requests: "personas" accepts only confirmed devices of verified personas, the rest wait for accept', async () => {
     await open();
     const alice = await makeAlice();
     const phone = pk();
     const tablet = pk();
+    const laptop = pk();
     const stranger = pk();
     node.addFriend(phone);
-    bob.onStatusMessage(phone, alice.publish([{ publicKey: phone, name: 'phone' }, { publicKey: tablet, name: 'tablet' }]));
-    node.friendDelete(tablet); // as if Bob had removed it by hand
+    const list = alice.publish([{ publicKey: phone, name: 'phone' }, { publicKey: tablet, name: 'tablet' }, { publicKey: laptop, name: 'laptop' }]);
+    bob.onStatusMessage(phone, list);
+    bob.onStatusMessage(tablet, list); // the tablet confirms Alice's list; the laptop never does
+    node.friendDelete(tablet); // the friendship got lost on the Tox side
+    node.friendDelete(laptop);
     node.emitEvent('friendRequest', { publicKey: tablet, message: 'hi' });
+    node.emitEvent('friendRequest', { publicKey: laptop, message: 'me too' });
     node.emitEvent('friendRequest', { publicKey: stranger, message: 'let me in' });
     expect(node.friend(tablet)).toBeDefined();
+    expect(node.friend(laptop)).toBeUndefined();
     expect(node.friend(stranger)).toBeUndefined();
-    expect(bob.pendingRequests().map((r) => r.publicKey)).toEqual([stranger]);
+    expect(bob.pendingRequests().map((r) => r.publicKey)).toEqual([laptop, stranger]);
+    bob.decline(laptop);
     bob.accept(stranger.slice(0, 8));
     expect(node.friend(stranger)).toBeDefined();
     expect(bob.pendingRequests()).toEqual([]);
@@ -228,7 +235,7 @@ describe('companion logic (stub node)', () => {
     expect(P.tableView(state.table)).toEqual(before.personas);
   });
 
-  it('re-signs and republishes at half the time-to-live, and at start when the saved list is past it', async () => {
+  it('refreshes (same seq, later issuedAt) and republishes at half the time-to-live, and at start when the saved list is past it', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
     try {
       let now = Date.now() / 1000;
@@ -243,18 +250,20 @@ describe('companion logic (stub node)', () => {
       now += 200;
       vi.advanceTimersByTime(200 * 1000);
       const second = bob.ownList.list;
-      expect(second.seq).toBeGreaterThan(first.seq);
+      // A refresh is never a new version: a stale device's refresh can't outrank a newer list (PROTOCOL.md, section 8).
+      expect(second.seq).toBe(first.seq);
       expect(second.issuedAt).toBe(Math.floor(now));
+      expect(second.issuedAt).toBeGreaterThan(first.issuedAt);
       await bob.flush();
       expect(P.verifyStatus(node.status, now)).toMatchObject({ ok: true, seq: second.seq });
-      await bob.flush();
       await bob.close();
       // Reopened much later: the list is refreshed before it is published.
       now += 5000;
       node = new FakeNode(node.publicKey);
       bob = new Companion(config, await loadCompanionState(dir, node.publicKey, 3600, now), { node, log: createLogger({ level: 'silent' }), now: () => now });
       await bob.start([]);
-      expect(bob.ownList.list.seq).toBeGreaterThan(second.seq);
+      expect(bob.ownList.list.seq).toBe(second.seq);
+      expect(bob.ownList.list.issuedAt).toBe(Math.floor(now));
       expect(P.verifyStatus(node.status, now)).toMatchObject({ ok: true, stale: false });
     } finally {
       vi.useRealTimers();

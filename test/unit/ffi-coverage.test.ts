@@ -1,48 +1,49 @@
-// Binding coverage: every tox_* / tox_pass_* function exported by the real libtoxcore.so.2 (toxav aside) must have a binding.
-import { execFileSync } from 'node:child_process';
+// Binding coverage per version: every tox_* / tox_pass_* function a libtoxcore build exports (toxav aside) is bound for that version.
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { functionPrototypes, loadToxcore } from '../../src/ffi/index.js';
+import type { ParsedHeaders } from '../../scripts/gen-ffi.js';
+import { apiVersions, functionPrototypes, libtoxcoreInfo, loadToxcore } from '../../src/ffi/index.js';
+import { exportedFunctions, libtoxcoreBuilds, loadedLibtoxcorePath } from '../support/libtoxcore.js';
 
-/** The file the dynamic loader actually mapped for libtoxcore, read from /proc/self/maps after loading it. */
-function loadedLibtoxcorePath(): string {
-  loadToxcore();
-  const maps = readFileSync('/proc/self/maps', 'utf8');
-  const m = /\s(\/\S*libtoxcore\.so[.\d]*)$/m.exec(maps);
-  if (!m) throw new Error('libtoxcore is loaded but not found in /proc/self/maps');
-  return m[1]!;
-}
+const root = resolve(import.meta.dirname, '../..');
+const toxFunctions = (lib: string): string[] => exportedFunctions(lib).filter((s) => s.startsWith('tox_'));
+const described = (version: string): string[] =>
+  (JSON.parse(readFileSync(resolve(root, `native/api/${version}.json`), 'utf8')) as ParsedHeaders).functions.map((f) => f.name).sort();
 
-/** Defined function symbols of a shared library's dynamic symbol table, via binutils nm (installed by scripts/setup.sh). */
-function exportedFunctions(lib: string): string[] {
-  let out: string;
-  try {
-    out = execFileSync('nm', ['-D', '--defined-only', lib], { encoding: 'utf8' });
-  } catch (e) {
-    throw new Error(`nm -D failed on ${lib} (${(e as Error).message}); run scripts/setup.sh to install binutils`);
-  }
-  return out
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .filter((f) => f.length === 3 && /^[TtWi]$/.test(f[1]!))
-    .map((f) => f[2]!.replace(/@.*$/, ''));
-}
-
-describe('binding coverage against libtoxcore.so.2', () => {
-  it('binds every exported tox_* and tox_pass_* function (toxav_* excluded)', () => {
+describe('binding coverage', () => {
+  it('binds every exported tox_* and tox_pass_* function of the library under test (toxav_* excluded), and nothing else', () => {
+    const ffi = loadToxcore();
+    const info = libtoxcoreInfo(ffi);
     const lib = loadedLibtoxcorePath();
-    const exported = [...new Set(exportedFunctions(lib).filter((s) => s.startsWith('tox_')))].sort();
-    const bound = new Set(Object.keys(functionPrototypes));
-    const unbound = exported.filter((s) => !bound.has(s));
-    const boundExported = exported.filter((s) => bound.has(s));
-    console.log(`ffi coverage: ${boundExported.length}/${exported.length} exported tox_* functions bound (${lib})`);
+    const exported = toxFunctions(lib);
+    const bound = [...info.bound].sort();
+    const unbound = exported.filter((s) => !info.bound.has(s as never));
+    console.log(`ffi coverage: libtoxcore ${info.version}: ${exported.length - unbound.length}/${exported.length} exported functions bound (${lib})`);
+    expect(info.known, `libtoxcore ${info.version} is one of the generated versions ${apiVersions.join(', ')}`).toBe(true);
     expect(exported.length, 'libtoxcore exports tox_* functions').toBeGreaterThan(0);
     expect(unbound, `exported by ${lib} but not bound`).toEqual([]);
-    // The other direction: a binding for a symbol the library lacks would fail at load time; name them here instead.
-    expect([...bound].filter((s) => !exported.includes(s)), 'bound but not exported').toEqual([]);
+    expect(bound.filter((s) => !exported.includes(s)), 'bound but not exported').toEqual([]);
   });
 
-  it('never binds toxav', () => {
+  // Without loading them: each build on this machine exports exactly the functions its version's description declares,
+  // and a known version binds exactly its description (so the same-version load above is the same check).
+  for (const build of libtoxcoreBuilds()) {
+    it(`libtoxcore ${build.version} (${build.lib}): nm -D equals native/api/${build.version}.json`, () => {
+      expect(apiVersions as readonly string[], `native/api/${build.version}.json exists (run npm run gen:ffi)`).toContain(build.version);
+      const exported = toxFunctions(build.lib);
+      const declared = described(build.version);
+      console.log(`ffi coverage: libtoxcore ${build.version}: ${declared.filter((f) => exported.includes(f)).length}/${exported.length} exported functions declared and bound (${build.lib})`);
+      expect(exported.filter((s) => !declared.includes(s)), 'exported but not in the headers').toEqual([]);
+      expect(declared.filter((s) => !exported.includes(s)), 'in the headers but not exported').toEqual([]);
+    });
+  }
+
+  it('every declared function has a prototype for each version that declares it, and toxav is never bound', () => {
+    for (const v of apiVersions) {
+      const missing = described(v).filter((f) => !(functionPrototypes as Record<string, readonly (readonly string[])[]>)[f]?.some((x) => x.includes(v, 1)));
+      expect(missing, `functions of ${v} without a ${v} prototype`).toEqual([]);
+    }
     expect(Object.keys(functionPrototypes).filter((s) => s.startsWith('toxav'))).toEqual([]);
   });
 });

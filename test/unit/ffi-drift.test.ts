@@ -1,35 +1,59 @@
-// Drift check: regenerating the binding from the installed headers must reproduce the checked-in files byte for byte.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// Drift check: the API descriptions must match each version's headers found here, and the binding must match the descriptions.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { generate } from '../../scripts/gen-ffi.js';
+import { describe, expect, it } from 'vitest';
+import { apiDescriptionPath, generateFiles, parseHeaders, readApiDescriptions, serialiseApi } from '../../scripts/gen-ffi.js';
+import { libtoxcoreInfo } from '../../src/ffi/index.js';
+import { headerDirs } from '../support/libtoxcore.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const out = mkdtempSync(join(tmpdir(), 'tp-gen-ffi-'));
 
-afterAll(() => rmSync(out, { recursive: true, force: true }));
+function sameText(file: string, fresh: string, committed: string): void {
+  if (fresh === committed) return;
+  const a = fresh.split('\n');
+  const b = committed.split('\n');
+  const i = a.findIndex((l, k) => l !== b[k]);
+  expect.fail(`${file} drifted at line ${i + 1} (run \`npm run gen:ffi\`):\n  fresh:     ${a[i]}\n  committed: ${b[i]}`);
+}
 
-describe('generated binding is up to date with /usr/include/tox', () => {
-  const { parsed } = generate({ outDir: out, includeDir: '/usr/include/tox' });
+describe('generated binding is up to date', () => {
+  const descs = readApiDescriptions(root);
 
-  for (const file of ['src/ffi/generated.ts', 'native/constants.c']) {
-    it(`${file} matches a fresh generation (run \`npm run gen:ffi\` if not)`, () => {
-      const fresh = readFileSync(join(out, file), 'utf8');
-      const committed = readFileSync(join(root, file), 'utf8');
-      if (fresh !== committed) {
-        const a = fresh.split('\n');
-        const b = committed.split('\n');
-        const i = a.findIndex((l, k) => l !== b[k]);
-        expect.fail(`${file} drifted at line ${i + 1}:\n  fresh:     ${a[i]}\n  committed: ${b[i]}`);
-      }
-      expect(fresh.length).toBeGreaterThan(0);
+  // The descriptions are checked in so that this machine needs only its own headers; every version whose headers are
+  // here (the system's, the ones scripts/get-libtoxcore.sh fetched, the library under test's) is re-parsed.
+  const found = headerDirs();
+  for (const [version, dir] of found) {
+    it(`native/api/${version}.json matches a fresh parse of ${dir}`, () => {
+      const file = apiDescriptionPath(version);
+      expect(existsSync(join(root, file)), `${file} exists (headers of a new version: run npm run gen:ffi)`).toBe(true);
+      sameText(file, serialiseApi(parseHeaders(dir)), readFileSync(join(root, file), 'utf8'));
     });
   }
 
-  it('the headers yield the 0.2.18 API shape: 306 functions, toxav excluded', () => {
-    expect(parsed.functions.length).toBe(306);
-    expect(parsed.functions.filter((f) => f.name.startsWith('toxav'))).toEqual([]);
-    expect(parsed.opaques).toContain('Tox_Options');
+  it('the headers of the library under test are among them', () => {
+    expect([...found.keys()], 'run scripts/get-libtoxcore.sh for the library under test').toContain(libtoxcoreInfo().version);
+  });
+
+  const files = generateFiles(descs);
+  for (const [file, fresh] of files) {
+    it(`${file} matches a fresh generation from native/api/*.json`, () => {
+      sameText(file, fresh, readFileSync(join(root, file), 'utf8'));
+    });
+  }
+
+  it('no stale generated C file is left over', () => {
+    const have = readdirSync(join(root, 'native/constants')).map((f) => `native/constants/${f}`);
+    expect(have.sort()).toEqual([...files.keys()].filter((f) => f.startsWith('native/constants/')).sort());
+  });
+
+  it('the descriptions have the API shapes of 0.2.18, 0.2.20 and 0.2.22 (functions, headers), toxav excluded', () => {
+    const shape = Object.fromEntries(descs.map((d) => [d.version, { functions: d.functions.length, headers: d.headers.join(' ') }]));
+    expect(shape).toEqual({
+      '0.2.18': { functions: 306, headers: 'tox.h tox_events.h tox_dispatch.h toxencryptsave.h' },
+      '0.2.20': { functions: 539, headers: 'tox.h tox_events.h tox_dispatch.h toxencryptsave.h' },
+      '0.2.22': { functions: 327, headers: 'tox_log_level.h tox_options.h tox.h toxencryptsave.h' },
+    });
+    expect(descs.flatMap((d) => d.functions.filter((f) => f.name.startsWith('toxav')))).toEqual([]);
+    expect(descs.find((d) => d.version === '0.2.22')!.functions.filter((f) => f.name.startsWith('tox_group_')).length).toBe(64);
   });
 });

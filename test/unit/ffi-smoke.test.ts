@@ -1,9 +1,18 @@
-// Smoke test of the raw binding against the real libtoxcore: instance lifecycle, address, encryptsave round trip, NULL conventions.
-import { describe, expect, it } from 'vitest';
+// Smoke test of the raw binding against the real libtoxcore under test: version, instance lifecycle, address, encryptsave
+// round trip, NULL conventions, optional functions; and the load errors for files that are not a usable libtoxcore.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { headerVersion, headerDirOfLibrary } from '../../scripts/gen-ffi.js';
 import {
-  constants,
+  apiVersions,
+  constantsByVersion,
   FfiLoadError,
   enumNames,
+  isAvailable,
+  libtoxcoreInfo,
   loadToxcore,
   loadToxcoreFrom,
   readBytes,
@@ -15,8 +24,11 @@ import {
   Tox_Savedata_Type,
   type Ptr,
 } from '../../src/ffi/index.js';
+import { loadedLibtoxcorePath } from '../support/libtoxcore.js';
 
 const ffi = loadToxcore();
+const info = libtoxcoreInfo(ffi);
+const constants = constantsByVersion[info.api];
 
 /** Creates a node with LAN discovery and IPv6 off (the test network rules), runs fn, always kills it. */
 function withTox<T>(fn: (tox: Ptr<'Tox'>, opts: Ptr<'Tox_Options'>) => T): T {
@@ -39,10 +51,22 @@ function withTox<T>(fn: (tox: Ptr<'Tox'>, opts: Ptr<'Tox_Options'>) => T): T {
 }
 
 describe('raw binding smoke test (real libtoxcore)', () => {
-  it('reports version 0.2.18 through the library and the constant functions agree with the headers', () => {
-    expect([ffi.tox_version_major(), ffi.tox_version_minor(), ffi.tox_version_patch()]).toEqual([0, 2, 18]);
-    expect(ffi.tox_version_is_compatible(0, 2, 18)).toBe(true);
-    // In 0.2.18 each size constant is both a #define and a function; both must agree.
+  it('reports its version through tox_version_*, a known one that its own headers declare, and binds that version\'s API', () => {
+    const v = [ffi.tox_version_major(), ffi.tox_version_minor(), ffi.tox_version_patch()];
+    expect(v.join('.')).toBe(info.version);
+    expect(info.known, `${info.version} is one of ${apiVersions.join(', ')}`).toBe(true);
+    expect(info.api).toBe(info.version);
+    // CI names the version it set up, so a run that silently loaded another library fails here.
+    if (process.env.TOX_PERSONA_EXPECT_LIBTOXCORE) expect(info.version).toBe(process.env.TOX_PERSONA_EXPECT_LIBTOXCORE);
+    expect(ffi.tox_version_is_compatible(v[0]!, v[1]!, v[2]!)).toBe(true);
+    const lib = loadedLibtoxcorePath();
+    const own = headerVersion(headerDirOfLibrary(lib));
+    if (own !== undefined) expect(own, `the headers next to ${lib}`).toBe(info.version);
+    console.log(`ffi smoke: libtoxcore ${info.version} from ${lib}, ${info.bound.size} functions bound`);
+  });
+
+  it('the size functions agree with the version\'s #define constants', () => {
+    // Each size constant is both a #define and a function; both must agree.
     const fnOf: Record<string, () => number> = {
       TOX_PUBLIC_KEY_SIZE: ffi.tox_public_key_size,
       TOX_SECRET_KEY_SIZE: ffi.tox_secret_key_size,
@@ -174,7 +198,27 @@ describe('raw binding smoke test (real libtoxcore)', () => {
     });
   });
 
-  it('reads events through tox_events_iterate (empty batch without a network)', () => {
+  it('a function this version lacks is an optional binding: it throws LIBTOXCORE_FUNCTION_UNAVAILABLE naming itself and the version', () => {
+    // 0.2.18 has no NGC; 0.2.20+ dropped tox_options_get_operating_system; 0.2.22 exports no tox_events_*.
+    const absent = (['tox_group_new', 'tox_options_get_operating_system', 'tox_events_iterate'] as const).filter((f) => !isAvailable(f));
+    expect(absent.length, `libtoxcore ${info.version} lacks at least one of them`).toBeGreaterThan(0);
+    for (const name of absent) {
+      let caught: unknown;
+      try {
+        (ffi[name] as () => unknown)();
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught, name).toBeInstanceOf(FfiLoadError);
+      expect((caught as FfiLoadError).code).toBe('LIBTOXCORE_FUNCTION_UNAVAILABLE');
+      expect((caught as FfiLoadError).message).toContain(name);
+      expect((caught as FfiLoadError).message).toContain(info.version);
+    }
+    expect(isAvailable('tox_group_new')).toBe(info.api !== '0.2.18');
+    expect(isAvailable('tox_events_iterate')).toBe(info.api !== '0.2.22');
+  });
+
+  it.runIf(isAvailable('tox_events_get_self_connection_status_size'))('reads events through tox_events_iterate (0.2.18 getters; empty batch without a network)', () => {
     withTox((tox) => {
       ffi.tox_events_init(tox);
       const err = [-1];
@@ -189,6 +233,33 @@ describe('raw binding smoke test (real libtoxcore)', () => {
   });
 });
 
+const scratch = mkdtempSync(join(tmpdir(), 'tp-fake-libtoxcore-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function versionFunctions(major: number, minor: number, patch: number): string {
+  return `unsigned tox_version_major(void) { return ${major}; }\nunsigned tox_version_minor(void) { return ${minor}; }\nunsigned tox_version_patch(void) { return ${patch}; }\n`;
+}
+
+/** Compiles a tiny shared library of our own (optionally depending on a real libtoxcore) and returns its path. */
+function fakeLibrary(name: string, source: string, dependsOn?: string): string {
+  const c = join(scratch, `${name}.c`);
+  const so = join(scratch, `lib${name}.so`);
+  writeFileSync(c, `${source}int tox_persona_fake_${name}(void) { return 1; }\n`);
+  const link = dependsOn ? ['-Wl,--no-as-needed', dependsOn, `-Wl,-rpath,${dirname(dependsOn)}`] : [];
+  execFileSync('cc', ['-shared', '-fPIC', '-o', so, c, ...link], { stdio: 'pipe' });
+  return so;
+}
+
+function loadError(path: string): FfiLoadError {
+  try {
+    loadToxcoreFrom(path);
+  } catch (e) {
+    expect(e).toBeInstanceOf(FfiLoadError);
+    return e as FfiLoadError;
+  }
+  return expect.fail(`loading ${path} did not fail`);
+}
+
 describe('loading errors', () => {
   it('a missing library gives FfiLoadError LIBTOXCORE_NOT_FOUND pointing at scripts/setup.sh', () => {
     let caught: unknown;
@@ -202,15 +273,64 @@ describe('loading errors', () => {
     expect((caught as FfiLoadError).message).toContain('scripts/setup.sh');
   });
 
-  it('a library without the tox_* symbols gives FfiLoadError LIBTOXCORE_SYMBOL_MISSING', () => {
-    let caught: unknown;
+  it('a shared library that is not libtoxcore gives LIBTOXCORE_NOT_TOXCORE', () => {
+    expect(loadError('libc.so.6').code).toBe('LIBTOXCORE_NOT_TOXCORE');
+    expect(loadError(fakeLibrary('none', '')).code).toBe('LIBTOXCORE_NOT_TOXCORE');
+  });
+
+  it('a file that is not a shared library gives LIBTOXCORE_LOAD_FAILED', () => {
+    const file = join(scratch, 'not-a-library.so');
+    writeFileSync(file, 'this is a text file, not ELF\n');
+    const e = loadError(file);
+    expect(e.code).toBe('LIBTOXCORE_LOAD_FAILED');
+    expect(e.message).toContain(file);
+  });
+
+  it('libtoxcore older than 0.2.18 gives LIBTOXCORE_TOO_OLD naming both versions', () => {
+    const e = loadError(fakeLibrary('old', versionFunctions(0, 2, 17)));
+    expect(e.code).toBe('LIBTOXCORE_TOO_OLD');
+    expect(e.message).toMatch(/0\.2\.17.*0\.2\.18/);
+  });
+
+  it('a library claiming a known version without its functions gives LIBTOXCORE_SYMBOL_MISSING', () => {
+    const e = loadError(fakeLibrary('hollow', versionFunctions(0, 2, 20)));
+    expect(e.code).toBe('LIBTOXCORE_SYMBOL_MISSING');
+    expect(e.message).toContain('0.2.20');
+  });
+
+  it('a version newer than any known runs with a LIBTOXCORE_VERSION_UNKNOWN warning, on the newest known API', async () => {
+    // Our own shim: tox_version_* say 0.2.99, every other tox_* resolves through its dependency, the library under test.
+    const lib = fakeLibrary('newer', versionFunctions(0, 2, 99), loadedLibtoxcorePath());
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => {
+      warnings.push(w);
+    };
+    process.on('warning', onWarning);
+    let newer: ReturnType<typeof loadToxcoreFrom>;
     try {
-      loadToxcoreFrom('libc.so.6');
-    } catch (e) {
-      caught = e;
+      newer = loadToxcoreFrom(lib);
+      // process warnings are delivered on the next tick
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
     }
-    expect(caught).toBeInstanceOf(FfiLoadError);
-    expect((caught as FfiLoadError).code).toBe('LIBTOXCORE_SYMBOL_MISSING');
+    const w = warnings.find((x) => (x as Error & { code?: string }).code === 'LIBTOXCORE_VERSION_UNKNOWN');
+    expect(w, 'a LIBTOXCORE_VERSION_UNKNOWN warning').toBeDefined();
+    expect(w!.name).toBe('ToxPersonaWarning');
+    expect(w!.message).toContain('0.2.99');
+    const newerInfo = libtoxcoreInfo(newer);
+    expect(newerInfo).toMatchObject({ version: '0.2.99', known: false, api: apiVersions[apiVersions.length - 1] });
+    // It runs: a real instance through the shim, with the real library's functions.
+    const err = [-1];
+    const tox = newer.tox_new(null, err);
+    try {
+      expect(enumNames.Tox_Err_New.short[err[0]!]).toBe('OK');
+      const address = Buffer.alloc(38);
+      newer.tox_self_get_address(tox!, address);
+      expect(address.equals(Buffer.alloc(38)), 'a real address').toBe(false);
+    } finally {
+      newer.tox_kill(tox);
+    }
   });
 
   it('branded pointers keep opaque types apart at compile time', () => {

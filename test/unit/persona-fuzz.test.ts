@@ -7,6 +7,7 @@ import { corpus, fuzzInput, prng } from '../support/persona-fuzz.js';
 const KNOWN = new Set([
   'TOO_LONG', 'INVALID_UTF8', 'NO_BLOB', 'BAD_BASE64', 'BAD_ENVELOPE', 'INFLATE_TOO_LARGE', 'INFLATE_FAILED', 'TRUNCATED', 'TRAILING_BYTES',
   'UNSUPPORTED_VERSION', 'BAD_FLAGS', 'BAD_FIELD', 'BAD_NAME', 'NON_CANONICAL', 'DUPLICATE_DEVICE', 'PERSONA_IS_DEVICE', 'BAD_SIGNATURE',
+  'BAD_CHAIN', 'BAD_CERT', 'SIGNER_NOT_CERTIFIED', 'SEQ_AHEAD', 'TTL_TOO_LONG',
 ]);
 
 describe('persona decoder fuzz', () => {

@@ -4,9 +4,21 @@ import { readFileSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 
-type Result = { ok: true; human: string; personaId: string; seq: number; issuedAt: number; ttl: number; devices: { publicKey: string; name: string }[] } | { ok: false; reason: string };
+interface List {
+  version: number;
+  personaId: string;
+  epoch?: number;
+  prev?: { seq: number; hash: string };
+  seq: number;
+  issuedAt: number;
+  ttl: number;
+  devices: { publicKey: string; name: string }[];
+}
+type Result = ({ ok: true; human: string } & List) | { ok: false; reason: string };
 
-const CONTEXT = Buffer.from('tox-persona/device-list/v1\0', 'latin1');
+const CONTEXT_V1 = Buffer.from('tox-persona/device-list/v1\0', 'latin1');
+const CONTEXT_V2 = Buffer.from('tox-persona/device-list/v2\0', 'latin1');
+const CERT_CONTEXT = Buffer.from('tox-persona/signer-cert/v2\0', 'latin1');
 const MARKER = '~tp1:';
 const fail = (reason: string): Result => ({ ok: false, reason });
 
@@ -45,18 +57,35 @@ function decode(input: Buffer): Result {
       return fail((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? 'INFLATE_TOO_LARGE' : 'INFLATE_FAILED');
     }
   } else return fail('BAD_ENVELOPE');
-  if (rec.length < 49) return fail('TRUNCATED');
-  if (rec[0] !== 1) return fail('UNSUPPORTED_VERSION');
+  // Section 6.6: the version byte picks the layout; an unknown one is only reported once a v1 header would fit.
+  const version = rec[0];
+  if (version !== 1 && version !== 2) return fail(rec.length < 49 ? 'TRUNCATED' : 'UNSUPPORTED_VERSION');
+  const v2 = version === 2;
+  const headerBytes = v2 ? 61 : 49;
+  if (rec.length < headerBytes) return fail('TRUNCATED');
   const flags = rec[1]!;
-  if (flags & 0xfe) return fail('BAD_FLAGS');
+  if (flags & (v2 ? 0xfc : 0xfe)) return fail('BAD_FLAGS');
   const personaId = rec.subarray(2, 34);
-  const seq = rec.readUIntBE(34, 6);
-  const issuedAt = rec.readUInt32BE(40);
-  const ttl = rec.readUInt32BE(44);
-  const count = rec[48]!;
+  let epoch = 0;
+  let seq: number, issuedAt: number, ttl: number, count: number;
+  let prev: { seq: number; hash: string } | undefined;
+  if (v2) {
+    epoch = rec.readUInt16BE(34);
+    seq = rec.readUIntBE(36, 6);
+    issuedAt = rec.readUInt32BE(42);
+    ttl = rec.readUInt32BE(46);
+    prev = { seq: rec.readUIntBE(50, 6), hash: rec.subarray(56, 60).toString('hex') };
+    count = rec[60]!;
+  } else {
+    seq = rec.readUIntBE(34, 6);
+    issuedAt = rec.readUInt32BE(40);
+    ttl = rec.readUInt32BE(44);
+    count = rec[48]!;
+  }
   if (ttl === 0 || count === 0) return fail('BAD_FIELD');
+  if (prev && !(prev.seq === 0 && prev.hash === '00000000') && prev.seq >= seq) return fail('BAD_CHAIN');
   const devices: { publicKey: string; name: string }[] = [];
-  let o = 49;
+  let o = headerBytes;
   let anyName = false;
   for (let i = 0; i < count; i++) {
     if (o + 32 > rec.length) return fail('TRUNCATED');
@@ -83,10 +112,28 @@ function decode(input: Buffer): Result {
     devices.push({ publicKey: hex, name });
   }
   if (flags & 1 && !anyName) return fail('NON_CANONICAL');
+  let signer: Buffer = personaId;
+  let certSig: Buffer | undefined;
+  if (flags & 2) {
+    if (rec.length - o < 96) return fail('TRUNCATED');
+    signer = rec.subarray(o, o + 32);
+    certSig = rec.subarray(o + 32, o + 96);
+    o += 96;
+    if (signer.equals(personaId)) return fail('BAD_CERT');
+  }
   if (rec.length - o < 64) return fail('TRUNCATED');
   if (rec.length - o > 64) return fail('TRAILING_BYTES');
-  if (!ed25519Verify(personaId, Buffer.concat([CONTEXT, rec.subarray(0, o)]), rec.subarray(o))) return fail('BAD_SIGNATURE');
-  return { ok: true, human: text.slice(0, at), personaId: personaId.toString('hex').toUpperCase(), seq, issuedAt, ttl, devices };
+  if (certSig) {
+    const epochBytes = Buffer.alloc(2);
+    epochBytes.writeUInt16BE(epoch);
+    if (!ed25519Verify(personaId, Buffer.concat([CERT_CONTEXT, personaId, epochBytes, signer]), certSig)) return fail('SIGNER_NOT_CERTIFIED');
+  }
+  if (!ed25519Verify(signer, Buffer.concat([v2 ? CONTEXT_V2 : CONTEXT_V1, rec.subarray(0, o)]), rec.subarray(o))) return fail('BAD_SIGNATURE');
+  // Section 6.8: the receiver rules that need no clock.
+  if (seq > issuedAt * 1000 + 300_000) return fail('SEQ_AHEAD');
+  if (ttl > 90 * 86_400) return fail('TTL_TOO_LONG');
+  const list: List = { version, personaId: personaId.toString('hex').toUpperCase(), ...(v2 ? { epoch, prev } : {}), seq, issuedAt, ttl, devices };
+  return { ok: true, human: text.slice(0, at), ...list };
 }
 
 const load = (f: string) => JSON.parse(readFileSync(new URL(`../vectors/${f}`, import.meta.url), 'utf8')).vectors;
@@ -95,7 +142,7 @@ describe('an independent decoder written from PROTOCOL.md agrees with the vector
   for (const v of load('persona-valid.json')) {
     it(`valid ${v.name}`, () => {
       const r = decode(Buffer.from(v.statusMessage, 'utf8'));
-      expect(r, `${v.name}`).toEqual({ ok: true, human: v.human, personaId: v.list.personaId, seq: v.list.seq, issuedAt: v.list.issuedAt, ttl: v.list.ttl, devices: v.list.devices });
+      expect(r, `${v.name}`).toEqual({ ok: true, human: v.human, ...v.list });
     });
   }
   for (const v of load('persona-invalid.json')) {

@@ -6,6 +6,10 @@ import {
   nextDeviceList,
   encodeStatusMessage,
   MAX_NAME_BYTES,
+  MAX_SEQ_LEAD_MS,
+  MAX_TTL_SECONDS,
+  GENESIS,
+  certifySigner,
   personaKeyFromSeed,
   signDeviceList,
   StatusMessageTooLong,
@@ -25,7 +29,11 @@ const listArb = fc
     key: fc.integer({ min: 0, max: keys.length - 1 }),
     seq: fc.integer({ min: 0, max: 2 ** 48 - 1 }),
     issuedAt: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
-    ttl: fc.integer({ min: 1, max: 2 ** 32 - 1 }),
+    ttl: fc.integer({ min: 1, max: MAX_TTL_SECONDS }),
+    version: fc.constantFrom(1, 2, 2),
+    epoch: fc.integer({ min: 0, max: 2 ** 16 - 1 }),
+    certified: fc.boolean(),
+    prevHash: fc.uint8Array({ minLength: 4, maxLength: 4 }),
     devices: fc.uniqueArray(fc.record({ publicKey: fc.uint8Array({ minLength: 32, maxLength: 32 }), name: fc.oneof(fc.constant(''), nameArb) }), {
       minLength: 1,
       maxLength: 22,
@@ -35,10 +43,15 @@ const listArb = fc
   })
   .filter(({ key, devices }) => devices.every((d) => !bytesEqual(d.publicKey, (keys[key] as { publicKey: Uint8Array }).publicKey)));
 
-function build(x: { key: number; seq: number; issuedAt: number; ttl: number; devices: { publicKey: Uint8Array; name: string }[] }) {
+/** A list that passes every receiver rule: seq at most 300 s ahead of issuedAt, built from a lower seq; v1 or v2, root-signed or certified. */
+function build(x: { key: number; seq: number; issuedAt: number; ttl: number; version: number; epoch: number; certified: boolean; prevHash: Uint8Array; devices: { publicKey: Uint8Array; name: string }[] }) {
   const key = keys[x.key] as (typeof keys)[number];
-  const list: DeviceList = { version: 1, personaId: key.publicKey, seq: x.seq, issuedAt: x.issuedAt, ttl: x.ttl, devices: x.devices };
-  return signDeviceList(list, key);
+  const seq = Math.min(x.seq, x.issuedAt * 1000 + MAX_SEQ_LEAD_MS);
+  if (x.version === 1) return signDeviceList({ version: 1, personaId: key.publicKey, seq, issuedAt: x.issuedAt, ttl: x.ttl, devices: x.devices }, key);
+  const list: DeviceList = { version: 2, personaId: key.publicKey, epoch: x.epoch, seq, issuedAt: x.issuedAt, ttl: x.ttl, prev: seq > 0 ? { seq: Math.floor(seq / 2), hash: x.prevHash } : GENESIS, devices: x.devices };
+  if (!x.certified) return signDeviceList(list, key);
+  const signer = keys[(x.key + 1) % keys.length] as (typeof keys)[number];
+  return signDeviceList(list, signer, certifySigner(key, x.epoch, signer.publicKey));
 }
 
 describe('persona codec properties', () => {
@@ -62,7 +75,7 @@ describe('persona codec properties', () => {
         expect(d.ok, d.ok ? '' : `${d.reason}: ${d.detail}`).toBe(true);
         if (!d.ok) return;
         expect(d.human).toBe(x.human);
-        expect(d.signed.list.seq).toBe(x.seq);
+        expect(d.signed.list).toEqual(signed.list);
         expect(d.signed.list.issuedAt).toBe(x.issuedAt);
         expect(d.signed.list.ttl).toBe(x.ttl);
         expect(d.signed.list.devices.map((v) => [Buffer.from(v.publicKey).toString('hex'), v.name])).toEqual(x.devices.map((v) => [Buffer.from(v.publicKey).toString('hex'), v.name]));
@@ -112,8 +125,10 @@ describe('persona codec properties', () => {
   it('nextDeviceList: seq always grows past the previous list and never falls behind the clock', () => {
     const key = keys[0] as (typeof keys)[number];
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 47 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 999 }), (prevSeq, nowS, ms) => {
+      fc.property(fc.integer({ min: 0, max: 2 ** 47 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 999 }), (prevRaw, nowS, ms) => {
         const now = nowS + ms / 1000;
+        // A previous list at most 299 s ahead of our clock (what receivers accept from a signer whose clock runs ahead).
+        const prevSeq = prevRaw % (nowS * 1000 + 299_000 + 1);
         const prev: DeviceList = { version: 1, personaId: key.publicKey, seq: prevSeq, issuedAt: 0, ttl: 60, devices: [{ publicKey: new Uint8Array(32).fill(1), name: '' }] };
         const next = nextDeviceList(prev, prev.devices, { now });
         expect(next.seq).toBeGreaterThan(prevSeq);

@@ -78,7 +78,7 @@ describe('persona table store', () => {
   });
   it('an unknown schema version is a typed error and is never overwritten', async () => {
     const p = join(dir, 'future.json');
-    const future = JSON.stringify({ schema: 2, whatever: true });
+    const future = JSON.stringify({ schema: 99, whatever: true });
     await writeFile(p, future);
     expect(await codeOf(loadTable(p))).toBe('TABLE_UNKNOWN_VERSION');
     expect(await codeOf(saveTable(p, emptyTable()))).toBe('TABLE_UNKNOWN_VERSION');

@@ -40,7 +40,7 @@ const T = 1_767_225_600;
 const DAY = 86_400;
 
 function status(key: PersonaKeyPair, devices: Uint8Array[], over: Partial<DeviceList> = {}, human = ''): string {
-  const base = nextDeviceList(undefined, devices.map((publicKey, i) => ({ publicKey, name: `d${i}` })), { now: T, personaId: key.publicKey, ttl: 7 * DAY });
+  const base = nextDeviceList(undefined, devices.map((publicKey, i) => ({ publicKey, name: `d${i}` })), { now: T, personaId: key.publicKey, ttl: 7 * DAY, version: 1 });
   return encodeStatusMessage(signDeviceList({ ...base, ...over }, key), human);
 }
 

@@ -6,6 +6,8 @@ import {
   encodeStatusMessage,
   personaKeyFromSeed,
   signDeviceList,
+  certifySigner,
+  versionHash,
   type DeviceList,
 } from '../../src/persona/index.js';
 import { bytesToHex, hexToBytes } from '../../src/util/bytes.js';
@@ -13,7 +15,10 @@ import { bytesToHex, hexToBytes } from '../../src/util/bytes.js';
 interface ValidVector {
   name: string;
   personaSeed: string;
-  list: { version: number; personaId: string; seq: number; issuedAt: number; ttl: number; devices: { publicKey: string; name: string }[] };
+  signerSeed?: string;
+  certSignature?: string;
+  list: { version: number; personaId: string; epoch?: number; prev?: { seq: number; hash: string }; seq: number; issuedAt: number; ttl: number; devices: { publicKey: string; name: string }[] };
+  versionHash: string;
   human: string;
   payload: string;
   signature: string;
@@ -35,6 +40,7 @@ function toList(v: ValidVector): DeviceList {
   return {
     version: v.list.version,
     personaId: hexToBytes(v.list.personaId, 32, 'personaId'),
+    ...(v.list.version === 2 ? { epoch: v.list.epoch, prev: { seq: v.list.prev!.seq, hash: hexToBytes(v.list.prev!.hash, 4, 'prev.hash') } } : {}),
     seq: v.list.seq,
     issuedAt: v.list.issuedAt,
     ttl: v.list.ttl,
@@ -48,7 +54,16 @@ describe('persona valid vectors', () => {
     it(`${v.name}: signing from the seed gives the exact status message`, () => {
       const key = personaKeyFromSeed(hexToBytes(v.personaSeed, 32, 'seed'));
       expect(bytesToHex(key.publicKey), `${v.name}: PersonaID from seed`).toBe(v.list.personaId);
-      const signed = signDeviceList(toList(v), key);
+      let signed;
+      if (v.signerSeed) {
+        const signer = personaKeyFromSeed(hexToBytes(v.signerSeed, 32, 'signerSeed'));
+        const cert = certifySigner(key, v.list.epoch ?? 0, signer.publicKey);
+        expect(bytesToHex(cert.signature, false), `${v.name}: certificate`).toBe(v.certSignature);
+        signed = signDeviceList(toList(v), signer, cert);
+      } else {
+        signed = signDeviceList(toList(v), key);
+      }
+      expect(bytesToHex(versionHash(toList(v)), false), `${v.name}: version hash`).toBe(v.versionHash);
       expect(bytesToHex(signed.payload, false), `${v.name}: payload`).toBe(v.payload);
       expect(bytesToHex(signed.signature, false), `${v.name}: signature`).toBe(v.signature);
       const text = encodeStatusMessage(signed, v.human);
@@ -63,7 +78,15 @@ describe('persona valid vectors', () => {
       expect(d.envelope, `${v.name}: envelope`).toBe(v.envelope);
       const l = d.signed.list;
       expect(
-        { version: l.version, personaId: bytesToHex(l.personaId), seq: l.seq, issuedAt: l.issuedAt, ttl: l.ttl, devices: l.devices.map((x) => ({ publicKey: bytesToHex(x.publicKey), name: x.name })) },
+        {
+          version: l.version,
+          personaId: bytesToHex(l.personaId),
+          ...(l.version === 2 ? { epoch: l.epoch, prev: { seq: l.prev!.seq, hash: bytesToHex(l.prev!.hash, false) } } : {}),
+          seq: l.seq,
+          issuedAt: l.issuedAt,
+          ttl: l.ttl,
+          devices: l.devices.map((x) => ({ publicKey: bytesToHex(x.publicKey), name: x.name })),
+        },
         `${v.name}: list`,
       ).toEqual(v.list);
       // The same bytes as Tox would deliver them decode the same way.

@@ -148,14 +148,15 @@ describe('typed fields match what libtoxcore reports', () => {
 });
 
 describe('kept as they are', () => {
-  it('an unknown section (e.g. 0.2.19 GROUPS) survives byte for byte, in place', () => {
+  it('a section of a type we do not know survives byte for byte, in place, and inspect names it', () => {
     const base = stripZeros(social.savedata);
     const endAt = sectionOffset(base, 255);
-    const unknown = Uint8Array.from([5, 0, 0, 0, 7, 0, 0xce, 0x01, 1, 2, 3, 4, 5]);
+    const unknown = Uint8Array.from([5, 0, 0, 0, 42, 0, 0xce, 0x01, 1, 2, 3, 4, 5]);
     const withUnknown = new Uint8Array([...base.subarray(0, endAt), ...unknown, ...base.subarray(endAt)]);
     const p = parseProfile(withUnknown);
-    expect(p.sections.find((s) => s.kind === 'unknown')).toEqual({ kind: 'unknown', type: 7, data: Uint8Array.from([1, 2, 3, 4, 5]) });
+    expect(p.sections.find((s) => s.kind === 'unknown')).toEqual({ kind: 'unknown', type: 42, data: Uint8Array.from([1, 2, 3, 4, 5]) });
     expectSameBytes(writeProfile(p), withUnknown, 'with unknown section');
+    expect(inspectProfile(p).unknownSections).toEqual([{ type: 42, bytes: 5 }]);
   });
 
   it('zero bytes at the end of the DHT section (libtoxcore size estimate) survive', () => {

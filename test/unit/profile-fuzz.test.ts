@@ -1,7 +1,7 @@
 // Fuzzing the savedata parser with mutated real profiles: a typed ProfileError or a clean parse, never a crash.
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBootstrapd } from '../../src/tox/bootstrapd.js';
@@ -41,6 +41,12 @@ function checkOne(input: Uint8Array, label: string): 'parsed' | string {
 }
 
 let bases: { name: string; bytes: Uint8Array }[];
+/** The GROUPS section of a profile libtoxcore 0.2.22 wrote (see test/unit/profile-groups.test.ts). */
+const realGroups = (() => {
+  const s = parseProfile(new Uint8Array(readFileSync(new URL('../vectors/profile-groups-0.2.22.tox', import.meta.url)))).sections.find((x) => x.kind === 'groups');
+  if (s?.kind !== 'groups') throw new Error('test/vectors/profile-groups-0.2.22.tox has no GROUPS section');
+  return s.data;
+})();
 
 beforeAll(async () => {
   const t = newRawTox({ udp: false });
@@ -158,7 +164,9 @@ describe('generated profiles (fast-check)', () => {
     fc.record({ kind: fc.constant('tcpRelays' as const), nodes: fc.array(node, { maxLength: 9 }) }),
     fc.record({ kind: fc.constant('pathNodes' as const), nodes: fc.array(node, { maxLength: 9 }) }),
     fc.record({ kind: fc.constant('conferences' as const), data: bytes(300) }),
-    fc.record({ kind: fc.constant('unknown' as const), type: fc.constantFrom(0, 7, 8, 9, 12, 19, 21, 254, 1000), data: bytes(100) }),
+    // GROUPS: an empty list, or the groups libtoxcore 0.2.22 wrote (test/vectors); its bytes are kept, not re-encoded.
+    fc.record({ kind: fc.constant('groups' as const), data: fc.constantFrom(Uint8Array.of(0x90), realGroups) }),
+    fc.record({ kind: fc.constant('unknown' as const), type: fc.constantFrom(0, 8, 9, 12, 19, 21, 254, 1000), data: bytes(100) }),
   );
 
   it('write then parse gives the same structure', () => {
