@@ -331,6 +331,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.republishTimer = undefined;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    this.retryWake?.();
     for (const off of this.unsubscribe.splice(0)) off();
     if (this.running) {
       this.running = false;
@@ -367,6 +368,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
   }
 
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Ends the wait before the next retry at once (close: one last try, then give up). */
+  private retryWake: (() => void) | undefined;
 
   /** Saves, retrying every SAVE_RETRY_MS while the disk refuses; resolves once the state is durable (or the companion closes). */
   private async saveUntilDurable(why: string): Promise<void> {
@@ -378,6 +381,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
       } catch {
         if (this.closing || this.writesStopped) return;
         await new Promise<void>((r) => {
+          this.retryWake = r;
           this.retryTimer = setTimeout(r, SAVE_RETRY_MS);
           this.retryTimer.unref();
         });
