@@ -74,10 +74,11 @@ describe('offline commands', () => {
     const blob = (await cliJson(['blob', '--dir', root('a')])).statusMessage as string;
     // A pipe whose read end is O_NONBLOCK, as a parent process may leave a shared stdin (the flag belongs to the open file).
     const libc = koffi.load(null as unknown as string);
-    const pipe = libc.func('int pipe(_Out_ int *fds)') as (fds: Int32Array) => number;
+    // pipe2 with O_CLOEXEC: otherwise the child inherits our write end too and never sees end-of-file.
+    const pipe2 = libc.func('int pipe2(_Out_ int *fds, int flags)') as (fds: Int32Array, flags: number) => number;
     const fcntl = libc.func('int fcntl(int fd, int cmd, ...)') as (fd: number, cmd: number, type: string, value: number) => number;
     const fds = new Int32Array(2);
-    expect(pipe(fds)).toBe(0);
+    expect(pipe2(fds, 0o2000000)).toBe(0);
     const F_SETFL = 4;
     const O_NONBLOCK = 0o4000;
     expect(fcntl(fds[0]!, F_SETFL, 'int', O_NONBLOCK)).toBe(0);
