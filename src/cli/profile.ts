@@ -6,6 +6,7 @@ import { ProfileError } from '../profile/errors.js';
 import { readProfileFile, rekeyProfileFile, type RekeyFileResult } from '../profile/rekey.js';
 import { formatProfileSummary, inspectProfile, quoteForTerminal, type ProfileSummary } from '../profile/inspect.js';
 import { print } from './output.js';
+import { registerProfileSyncCommand } from './profile-sync.js';
 
 /** Environment variable holding the passphrase of an encrypted input profile, when no --passphrase-file is given. */
 export const PASSPHRASE_ENV = 'TOX_PERSONA_PASSPHRASE';
@@ -98,9 +99,9 @@ function rekeyText(o: RekeyOutput): string {
   ].join('\n');
 }
 
-/** Adds `profile inspect` and `profile rekey` to `program`; errors are thrown as ProfileError for main() to print and map to an exit code. */
+/** Adds `profile inspect`, `profile rekey` and `profile sync` to `program`; errors are thrown as ProfileError for main() to print and map to an exit code. */
 export function registerProfileCommands(program: Command): void {
-  const profile = program.command('profile').description('inspect and rekey Tox profiles (savedata files, plain or encrypted)');
+  const profile = program.command('profile').description('inspect, rekey and sync Tox profiles (savedata files, plain or encrypted)');
 
   profile
     .command('inspect')
@@ -145,4 +146,6 @@ export function registerProfileCommands(program: Command): void {
       const out = rekeyOutput(result);
       print(o.json === true, out, () => rekeyText(out));
     });
+
+  registerProfileSyncCommand(profile, inputPassphrase, `file holding the passphrase of an encrypted CLIENT (default: $${PASSPHRASE_ENV}); it stays encrypted with it`);
 }

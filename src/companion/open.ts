@@ -92,6 +92,8 @@ export async function initDataDir(dir: string, options: InitOptions = {}): Promi
         devices = [...P.devicesOf(prev).filter((d) => d.publicKey !== me.publicKey), me];
       }
       const own = P.signNext(prev, devices, key.pair, Date.now() / 1000, options.ttlSeconds ?? prev?.ttl ?? 7 * 24 * 3600);
+      // The device name is also the Tox name, so friends see "phone" rather than libtoxcore's empty name ("Anonymous").
+      if (options.deviceName) node.setName(options.deviceName);
       node.setStatusMessage(P.buildStatusMessage(own, typeof options.settings?.statusText === 'string' ? options.settings.statusText : 'tox-persona'));
       // With $TOX_PERSONA_KEY_PASSPHRASE set, the key file is written encrypted; loading it later reads the same variable.
       const keyPass = keyPassphrase();

@@ -26,10 +26,24 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
   deviceRemove: (c, a) => ({ devices: c.deviceRemove(str(a, 'device')) }),
   deviceActivate: (c, a) => ({ devices: c.deviceActivate(str(a, 'device')) }),
   deviceEnroll: (c, a) => c.enroll(str(a, 'out'), str(a, 'name', false)),
-  blob: (c) => ({ statusMessage: c.statusMessage(), blob: P.blobOnly(c.ownList), humanBytesLeft: P.humanBudget(c.ownList) }),
+  blob: (c) => ({
+    statusMessage: c.statusMessage(),
+    blob: P.blobOnly(c.ownList),
+    humanBytesLeft: P.humanBudget(c.ownList),
+    expiresAt: c.ownList.list.issuedAt + c.ownList.list.ttl,
+  }),
   personas: (c) => ({ personas: c.personas() }),
+  syncSource: (c) => ({
+    personaId: c.personaId,
+    ownDevices: P.devicesOf(c.ownList.list),
+    blob: P.blobOnly(c.ownList),
+    expiresAt: c.ownList.list.issuedAt + c.ownList.list.ttl,
+    personas: c.personas(),
+    blocked: c.current.blocked,
+  }),
   approve: (c, a) => c.approve(str(a, 'persona')),
   reject: (c, a) => c.reject(str(a, 'persona')),
+  vouch: (c, a) => c.vouch(str(a, 'persona')),
   friendAdd: (c, a) => c.friendAdd(str(a, 'toxId'), str(a, 'message', false)),
   friendList: (c) => ({ friends: c.friendList() }),
   friendRemove: (c, a) => c.friendRemove(str(a, 'friend')),
@@ -39,7 +53,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
 });
 
 /** Operations that only read: run offline, they leave the data directory's files untouched. */
-export const READ_ONLY_OPERATIONS: ReadonlySet<string> = new Set(['status', 'personaShow', 'deviceList', 'blob', 'personas', 'friendList', 'requests']);
+export const READ_ONLY_OPERATIONS: ReadonlySet<string> = new Set(['status', 'personaShow', 'deviceList', 'blob', 'personas', 'syncSource', 'friendList', 'requests']);
 
 /** A request id: what a client sends so that a retry of the same request returns the first outcome. */
 const REQUEST_ID_RE = /^[A-Za-z0-9_-]{8,64}$/;

@@ -16,6 +16,7 @@ import { ToxPersonaError } from '../util/errors.js';
  * - `OUTPUT_EXISTS`: the output file already exists; we never overwrite it.
  * - `SAME_FILE`: the output path names the input file.
  * - `READ_FAILED` / `WRITE_FAILED`: the file system refused a read or a write.
+ * - `IN_USE`: a running client seems to have the profile open (a lock, or a process using it); it is not touched.
  */
 export type ProfileErrorCode =
   | 'BAD_MAGIC'
@@ -31,7 +32,8 @@ export type ProfileErrorCode =
   | 'OUTPUT_EXISTS'
   | 'SAME_FILE'
   | 'READ_FAILED'
-  | 'WRITE_FAILED';
+  | 'WRITE_FAILED'
+  | 'IN_USE';
 
 /** A profile could not be parsed, decrypted, rekeyed or written; `code` is a {@link ProfileErrorCode}, the message never holds key material. */
 export class ProfileError extends ToxPersonaError {

@@ -10,3 +10,5 @@ export * from './sections.js';
 export * from './encrypted.js';
 export * from './rekey.js';
 export * from './inspect.js';
+export * from './sync.js';
+export { profileInUse } from './in-use.js';

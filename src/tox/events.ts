@@ -227,66 +227,93 @@ function capture<A extends unknown[]>(build: (...args: A) => QueuedEvent): (tox:
 type Setter = FunctionName & `tox_callback_${string}`;
 type Handler<N extends CallbackName> = ToxcoreCallbacks[N];
 
+type U8 = Ptr<'uint8_t'> | null;
+
 /** The C callback of each event: typedef, setter and the capture that builds its payload. */
 function handlers(): Array<{ cb: CallbackName; set: Setter; fn: (...a: never[]) => void }> {
   const h = <N extends CallbackName>(cb: N, set: Setter, fn: Handler<N>) => ({ cb, set, fn: fn as (...a: never[]) => void });
+  const name = (e: Record<number, string>, v: number): string => e[v] ?? `UNKNOWN_${v}`;
   return [
     h('tox_self_connection_status_cb', 'tox_callback_self_connection_status', capture((status: number) => ['selfConnection', { status: conn(status) }])),
-    h('tox_friend_request_cb', 'tox_callback_friend_request', capture((pk: Ptr<'uint8_t'> | null, msg: Ptr<'uint8_t'> | null, len: number) => {
+    h('tox_friend_request_cb', 'tox_callback_friend_request', capture((pk: U8, msg: U8, len: number) => {
       const bytes = readBytes(msg, len);
       return ['friendRequest', { publicKey: readBytes(pk, 32), message: utf8.decode(bytes), bytes }];
     })),
-    h('tox_friend_connection_status_cb', 'tox_callback_friend_connection_status', capture((friend: number, status: number) => ['friendConnection', { friend, status: conn(status) }])),
-    h('tox_friend_name_cb', 'tox_callback_friend_name', capture((friend: number, p: Ptr<'uint8_t'> | null, len: number) => {
+    h('tox_friend_connection_status_cb', 'tox_callback_friend_connection_status', capture((friend: number, status: number) => [
+      'friendConnection',
+      { friend, status: conn(status) },
+    ])),
+    h('tox_friend_name_cb', 'tox_callback_friend_name', capture((friend: number, p: U8, len: number) => {
       const bytes = readBytes(p, len);
       return ['friendName', { friend, name: utf8.decode(bytes), bytes }];
     })),
-    h('tox_friend_status_message_cb', 'tox_callback_friend_status_message', capture((friend: number, p: Ptr<'uint8_t'> | null, len: number) => {
+    h('tox_friend_status_message_cb', 'tox_callback_friend_status_message', capture((friend: number, p: U8, len: number) => {
       const bytes = readBytes(p, len);
       return ['friendStatusMessage', { friend, message: utf8.decode(bytes), bytes }];
     })),
-    h('tox_friend_status_cb', 'tox_callback_friend_status', capture((friend: number, status: number) => ['friendStatus', { friend, status: USER_STATUS[status] ?? 'none' }])),
+    h('tox_friend_status_cb', 'tox_callback_friend_status', capture((friend: number, status: number) => [
+      'friendStatus',
+      { friend, status: USER_STATUS[status] ?? 'none' },
+    ])),
     h('tox_friend_typing_cb', 'tox_callback_friend_typing', capture((friend: number, typing: boolean) => ['friendTyping', { friend, typing }])),
-    h('tox_friend_message_cb', 'tox_callback_friend_message', capture((friend: number, type: number, p: Ptr<'uint8_t'> | null, len: number) => {
+    h('tox_friend_message_cb', 'tox_callback_friend_message', capture((friend: number, type: number, p: U8, len: number) => {
       const bytes = readBytes(p, len);
       return ['friendMessage', { friend, type: msgType(type), message: utf8.decode(bytes), bytes }];
     })),
-    h('tox_friend_read_receipt_cb', 'tox_callback_friend_read_receipt', capture((friend: number, messageId: number) => ['friendReadReceipt', { friend, messageId }])),
-    h('tox_friend_lossless_packet_cb', 'tox_callback_friend_lossless_packet', capture((friend: number, p: Ptr<'uint8_t'> | null, len: number) => ['friendLosslessPacket', { friend, data: readBytes(p, len) }])),
-    h('tox_friend_lossy_packet_cb', 'tox_callback_friend_lossy_packet', capture((friend: number, p: Ptr<'uint8_t'> | null, len: number) => ['friendLossyPacket', { friend, data: readBytes(p, len) }])),
+    h('tox_friend_read_receipt_cb', 'tox_callback_friend_read_receipt', capture((friend: number, messageId: number) => [
+      'friendReadReceipt',
+      { friend, messageId },
+    ])),
+    h('tox_friend_lossless_packet_cb', 'tox_callback_friend_lossless_packet', capture((friend: number, p: U8, len: number) => [
+      'friendLosslessPacket',
+      { friend, data: readBytes(p, len) },
+    ])),
+    h('tox_friend_lossy_packet_cb', 'tox_callback_friend_lossy_packet', capture((friend: number, p: U8, len: number) => [
+      'friendLossyPacket',
+      { friend, data: readBytes(p, len) },
+    ])),
     // NGC (0.2.19+): installed only where the setters exist.
-    h('tox_group_invite_cb', 'tox_callback_group_invite', capture((friend: number, d: Ptr<'uint8_t'> | null, dl: number, n: Ptr<'uint8_t'> | null, nl: number) => [
+    h('tox_group_invite_cb', 'tox_callback_group_invite', capture((friend: number, d: U8, dl: number, n: U8, nl: number) => [
       'groupInvite',
       { friend, inviteData: readBytes(d, dl), groupName: text(n, nl) },
     ])),
     h('tox_group_peer_join_cb', 'tox_callback_group_peer_join', capture((group: number, peer: number) => ['groupPeerJoin', { group, peer }])),
-    h('tox_group_peer_exit_cb', 'tox_callback_group_peer_exit', capture((group: number, peer: number, exit: number, n: Ptr<'uint8_t'> | null, nl: number, m: Ptr<'uint8_t'> | null, ml: number) => [
+    h('tox_group_peer_exit_cb', 'tox_callback_group_peer_exit', capture((group: number, peer: number, exit: number, n: U8, nl: number, m: U8, ml: number) => [
       'groupPeerExit',
-      { group, peer, exitType: enumNames.Tox_Group_Exit_Type.short[exit] ?? `UNKNOWN_${exit}`, name: text(n, nl), partMessage: text(m, ml) },
+      { group, peer, exitType: name(enumNames.Tox_Group_Exit_Type.short, exit), name: text(n, nl), partMessage: text(m, ml) },
     ])),
     h('tox_group_self_join_cb', 'tox_callback_group_self_join', capture((group: number) => ['groupSelfJoin', { group }])),
     h('tox_group_join_fail_cb', 'tox_callback_group_join_fail', capture((group: number, fail: number) => [
       'groupJoinFail',
-      { group, reason: enumNames.Tox_Group_Join_Fail.short[fail] ?? `UNKNOWN_${fail}` },
+      { group, reason: name(enumNames.Tox_Group_Join_Fail.short, fail) },
     ])),
-    h('tox_group_message_cb', 'tox_callback_group_message', capture((group: number, peer: number, type: number, p: Ptr<'uint8_t'> | null, len: number, messageId: number) => {
+    h('tox_group_message_cb', 'tox_callback_group_message', capture((group: number, peer: number, type: number, p: U8, len: number, messageId: number) => {
       const bytes = readBytes(p, len);
       return ['groupMessage', { group, peer, type: msgType(type), message: utf8.decode(bytes), bytes, messageId }];
     })),
-    h('tox_group_private_message_cb', 'tox_callback_group_private_message', capture((group: number, peer: number, type: number, p: Ptr<'uint8_t'> | null, len: number, messageId: number) => {
+    h('tox_group_private_message_cb', 'tox_callback_group_private_message', capture((group: number, peer: number, type: number, p: U8, len: number, messageId: number) => {
       const bytes = readBytes(p, len);
       return ['groupPrivateMessage', { group, peer, type: msgType(type), message: utf8.decode(bytes), bytes, messageId }];
     })),
-    h('tox_group_custom_packet_cb', 'tox_callback_group_custom_packet', capture((group: number, peer: number, p: Ptr<'uint8_t'> | null, len: number) => ['groupCustomPacket', { group, peer, data: readBytes(p, len) }])),
-    h('tox_group_custom_private_packet_cb', 'tox_callback_group_custom_private_packet', capture((group: number, peer: number, p: Ptr<'uint8_t'> | null, len: number) => [
+    h('tox_group_custom_packet_cb', 'tox_callback_group_custom_packet', capture((group: number, peer: number, p: U8, len: number) => [
+      'groupCustomPacket',
+      { group, peer, data: readBytes(p, len) },
+    ])),
+    h('tox_group_custom_private_packet_cb', 'tox_callback_group_custom_private_packet', capture((group: number, peer: number, p: U8, len: number) => [
       'groupCustomPrivatePacket',
       { group, peer, data: readBytes(p, len) },
     ])),
-    h('tox_group_peer_name_cb', 'tox_callback_group_peer_name', capture((group: number, peer: number, p: Ptr<'uint8_t'> | null, len: number) => ['groupPeerName', { group, peer, name: text(p, len) }])),
-    h('tox_group_topic_cb', 'tox_callback_group_topic', capture((group: number, peer: number, p: Ptr<'uint8_t'> | null, len: number) => ['groupTopic', { group, peer, topic: text(p, len) }])),
+    h('tox_group_peer_name_cb', 'tox_callback_group_peer_name', capture((group: number, peer: number, p: U8, len: number) => [
+      'groupPeerName',
+      { group, peer, name: text(p, len) },
+    ])),
+    h('tox_group_topic_cb', 'tox_callback_group_topic', capture((group: number, peer: number, p: U8, len: number) => [
+      'groupTopic',
+      { group, peer, topic: text(p, len) },
+    ])),
     h('tox_group_moderation_cb', 'tox_callback_group_moderation', capture((group: number, sourcePeer: number, targetPeer: number, type: number) => [
       'groupModeration',
-      { group, sourcePeer, targetPeer, type: enumNames.Tox_Group_Mod_Event.short[type] ?? `UNKNOWN_${type}` },
+      { group, sourcePeer, targetPeer, type: name(enumNames.Tox_Group_Mod_Event.short, type) },
     ])),
   ];
 }

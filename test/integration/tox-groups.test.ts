@@ -29,11 +29,13 @@ describe.runIf(hasGroups)(`NGC groups on libtoxcore ${version}`, () => {
     const inv = await invite;
     expect(inv).toMatchObject({ friend: bToA, groupName: 'persona test' });
 
-    const bobJoined = waitForEvent<GroupSelfJoinEvent>(bob!, 'groupSelfJoin', { what: 'Bob to complete joining the group', timeoutMs: 60_000 });
+    // The friend link's transport goes into the failure message: on 0.2.20 one run in three never completed the join.
+    const link = `friend link ${bob!.friendConnectionStatus(bToA)}`;
+    const bobJoined = waitForEvent<GroupSelfJoinEvent>(bob!, 'groupSelfJoin', { what: `Bob to complete joining the group (${link})`, timeoutMs: 60_000 });
     const bobSeen = waitForEvent<GroupPeerJoinEvent>(alice!, 'groupPeerJoin', { what: "Alice to see Bob's join event", timeoutMs: 60_000, filter: (e) => e.group === group });
     const bobGroup = bob!.groupInviteAccept(inv.friend, inv.inviteData, 'Bob');
-    expect((await bobJoined).group).toBe(bobGroup);
-    const seen = await bobSeen;
+    const [joined, seen] = await Promise.all([bobJoined, bobSeen]);
+    expect(joined.group).toBe(bobGroup);
     expect(Buffer.from(alice!.groupPeerPublicKey(group, seen.peer)).equals(Buffer.from(bob!.groupSelfPublicKey(bobGroup)))).toBe(true);
     expect(Buffer.from(bob!.groupChatId(bobGroup)).equals(Buffer.from(alice!.groupChatId(group)))).toBe(true);
 

@@ -1,0 +1,47 @@
+// The small things users see: the Tox name set by init, the separated status text, blob's expiry, enroll's advice.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli, cliJson } from './cli.js';
+
+describe('what init, blob and device enroll tell the user', () => {
+  let root: string;
+  const dir = () => join(root, 'alice');
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'tp-e2e-small-'));
+    await cliJson(['init', '--dir', dir(), '--name', 'phone']);
+  });
+  afterAll(async () => {
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it('init --name is also the Tox name, so friends do not see "Anonymous"', async () => {
+    const p = await cliJson(['profile', 'inspect', join(dir(), 'profile.tox')]);
+    expect(p.name).toBe('phone');
+  });
+
+  it('the default status text is separated from the marker by a space, and the list still verifies', async () => {
+    const b = await cliJson(['blob', '--dir', dir()]);
+    expect(b.statusMessage).toBe(`tox-persona ${b.blob}`);
+    const v = await cliJson(['verify', b.statusMessage]);
+    expect(v).toMatchObject({ ok: true, human: 'tox-persona ' });
+  });
+
+  it('blob says when the list expires: on stderr in text mode (stdout stays pasteable), and in --json', async () => {
+    const b = await cliJson(['blob', '--dir', dir()]);
+    expect(b.expiresAt).toBeGreaterThan(Date.now() / 1000);
+    expect(b.expires).toBe(new Date(b.expiresAt * 1000).toISOString());
+    const text = await cli(['blob', '--dir', dir()]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toBe(`${b.statusMessage}\n`);
+    expect(text.stderr).toContain(`the signed list expires ${b.expires}`);
+  });
+
+  it('device enroll says which friends add the device by themselves and which need profile sync', async () => {
+    const r = await cli(['device', 'enroll', '--dir', dir(), join(root, 'laptop.tox'), '--name', 'laptop']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('friends who run a tox-persona companion add it by themselves');
+    expect(r.stdout).toContain('tox-persona profile sync');
+  });
+});
