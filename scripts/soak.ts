@@ -58,9 +58,10 @@ function startDaemon(dir: string): ChildProcess {
   return spawn(process.execPath, [CLI, 'run', '--dir', dir, ...runArgs], { env: env(), stdio: ['ignore', 'ignore', 'ignore'] });
 }
 
-async function admin(dir: string): Promise<{ url: string; pid: number }> {
+async function admin(dir: string): Promise<{ url: string; pid: number; headers: Record<string, string> }> {
   const rt = JSON.parse(readFileSync(join(dir, 'daemon.json'), 'utf8')) as { pid: number; admin: { host: string; port: number } };
-  return { url: `http://${rt.admin.host}:${rt.admin.port}`, pid: rt.pid };
+  const token = readFileSync(join(dir, 'admin.token'), 'utf8').trim();
+  return { url: `http://${rt.admin.host}:${rt.admin.port}`, pid: rt.pid, headers: { authorization: `Bearer ${token}` } };
 }
 
 /** Answering and DHT-connected: /healthz says so (the grace period is not enough). */
@@ -163,14 +164,15 @@ for (let k = 0; k < KILLS; k++) {
 }
 
 // Every acknowledged change is there, and the friend holds the list Alice publishes.
-const status = (await (await fetch(`${(await admin(A)).url}/status`)).json()) as { seq: number; devices: Array<{ publicKey: string }> };
+const aliceAdmin = await admin(A);
+const status = (await (await fetch(`${aliceAdmin.url}/status`, { headers: aliceAdmin.headers })).json()) as { seq: number; devices: Array<{ publicKey: string }> };
 const listed = new Set(status.devices.map((d) => d.publicKey));
 for (const pk of present) if (!listed.has(pk)) lost++;
 const friendList = JSON.parse((await cli(['friend', 'list', '--dir', A, '--json'])).out) as { friends: Array<{ publicKey: string }> };
 for (const pk of friendsAdded) if (!friendList.friends.some((f) => f.publicKey === pk)) lost++;
 const alicePersona = JSON.parse((await cli(['persona', 'show', '--dir', A, '--json'])).out).personaId as string;
 await until('Bob to hold Alice\'s current list', async () => {
-  const entry = ((await (await fetch(`${bobUrl}/personas`)).json()) as { personas: Array<{ personaId: string; seq: number }> }).personas.find((p) => p.personaId === alicePersona);
+  const entry = ((await (await fetch(`${bobUrl}/personas`, { headers: (await admin(B)).headers })).json()) as { personas: Array<{ personaId: string; seq: number }> }).personas.find((p) => p.personaId === alicePersona);
   return entry?.seq === status.seq;
 });
 const metrics = await (await fetch(`${bobUrl}/metrics`)).text();

@@ -16,8 +16,9 @@ function deviceKey(): string {
   return bytesToHex(generateKeyPair().publicKey).toUpperCase();
 }
 
-async function json(url: string): Promise<any> {
-  return (await fetch(url)).json();
+/** GET a JSON endpoint of a daemon (/status and /personas need the admin token). */
+async function json(d: DaemonProcess, path: string): Promise<any> {
+  return (await fetch(`${d.url}${path}`, { headers: { authorization: `Bearer ${d.token}` } })).json();
 }
 
 /** Every list the friend refused or ignored and every alarm it raised, from its /metrics. */
@@ -55,7 +56,7 @@ describe('a kill -9 at each step of a change: restart converges, the watching fr
     alice = await startDaemonProcess(A(), runArgs());
     bob = await startDaemonProcess(B(), runArgs());
     await cliJson(['friend', 'add', '--dir', A(), b.toxId, 'hi']);
-    await waitFor(async () => (await json(`${bob!.url}/personas`)).personas.find((p: any) => p.personaId === alicePersona && p.state === 'verified'), {
+    await waitFor(async () => (await json(bob!, '/personas')).personas.find((p: any) => p.personaId === alicePersona && p.state === 'verified'), {
       what: 'Bob to verify Alice\'s persona', timeoutMs: 90_000, intervalMs: 250,
     });
   }, 180_000);
@@ -69,8 +70,8 @@ describe('a kill -9 at each step of a change: restart converges, the watching fr
   /** Alice's list as Bob's table holds it, once it equals the list Alice's daemon publishes. */
   async function converged(): Promise<{ seq: number; devices: string[] }> {
     return waitFor(async () => {
-      const own = await json(`${alice!.url}/status`);
-      const entry = (await json(`${bob!.url}/personas`)).personas.find((p: any) => p.personaId === alicePersona);
+      const own = await json(alice!, '/status');
+      const entry = (await json(bob!, '/personas')).personas.find((p: any) => p.personaId === alicePersona);
       return entry && entry.seq === own.seq ? { seq: own.seq as number, devices: own.devices.map((d: any) => d.publicKey) as string[] } : undefined;
     }, { what: 'Bob\'s table to hold the list Alice\'s restarted daemon publishes', timeoutMs: 90_000, intervalMs: 250 }).catch((err: Error) => {
       throw new Error(`${err.message}\nalice:\n${alice!.logs().slice(-4000)}\nbob:\n${bob!.logs().slice(-3000)}`);
@@ -90,7 +91,7 @@ describe('a kill -9 at each step of a change: restart converges, the watching fr
     it(`killed at ${fault}: the restart ${kept ? 'keeps' : 'drops'} the change, publishes no older list than Bob saw, and Bob refuses nothing`, async () => {
       await alice!.stop();
       alice = await startDaemonProcess(A(), runArgs(), { [FAULT_ENV]: fault });
-      const before = await json(`${alice.url}/status`);
+      const before = await json(alice!, '/status');
       const pk = deviceKey();
       const answer = await fetch(`${alice.url}/api/deviceAdd`, {
         method: 'POST',
@@ -110,7 +111,7 @@ describe('a kill -9 at each step of a change: restart converges, the watching fr
       expect(now.devices.includes(pk), `device ${kept ? 'kept' : 'dropped'} after a kill at ${fault}`).toBe(kept);
       if (kept) expect(now.seq).toBeGreaterThan(before.seq);
       expect(await friendComplaints(bob!)).toEqual([]);
-      expect((await json(`${bob!.url}/status`)).alarms).toEqual([]);
+      expect((await json(bob!, '/status')).alarms).toEqual([]);
     });
   }
 
