@@ -1,6 +1,6 @@
 // End to end, a full and a read-only disk: the data directory on a small tmpfs that fills up, then is remounted read-only; the save fails with a clear error in the log, status and /healthz, nothing saved is damaged, the daemon keeps running and saves again once the disk is back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,7 +66,7 @@ describe('a full disk and a read-only remount under a running daemon', () => {
     await cliJson(['init', '--dir', dir, '--name', 'phone']);
     daemon = await startDaemonProcess(dir, ['--bootstrap', bootstrapd.nodeString(), '--health-grace', '3600']);
     const d = daemon;
-    const snapshot = () => Object.fromEntries(STATE_FILES.map((f) => [f, readFileSync(join(dir, f)).toString('base64')]));
+    const snapshot = () => Object.fromEntries(STATE_FILES.map((f) => [f, existsSync(join(dir, f)) ? readFileSync(join(dir, f)).toString('base64') : null]));
 
     for (const fault of ['ENOSPC', 'EROFS'] as const) {
       // Saving works (after the previous round, again), so the snapshot is the saved state.
