@@ -86,8 +86,8 @@ COPY data ./data
 COPY docker/companion-entrypoint.sh docker/healthcheck.mjs ./docker/
 RUN printf '#!/bin/sh\nexec node /app/dist/src/cli/main.js "$@"\n' >/usr/local/bin/tox-persona \
  && chmod 0755 /usr/local/bin/tox-persona /app/docker/companion-entrypoint.sh
-# A fixed admin port so the HEALTHCHECK knows where /healthz is. It stays on 127.0.0.1 (it also serves
-# /personas and /status without a token). For probes and scrapes from outside the container, turn on
+# A fixed admin port so the HEALTHCHECK knows where /healthz is (the one path without a token). It stays on
+# 127.0.0.1. For probes and scrapes from outside the container, turn on
 # the probe listener, health and metrics only: TOX_PERSONA_PROBE_PORT=9091 (0.0.0.0; docs/DEPLOY.md).
 ENV NODE_ENV=production \
     TOX_PERSONA_DIR=/data \

@@ -257,6 +257,8 @@ addInvalid('name-too-long', 'a 33-byte name', 'BAD_NAME', signedText(rawPayload(
 addInvalid('name-invalid-utf8', 'a name with a lone continuation byte', 'INVALID_UTF8', signedText(rawPayload({ flags: 1, records: [named(dev(0), Uint8Array.from([0x61, 0x80]))] })));
 addInvalid('name-overlong-utf8', 'an overlong UTF-8 encoding of "/"', 'INVALID_UTF8', signedText(rawPayload({ flags: 1, records: [named(dev(0), Uint8Array.from([0xc0, 0xaf]))] })));
 addInvalid('name-control-char', 'a newline in a name', 'BAD_NAME', signedText(rawPayload({ flags: 1, records: [named(dev(0), Uint8Array.from([0x61, 0x0a]))] })));
+addInvalid('name-c1-control', 'a C1 control (U+0085 NEL) in a name', 'BAD_NAME', signedText(rawPayload({ flags: 1, records: [named(dev(0), Uint8Array.from([0x61, 0xc2, 0x85]))] })));
+addInvalid('name-bidi-override', 'a right-to-left override (U+202E) in a name, which makes it display reversed', 'BAD_NAME', signedText(rawPayload({ flags: 1, records: [named(dev(0), Uint8Array.from([0x61, 0xe2, 0x80, 0xae, 0x62]))] })));
 addInvalid('names-flag-all-empty', 'names flag set but every name empty (a second spelling of an unnamed list)', 'NON_CANONICAL', signedText(rawPayload({ flags: 1, records: [named(dev(0), new Uint8Array(0)), named(dev(1), new Uint8Array(0))] })));
 addInvalid('v1-bad-signature', 'version 1 with one bit of the signature flipped', 'BAD_SIGNATURE', blobText(1, Uint8Array.from(v1Record, (b, i) => (i === v1Record.length - 10 ? b ^ 1 : b))));
 addInvalid('v1-wrong-context', 'a version-1 payload signed with the version-2 context', 'BAD_SIGNATURE', blobText(1, Uint8Array.from([...v1Payload, ...sign(v1Payload, new TextEncoder().encode(SIGNING_CONTEXT))])));

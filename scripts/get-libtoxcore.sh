@@ -19,6 +19,11 @@ triplet=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linu
 lib="$dest/usr/lib/$triplet/libtoxcore.so.2"
 log() { printf 'get-libtoxcore: %s\n' "$*" >&2; }
 
+# One fetch per folder at a time: parallel test workers ask for the same suite at once, and two apt-get runs on one
+# private cache break each other ("Cache is out of sync"). The second waits, then finds the folder complete.
+exec 9>"$dest.lock"
+flock 9
+
 if [ -f "$dest/.complete" ] && [ -e "$lib" ]; then
   echo "$lib"
   exit 0

@@ -24,10 +24,10 @@ export function personasText(personas: P.PersonaView[]): string {
   if (personas.length === 0) return '(no personas yet)';
   const rows: string[][] = [['PERSONA', 'STATE', 'SEQ', 'DEVICES']];
   for (const p of personas) {
-    const devs = p.devices.map((d) => `${d.name || shortKey(d.publicKey)}${d.active ? '*' : ''}${d.confirmed ? '' : '?'}`).join(' ');
+    const devs = p.devices.map((d) => `${d.name || shortKey(d.publicKey)}${d.active ? '*' : ''}${d.confirmed ? '' : '?'}${d.toxName && d.toxName !== d.name ? ` (${JSON.stringify(d.toxName)})` : ''}`).join(' ');
     rows.push([shortKey(p.personaId), p.state + (p.pending ? ' (pending update)' : ''), String(p.seq ?? '-'), devs || '-']);
   }
-  return `${columns(rows)}\n(* active, ? unconfirmed)`;
+  return `${columns(rows)}\n(* active, ? unconfirmed, "..." the friend's own Tox name)`;
 }
 
 /** A secret given on the command line: `-` reads stdin, `@FILE` reads FILE, anything else is the secret itself. */
@@ -199,6 +199,13 @@ export function registerCommands(program: Command): void {
       const r = (await callOperation(o, 'reject', { persona: id })) as P.PersonaView;
       print(!!o.json, r, () => `rejected; ${personasText([r])}`);
     });
+  common(program.command('vouch'))
+    .description('vouch for a persona: its lists may add its devices although no friend you added or accepted confirmed it')
+    .argument('<PERSONA>', 'PersonaID or a unique prefix (8+ hex)')
+    .action(async (id: string, o: Opts) => {
+      const r = (await callOperation(o, 'vouch', { persona: id })) as P.PersonaView;
+      print(!!o.json, r, () => `vouched; ${personasText([r])}`);
+    });
 
   const friend = program.command('friend').description('the Tox friend list');
   common(friend.command('add'))
@@ -212,9 +219,9 @@ export function registerCommands(program: Command): void {
   common(friend.command('list'))
     .description('list friends, their connection and persona')
     .action(async (o: Opts) => {
-      const r = (await callOperation(o, 'friendList')) as { friends: Array<{ publicKey: string; name: string; connection: string; persona?: string }> };
+      const r = (await callOperation(o, 'friendList')) as { friends: Array<{ publicKey: string; name: string; connection: string; persona?: string; why?: string[] }> };
       print(!!o.json, r, () =>
-        r.friends.length === 0 ? '(no friends)' : columns([['PUBLIC KEY', 'NAME', 'CONNECTION', 'PERSONA'], ...r.friends.map((f) => [f.publicKey, f.name || '-', f.connection, f.persona ? shortKey(f.persona) : '-'])]));
+        r.friends.length === 0 ? '(no friends)' : columns([['PUBLIC KEY', 'NAME', 'CONNECTION', 'PERSONA', 'WHY'], ...r.friends.map((f) => [f.publicKey, f.name || '-', f.connection, f.persona ? shortKey(f.persona) : '-', f.why?.join(', ') || '-'])]));
     });
   common(friend.command('remove'))
     .description('remove a friend (public key or unique prefix)')
@@ -248,7 +255,13 @@ export function registerCommands(program: Command): void {
   common(program.command('status'))
     .description('the node\'s connection, friends online, persona and alarms (from the daemon when it runs)')
     .action(async (o: Opts) => {
-      const r = (await callOperation(o, 'status')) as Record<string, unknown> & { alarms: Array<{ at: string; reason: string; personaId: string; detail: string }>; friends: { online: number; total: number }; devices: P.DeviceView[] };
+      const r = (await callOperation(o, 'status')) as Record<string, unknown> & {
+        alarms: Array<{ at: string; reason: string; personaId: string; detail: string; from?: string }>;
+        friends: { online: number; total: number };
+        devices: P.DeviceView[];
+        rejections?: Record<string, Array<{ at: string; reason: string; personaId?: string; detail?: string }>>;
+      };
+      const rejected = Object.entries(r.rejections ?? {});
       print(!!o.json, r, () =>
         [
           `daemon:     ${r.running ? 'running' : 'not running'}`,
@@ -262,7 +275,9 @@ export function registerCommands(program: Command): void {
           `personas:   ${Object.entries(r.personas as Record<string, number>).map(([state, n]) => `${n} ${state}`).join(', ')}`,
           `pending:    ${String(r.pendingApprovals)} approvals, ${String(r.pendingRequests)} friend requests`,
           `alarms:     ${r.alarms.length === 0 ? 'none' : ''}`,
-          ...r.alarms.map((a) => `  ${a.at} ${a.reason} persona ${shortKey(a.personaId)}: ${a.detail}`),
+          ...r.alarms.map((a) => `  ${a.at} ${a.reason} persona ${shortKey(a.personaId)}${a.from ? ` from ${shortKey(a.from)}` : ''}: ${a.detail}`),
+          `rejected:   ${rejected.length === 0 ? 'none' : 'lists from friends not applied, newest last'}`,
+          ...rejected.flatMap(([from, list]) => list.map((x) => `  ${x.at} from ${shortKey(from)}: ${x.reason}${x.personaId ? ` (persona ${shortKey(x.personaId)})` : ''}${x.detail ? `: ${x.detail}` : ''}`)),
         ].join('\n'));
     });
 }

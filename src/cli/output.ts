@@ -1,42 +1,32 @@
 // CLI output and exit codes: readable text by default, JSON with --json, one stable exit code per kind of failure.
 import { ToxPersonaError } from '../util/errors.js';
+import { EXIT, exitCodeForCode } from '../util/error-codes.js';
 
-/** Exit codes of `tox-persona` (documented in docs/CLI.md). */
-export const EXIT = Object.freeze({
-  /** Success (for `verify`: the status message is valid). */
-  OK: 0,
-  /** Unexpected failure (a bug, or an error with no code). */
-  FAILURE: 1,
-  /** Bad usage: unknown command or option, bad argument, invalid configuration. */
-  USAGE: 2,
-  /** Data directory: not initialized, already initialized, or a damaged file in it. */
-  DATA_DIR: 3,
-  /** Busy or unreachable: another process holds the data directory or the client profile, or the daemon's admin endpoint did not answer. */
-  BUSY: 4,
-  /** Refused: the operation was understood but refused (unknown device, rejected status message, wrong passphrase...). */
-  REFUSED: 5,
-});
-
-const DATA_DIR_CODES = new Set(['NOT_INITIALIZED', 'ALREADY_INITIALIZED', 'BAD_FILE', 'TABLE_CORRUPT', 'TABLE_UNKNOWN_VERSION', 'KEY_FILE_NOT_FOUND', 'KEY_FILE_PERMISSIONS', 'KEY_FILE_CORRUPT']);
-const BUSY_CODES = new Set(['LOCKED', 'DAEMON_UNREACHABLE', 'IN_USE']);
-const USAGE_CODES = new Set(['BAD_CONFIG', 'BAD_ARGUMENT', 'USAGE', 'BAD_NODE', 'BAD_NODE_LIST', 'AMBIGUOUS']);
+export { EXIT };
 
 /** The exit code for an error thrown by a command. */
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof ToxPersonaError) {
-    if (USAGE_CODES.has(err.code)) return EXIT.USAGE;
-    if (DATA_DIR_CODES.has(err.code)) return EXIT.DATA_DIR;
-    if (BUSY_CODES.has(err.code)) return EXIT.BUSY;
-    return EXIT.REFUSED;
-  }
-  return EXIT.FAILURE;
+  return err instanceof ToxPersonaError ? exitCodeForCode(err.code) : EXIT.FAILURE;
 }
 
-/** Prints a command's result: `json` as JSON when --json, otherwise the human text. */
+/**
+ * Characters a terminal must not receive from text others chose (friends' Tox names, request messages, alarm details):
+ * C0 controls but newline and tab (ESC starts escape sequences), DEL, C1 controls, and bidi formatting characters
+ * (which can make a name display as another one).
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE_FOR_TERMINAL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** `text` with every character a terminal would interpret shown as an escape (`\u{1b}`) instead. */
+export function safeText(text: string): string {
+  return text.replace(UNSAFE_FOR_TERMINAL, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+}
+
+/** Prints a command's result: `json` as JSON when --json, otherwise the human text with unsafe characters escaped. */
 export function print(json: boolean, value: unknown, human: () => string): void {
   if (json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   else {
-    const text = human();
+    const text = safeText(human());
     if (text) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 }
@@ -46,7 +36,7 @@ export function printError(json: boolean, err: unknown): void {
   const code = err instanceof ToxPersonaError ? err.code : 'INTERNAL';
   const message = err instanceof Error ? err.message : String(err);
   if (json) process.stderr.write(`${JSON.stringify({ error: { code, message } })}\n`);
-  else process.stderr.write(`tox-persona: ${message}${code !== 'INTERNAL' ? ` [${code}]` : ''}\n`);
+  else process.stderr.write(`tox-persona: ${safeText(message)}${code !== 'INTERNAL' ? ` [${code}]` : ''}\n`);
 }
 
 /** A short form of a 64-hex key for tables: first 8 and last 4 characters. */

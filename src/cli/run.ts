@@ -1,27 +1,12 @@
 // `tox-persona run`: the daemon command. Flags → config, start, progress lines and QR code on a terminal, graceful shutdown on signals.
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { common, commandConfig, type CommonOptions } from './context.js';
-import type { RawConfig } from '../companion/config.js';
+import { addSettingFlags, settingsFromFlags } from '../companion/config.js';
 import { createLogger } from '../companion/log.js';
 import { startDaemon, type Daemon } from '../companion/open.js';
+import { safeText } from './output.js';
 
 interface RunOptions extends CommonOptions {
-  network?: string;
-  bootstrap?: string[];
-  bootstrapKeyFile?: string;
-  localPort?: string;
-  policy?: string;
-  acceptRequests?: string;
-  adminHost?: string;
-  adminPort?: string;
-  admin?: boolean;
-  probeHost?: string;
-  probePort?: string;
-  healthGrace?: string;
-  statusText?: string;
-  name?: string;
-  ttl?: string;
-  udp?: boolean;
   qr?: boolean;
   init?: boolean;
 }
@@ -38,57 +23,18 @@ export async function qrText(toxId: string): Promise<string> {
   return new Promise((resolve) => qrcode.generate(qrPayload(toxId), { small: true }, (s: string) => resolve(s)));
 }
 
-function runFlags(o: RunOptions): RawConfig {
-  const flags: RawConfig = {};
-  if (o.network) flags.network = o.network;
-  if (o.bootstrap?.length) flags.bootstrap = [...o.bootstrap];
-  if (o.localPort) flags.localPort = o.localPort;
-  if (o.policy) flags.policy = o.policy;
-  if (o.acceptRequests) flags.acceptRequests = o.acceptRequests;
-  if (o.statusText !== undefined) flags.statusText = o.statusText;
-  if (o.name !== undefined) flags.name = o.name;
-  if (o.ttl) flags.ttlSeconds = o.ttl;
-  if (o.healthGrace) flags.healthGraceSeconds = o.healthGrace;
-  if (o.udp === false) flags.udp = false;
-  const admin: NonNullable<RawConfig['admin']> = {};
-  if (o.adminHost) admin.host = o.adminHost;
-  if (o.adminPort) admin.port = o.adminPort;
-  if (o.admin === false) admin.enabled = false;
-  if (Object.keys(admin).length) flags.admin = admin;
-  const probe: NonNullable<RawConfig['probe']> = {};
-  if (o.probeHost) probe.host = o.probeHost;
-  if (o.probePort) probe.port = o.probePort;
-  if (Object.keys(probe).length) flags.probe = probe;
-  return flags;
-}
-
 /** Registers `run`. */
 export function registerRunCommand(program: Command): void {
-  common(program.command('run'))
+  addSettingFlags(common(program.command('run')))
     .description('run the companion daemon: publish this persona\'s list, verify friends\' lists and remap them by itself')
-    .addOption(new Option('--network <MODE>', 'public: the shipped node list; local: an embedded tox-bootstrapd on loopback').choices(['public', 'local']))
-    .option('--bootstrap <HOST:PORT:KEY>', 'extra bootstrap node (repeatable); KEY may be @FILE (hex, or tox-bootstrapd\'s keys file)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--local-port <PORT>', 'UDP port of the embedded tox-bootstrapd under --network local (default: a free one)')
-    .addOption(new Option('--policy <POLICY>', 'apply friends\' list updates automatically or after approve').choices(['auto', 'manual']))
-    .addOption(new Option('--accept-requests <WHICH>', 'friend requests accepted without "accept"').choices(['none', 'personas', 'all']))
-    .option('--admin-host <HOST>', 'admin endpoint address (default 127.0.0.1)')
-    .option('--admin-port <PORT>', 'admin endpoint port (default: a free one, recorded in DIR/daemon.json)')
-    .option('--no-admin', 'no admin endpoint (commands then cannot reach the running daemon)')
-    .option('--probe-port <PORT>', 'also serve only /healthz and /metrics, without a token, on this port (off by default; 0: a free one)')
-    .option('--probe-host <HOST>', 'address of that probe listener (default 0.0.0.0: it is meant for Kubernetes probes and Prometheus)')
-    .option('--status-text <TEXT>', 'human part of the status message')
-    .option('--name <NAME>', 'Tox name of this node')
-    .option('--ttl <SECONDS>', 'lifetime of the signed list; it is re-signed at half of it')
-    .option('--health-grace <SECONDS>', '/healthz reports healthy this long after start even while not yet connected (default 60)')
-    .option('--no-udp', 'TCP relays only')
     .option('--no-qr', 'do not print the Tox ID as a QR code on a terminal')
     .option('--init', 'initialize the data directory first when it is empty (containers)')
     .action(async (o: RunOptions) => {
-      const config = commandConfig(o, runFlags(o));
+      const config = commandConfig(o, settingsFromFlags(o as unknown as Record<string, unknown>));
       const log = createLogger({ level: config.logLevel });
       const tty = Boolean(process.stderr.isTTY);
       const say = (line: string) => {
-        if (tty) process.stderr.write(`${line}\n`);
+        if (tty) process.stderr.write(`${safeText(line)}\n`);
       };
       // The signal handlers go in before anything touches the data directory: a signal during start-up then waits for
       // start-up to finish (or fail) and stops cleanly, instead of Node's default exit that leaves daemon.json behind.

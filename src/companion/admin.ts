@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { ToxPersonaError } from '../util/errors.js';
+import { httpStatusForCode } from '../util/error-codes.js';
 import type { Logger } from './log.js';
 
 /** What the admin server serves; the companion implements it. */
@@ -14,14 +15,6 @@ export interface AdminHandlers {
   status(): unknown;
   /** Runs a named state-changing (or secret-revealing) operation; throws ToxPersonaError for refusals. */
   op(name: string, args: Record<string, unknown>): Promise<unknown>;
-}
-
-/** HTTP status for a typed error code: not-found codes 404, conflicts 409, everything else the caller did wrong 400. */
-export function httpStatusFor(code: string): number {
-  if (/NOT_FOUND|UNKNOWN|NO_SUCH/.test(code)) return 404;
-  if (/ALREADY|EXISTS|CONFLICT|LOCKED|BUSY/.test(code)) return 409;
-  if (code === 'UNAUTHORIZED') return 401;
-  return 400;
 }
 
 /** Constant-time check of an `Authorization: Bearer <token>` header. */
@@ -66,6 +59,9 @@ export type AdminRoute = 'healthz' | 'metrics' | 'personas' | 'status' | 'api';
 /** Every endpoint: the admin endpoint. */
 export const ADMIN_ROUTES: readonly AdminRoute[] = Object.freeze(['healthz', 'metrics', 'personas', 'status', 'api']);
 
+/** Routes that can never be served without a token. */
+const TOKEN_ROUTES: readonly AdminRoute[] = Object.freeze(['personas', 'status', 'api']);
+
 /** Health and metrics only: the probe listener, safe to bind on a routable address (nothing secret, nothing that changes state). */
 export const PROBE_ROUTES: readonly AdminRoute[] = Object.freeze(['healthz', 'metrics']);
 
@@ -103,7 +99,7 @@ export interface AdminServerOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
-  /** Bearer token of `POST /api/*`; required when `routes` includes `api`. */
+  /** Bearer token of every route but `/healthz` (and of `/metrics` when given); required when `routes` includes personas, status or api. */
   token?: string;
   handlers: AdminHandlers;
   log: Logger;
@@ -124,8 +120,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const { handlers, log } = options;
   const allowed = new Set<AdminRoute>(options.routes ?? ADMIN_ROUTES);
   const token = options.token ?? '';
-  // An empty token would never match (checkBearer needs a non-empty one), but an API nobody can call is a wiring bug.
-  if (allowed.has('api') && token.length === 0) throw new TypeError('startAdminServer: a token is required when the api routes are served');
+  // An empty token would never match (checkBearer needs a non-empty one), but an endpoint nobody can call is a wiring bug.
+  for (const r of TOKEN_ROUTES) if (allowed.has(r) && token.length === 0) throw new TypeError(`startAdminServer: a token is required when ${r} is served`);
   const notFound = (res: ServerResponse, method: string | undefined, path: string) =>
     send(res, 404, { error: { code: 'NOT_FOUND', message: `no such endpoint: ${method ?? 'GET'} ${path}` } });
   // Only on loopback: a listener bound elsewhere was put there on purpose and is reached under other names.
@@ -136,6 +132,10 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       if (!res.headersSent) send(res, 500, { error: { code: 'INTERNAL', message: 'internal error' } });
     });
   });
+  const unauthorized = (res: ServerResponse, path: string) => {
+    log.warn({ path }, 'admin request without a valid token refused');
+    send(res, 401, { error: { code: 'UNAUTHORIZED', message: 'a valid "Authorization: Bearer <token>" header is required (token file: admin.token in the data directory)' } });
+  };
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin');
     const path = url.pathname.replace(/\/+$/, '') || '/';
@@ -150,6 +150,9 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       // Routes outside the allow-list look exactly like routes that do not exist.
       const route = GET_ROUTES.get(path);
       if (!route || !allowed.has(route)) return notFound(res, req.method, path);
+      // The table and status are the user's social graph: any local user could read them without a token. Metrics
+      // need it too where a token exists; the probe listener (no token) is where they are configured public.
+      if (route !== 'healthz' && token.length > 0 && !checkBearer(req.headers.authorization, token)) return unauthorized(res, path);
       switch (path) {
         case '/healthz': {
           const h = handlers.health();
@@ -170,10 +173,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     const op = /^\/api\/([a-zA-Z][\w-]*)$/.exec(path);
     // Checked before the token: a listener without the API does not even say that a token would help.
     if (req.method !== 'POST' || !op || !allowed.has('api')) return notFound(res, req.method, path);
-    if (!checkBearer(req.headers.authorization, token)) {
-      log.warn({ op: op[1] }, 'admin call without a valid token refused');
-      return send(res, 401, { error: { code: 'UNAUTHORIZED', message: 'a valid "Authorization: Bearer <token>" header is required (token file: admin.token in the data directory)' } });
-    }
+    if (!checkBearer(req.headers.authorization, token)) return unauthorized(res, path);
     let args: Record<string, unknown> = {};
     try {
       const text = await readBody(req);
@@ -190,7 +190,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       return send(res, 200, { ok: true, result: result ?? null });
     } catch (err) {
       if (err instanceof ToxPersonaError) {
-        return send(res, httpStatusFor(err.code), { error: { code: err.code, message: err.message } });
+        return send(res, httpStatusForCode(err.code), { error: { code: err.code, message: err.message } });
       }
       log.error({ op: op[1], err: (err as Error).message }, 'admin operation failed');
       return send(res, 500, { error: { code: 'INTERNAL', message: (err as Error).message } });
@@ -256,11 +256,11 @@ export async function callAdmin(base: { host: string; port: number }, token: str
   return body.result;
 }
 
-/** Client side: GETs a read-only endpoint and returns its JSON. */
-export async function getAdmin(base: { host: string; port: number }, path: string, timeoutMs = 10_000): Promise<unknown> {
+/** Client side: GETs a read-only endpoint with the token and returns its JSON. */
+export async function getAdmin(base: { host: string; port: number }, token: string, path: string, timeoutMs = 10_000): Promise<unknown> {
   const host = base.host.includes(':') ? `[${base.host}]` : base.host;
   try {
-    const res = await fetch(`http://${host}:${base.port}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(`http://${host}:${base.port}${path}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(timeoutMs) });
     return await res.json();
   } catch (err) {
     throw new AdminCallError('DAEMON_UNREACHABLE', `cannot reach the daemon's admin endpoint at ${host}:${base.port}: ${(err as Error).message}`, 0);

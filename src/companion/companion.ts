@@ -13,7 +13,7 @@ import { ToxPersonaError } from '../util/errors.js';
 import * as P from './persona-port.js';
 import {
   activeDevice, CompanionError, initialState, MAX_PENDING_REQUESTS, reduce, userProvenance,
-  type AlarmRecord, type Command, type CompanionEvent, type CompanionState, type Effect, type FriendProvenance, type PendingRequest, type Reduction, type ReducerEnv,
+  type AlarmRecord, type AutoAdd, type Command, type CompanionEvent, type CompanionState, type Effect, type FriendProvenance, type PendingRequest, type Reduction, type ReducerEnv,
 } from './reducer.js';
 import { rekeyProfile, writeNewFile } from '../profile/rekey.js';
 import { generateKeyPair, toxAddress } from '../profile/keys.js';
@@ -355,7 +355,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     await P.saveTable(dataPath(dir, 'table'), s.table);
     await writeJsonFile(dataPath(dir, 'devices'), P.ownListToJson(s.own));
     await writeJsonFile(dataPath(dir, 'requests'), { version: 1, requests: s.requests });
-    await writeJsonFile(dataPath(dir, 'friends'), { version: 1, friends: s.friends, blocked: s.blocked, expired: s.expired, vouched: s.vouched } satisfies FriendsFile & { version: 1 });
+    await writeJsonFile(dataPath(dir, 'friends'), { version: 1, friends: s.friends, blocked: s.blocked, expired: s.expired, vouched: s.vouched, autoAdds: s.autoAdds } satisfies FriendsFile & { version: 1 });
     this.metrics.saves.inc();
     this.log.debug({ why }, 'saved profile, table, own list and friends');
     this.emit('saved');
@@ -554,6 +554,9 @@ export class Companion extends EventEmitter<CompanionEvents> {
 
   /** Removes a friend by public key (or unique prefix); it stays removed for automatic adds. */
   friendRemove(ref: string): { publicKey: string } {
+    // Offline (no start-up scan), a friend added outside the companion may have no record yet: record it first.
+    const now = this.now();
+    for (const f of this.node.friends()) if (!this.state.friends[f.publicKey]) this.dispatch({ type: 'friendAdded', publicKey: f.publicKey, ok: true, existing: true, now });
     return this.command({ cmd: 'friendRemove', ref }).result as { publicKey: string };
   }
 
@@ -584,6 +587,7 @@ export interface FriendsFile {
   blocked: string[];
   expired: string[];
   vouched: string[];
+  autoAdds: AutoAdd[];
 }
 
 /**
@@ -600,7 +604,7 @@ function migrateFriends(table: P.Table, now: number): FriendsFile {
     const personas = Object.values(table.personas).filter((e) => e.state !== 'provisional' && e.devices.some((d) => d.publicKey === pk)).map((e) => e.personaId);
     friends[pk] = { user: false, accepted: false, personas, introducer: null, autoAddedAt: now };
   }
-  return { friends, blocked: [], expired: [], vouched: [] };
+  return { friends, blocked: [], expired: [], vouched: [], autoAdds: [] };
 }
 
 function recoverOwnList(dir: string, devicesPath: string, key: P.PersonaKey, devicePublicKey: string, statusMessage: string | Uint8Array | undefined, now: number, ttl: number, log: Logger | undefined): P.SignedDeviceList {
@@ -672,6 +676,7 @@ const FriendsFileSchema = z.object({
   blocked: z.array(Hex64),
   expired: z.array(Hex64),
   vouched: z.array(Hex64),
+  autoAdds: z.array(z.object({ publicKey: Hex64, personaId: Hex64, introducer: Hex64.nullable(), at: z.number().finite() }).strip()).default([]),
 });
 
 /** friends.json (missing → undefined, and provenance is derived from the table); a wrong shape is `BAD_FILE`. */
@@ -682,8 +687,8 @@ function loadFriends(path: string): FriendsFile | undefined {
     const first = r.error.issues[0];
     throw new DataDirError('BAD_FILE', `${path}: not a friends file (${first && first.path.length > 0 ? first.path.join('.') : 'top level'}: ${first?.message ?? 'invalid'}); fix or delete it`);
   }
-  const { friends, blocked, expired, vouched } = r.data;
-  return { friends, blocked, expired, vouched };
+  const { friends, blocked, expired, vouched, autoAdds } = r.data;
+  return { friends, blocked, expired, vouched, autoAdds };
 }
 
 const RequestsFileSchema = z.object({

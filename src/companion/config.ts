@@ -3,6 +3,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import envPaths from 'env-paths';
 import { z } from 'zod';
+import { Option, type Command } from 'commander';
 import { ToxPersonaError } from '../util/errors.js';
 
 /** The configuration could not be used; `problems` lists every problem found, one line each. Code `BAD_CONFIG`. */
@@ -137,108 +138,162 @@ const intish = (min: number, max: number) =>
     .min(min, `expected a whole number from ${min} to ${max}`)
     .max(max, `expected a whole number from ${min} to ${max}`);
 
-const schema = z.object({
-  policy: z.enum(['auto', 'manual']).default('auto'),
-  acceptRequests: z.enum(['none', 'personas', 'all']).default('personas'),
-  network: z.enum(['public', 'local']).default('public'),
-  bootstrap: z.array(z.string()).default([]),
-  localPort: intish(0, 65535).default(0),
-  admin: z
-    .object({
-      enabled: boolish.default(true),
-      host: z.string().min(1).default('127.0.0.1'),
-      port: intish(0, 65535).default(0),
-    })
-    .strict()
-    .default({ enabled: true, host: '127.0.0.1', port: 0 }),
-  // Reached from outside by design (kubelet, Prometheus), hence the wildcard default; it serves nothing secret.
-  probe: z
-    .object({
-      enabled: boolish.default(false),
-      host: z.string().min(1).default('0.0.0.0'),
-      port: intish(0, 65535).default(0),
-    })
-    .strict()
-    .default({ enabled: false, host: '0.0.0.0', port: 0 }),
-  statusText: z.string().max(200, 'at most 200 characters (the status message also carries the signed list)').default('tox-persona'),
-  name: z.string().max(128).default(''),
-  ttlSeconds: intish(60, 365 * 24 * 3600).default(7 * 24 * 3600),
-  saveIntervalSeconds: intish(1, 86400).default(60),
-  healthGraceSeconds: intish(0, 3600).default(60),
-  shutdownTimeoutMs: intish(100, 600_000).default(10_000),
-  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-  udp: boolish.default(true),
-  ipv6: boolish.default(false),
-  localDiscovery: boolish.default(false),
-}).strict();
+/** One setting, declared once: its `config.json` key, validation and default, environment variable, `run` flag and documentation. */
+export interface SettingSpec {
+  /** Key in config.json; `group.key` for the admin and probe groups. */
+  readonly path: string;
+  /** Validation, with the default. */
+  readonly schema: z.ZodType;
+  /** Environment variable, if any. */
+  readonly env?: string;
+  /** `run` flag, commander syntax (`--ttl <SECONDS>`); a `--no-x` flag sets the setting to false. */
+  readonly flag?: string;
+  /** Allowed values, shown in --help and enforced by commander too. */
+  readonly choices?: readonly string[];
+  /** What it does, one sentence (docs/CLI.md and --help). */
+  readonly doc: string;
+  /** The default, as the docs show it. */
+  readonly defaultText: string;
+}
 
-/** Names of the environment variables read by {@link loadConfig}. */
-export const ENV = {
-  dir: 'TOX_PERSONA_DIR',
-  policy: 'TOX_PERSONA_POLICY',
-  acceptRequests: 'TOX_PERSONA_ACCEPT_REQUESTS',
-  network: 'TOX_PERSONA_NETWORK',
-  bootstrap: 'TOX_PERSONA_BOOTSTRAP',
-  bootstrapKeyFile: 'TOX_PERSONA_BOOTSTRAP_KEY_FILE',
-  localPort: 'TOX_PERSONA_LOCAL_PORT',
-  adminHost: 'TOX_PERSONA_ADMIN_HOST',
-  adminPort: 'TOX_PERSONA_ADMIN_PORT',
-  adminEnabled: 'TOX_PERSONA_ADMIN',
-  probeHost: 'TOX_PERSONA_PROBE_HOST',
-  probePort: 'TOX_PERSONA_PROBE_PORT',
-  probeEnabled: 'TOX_PERSONA_PROBE',
-  statusText: 'TOX_PERSONA_STATUS_TEXT',
-  name: 'TOX_PERSONA_NAME',
-  ttlSeconds: 'TOX_PERSONA_TTL',
-  saveIntervalSeconds: 'TOX_PERSONA_SAVE_INTERVAL',
-  healthGraceSeconds: 'TOX_PERSONA_HEALTH_GRACE',
-  logLevel: 'TOX_PERSONA_LOG_LEVEL',
-  udp: 'TOX_PERSONA_UDP',
-  ipv6: 'TOX_PERSONA_IPV6',
-} as const;
+/** Every setting of the companion. docs/CLI.md's settings table is generated from it ({@link settingsTable}) and a test keeps them equal. */
+export const SETTINGS: readonly SettingSpec[] = Object.freeze([
+  { path: 'policy', schema: z.enum(['auto', 'manual']).default('auto'), env: 'TOX_PERSONA_POLICY', flag: '--policy <POLICY>', choices: ['auto', 'manual'], doc: 'apply friends\' list updates by themselves, or after `approve`', defaultText: '`auto`' },
+  { path: 'acceptRequests', schema: z.enum(['none', 'personas', 'all']).default('personas'), env: 'TOX_PERSONA_ACCEPT_REQUESTS', flag: '--accept-requests <WHICH>', choices: ['none', 'personas', 'all'], doc: 'friend requests accepted without `accept`; `personas`: only devices that confirmed a verified persona', defaultText: '`personas`' },
+  { path: 'network', schema: z.enum(['public', 'local']).default('public'), env: 'TOX_PERSONA_NETWORK', flag: '--network <MODE>', choices: ['public', 'local'], doc: '`public`: the shipped node list (`data/nodes.json`); `local`: an embedded tox-bootstrapd on loopback', defaultText: '`public`' },
+  { path: 'bootstrap', schema: z.array(z.string()).default([]), env: 'TOX_PERSONA_BOOTSTRAP', flag: '--bootstrap <HOST:PORT:KEY>', doc: 'extra bootstrap nodes, `host:port:key` (KEY may be `@FILE`: the hex key, or tox-bootstrapd\'s keys file); flags repeat, the environment separates them by commas or spaces, `TOX_PERSONA_BOOTSTRAP_KEY_FILE` adds more; they add up across sources', defaultText: 'none' },
+  { path: 'localPort', schema: intish(0, 65535).default(0), env: 'TOX_PERSONA_LOCAL_PORT', flag: '--local-port <PORT>', doc: 'UDP port of the embedded tox-bootstrapd under `network: local`', defaultText: '0 (a free one)' },
+  { path: 'admin.enabled', schema: boolish.default(true), env: 'TOX_PERSONA_ADMIN', flag: '--no-admin', doc: 'the admin endpoint (commands reach a running daemon through it)', defaultText: '`true`' },
+  { path: 'admin.host', schema: z.string().min(1).default('127.0.0.1'), env: 'TOX_PERSONA_ADMIN_HOST', flag: '--admin-host <HOST>', doc: 'admin endpoint address', defaultText: '`127.0.0.1`' },
+  { path: 'admin.port', schema: intish(0, 65535).default(0), env: 'TOX_PERSONA_ADMIN_PORT', flag: '--admin-port <PORT>', doc: 'admin endpoint port, recorded in `DIR/daemon.json`', defaultText: '0 (a free one)' },
+  { path: 'probe.enabled', schema: boolish.default(false), env: 'TOX_PERSONA_PROBE', doc: 'the probe listener: `GET /healthz` and `GET /metrics` only, no token; setting a host or port turns it on unless this is `false`', defaultText: 'off' },
+  // Reached from outside by design (kubelet, Prometheus), hence the wildcard default; it serves nothing secret.
+  { path: 'probe.host', schema: z.string().min(1).default('0.0.0.0'), env: 'TOX_PERSONA_PROBE_HOST', flag: '--probe-host <HOST>', doc: 'probe listener address (meant for Kubernetes probes and Prometheus)', defaultText: '`0.0.0.0`' },
+  { path: 'probe.port', schema: intish(0, 65535).default(0), env: 'TOX_PERSONA_PROBE_PORT', flag: '--probe-port <PORT>', doc: 'probe listener port; it must differ from the admin port', defaultText: '0 (a free one)' },
+  { path: 'statusText', schema: z.string().max(200, 'at most 200 characters (the status message also carries the signed list)').default('tox-persona'), env: 'TOX_PERSONA_STATUS_TEXT', flag: '--status-text <TEXT>', doc: 'human part of the status message', defaultText: '`tox-persona`' },
+  { path: 'name', schema: z.string().max(128).default(''), env: 'TOX_PERSONA_NAME', flag: '--name <NAME>', doc: 'Tox name of this node', defaultText: 'keep the profile\'s' },
+  { path: 'ttlSeconds', schema: intish(60, 365 * 24 * 3600).default(7 * 24 * 3600), env: 'TOX_PERSONA_TTL', flag: '--ttl <SECONDS>', doc: 'lifetime of the signed list; it is re-signed at half of it', defaultText: '604800 (7 days)' },
+  { path: 'saveIntervalSeconds', schema: intish(1, 86400).default(60), env: 'TOX_PERSONA_SAVE_INTERVAL', doc: 'period of the timer that saves bookkeeping changes and expires unconfirmed devices', defaultText: '60' },
+  { path: 'healthGraceSeconds', schema: intish(0, 3600).default(60), env: 'TOX_PERSONA_HEALTH_GRACE', flag: '--health-grace <SECONDS>', doc: '`/healthz` says healthy this long after start while not yet connected', defaultText: '60' },
+  { path: 'shutdownTimeoutMs', schema: intish(100, 600_000).default(10_000), doc: 'after the first signal, exit at once this long later (or at a second signal)', defaultText: '10000' },
+  { path: 'logLevel', schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'), env: 'TOX_PERSONA_LOG_LEVEL', doc: 'log level (every command takes `--log-level`)', defaultText: '`info`' },
+  { path: 'udp', schema: boolish.default(true), env: 'TOX_PERSONA_UDP', flag: '--no-udp', doc: 'use UDP; `false`: TCP relays only', defaultText: '`true`' },
+  { path: 'ipv6', schema: boolish.default(false), env: 'TOX_PERSONA_IPV6', doc: 'use IPv6', defaultText: '`false`' },
+  { path: 'localDiscovery', schema: boolish.default(false), doc: 'LAN discovery', defaultText: '`false`' },
+] satisfies SettingSpec[]);
+
+/** The validation schema, built from {@link SETTINGS}: groups (admin, probe) are strict nested objects. */
+function buildSchema() {
+  const top: Record<string, z.ZodType> = {};
+  const groups: Record<string, Record<string, z.ZodType>> = {};
+  for (const s of SETTINGS) {
+    const [a, b] = s.path.split('.') as [string, string | undefined];
+    if (b) (groups[a] ??= {})[b] = s.schema;
+    else top[a] = s.schema;
+  }
+  for (const [g, shape] of Object.entries(groups)) top[g] = z.object(shape).strict().prefault({});
+  return z.object(top).strict();
+}
+
+interface ParsedSettings {
+  policy: Policy;
+  acceptRequests: AcceptRequests;
+  network: NetworkMode;
+  bootstrap: string[];
+  localPort: number;
+  admin: { enabled: boolean; host: string; port: number };
+  probe: { enabled: boolean; host: string; port: number };
+  statusText: string;
+  name: string;
+  ttlSeconds: number;
+  saveIntervalSeconds: number;
+  healthGraceSeconds: number;
+  shutdownTimeoutMs: number;
+  logLevel: CompanionConfig['logLevel'];
+  udp: boolean;
+  ipv6: boolean;
+  localDiscovery: boolean;
+}
+
+const schema = buildSchema() as unknown as z.ZodType<ParsedSettings>;
+
+/** Environment variable naming the data directory. */
+const DIR_ENV = 'TOX_PERSONA_DIR';
+/** Extra environment variable: bootstrap entries meant as `host:port:@FILE`, added to TOX_PERSONA_BOOTSTRAP's. */
+const BOOTSTRAP_KEY_FILE_ENV = 'TOX_PERSONA_BOOTSTRAP_KEY_FILE';
+
+/** Names of the environment variables read by {@link loadConfig}, by setting path (and `dir`, `bootstrapKeyFile`). */
+export const ENV: Readonly<Record<string, string>> = Object.freeze({
+  dir: DIR_ENV,
+  bootstrapKeyFile: BOOTSTRAP_KEY_FILE_ENV,
+  ...Object.fromEntries(SETTINGS.filter((s) => s.env).map((s) => [s.path, s.env!])),
+});
+
+/** Sets `raw[path] = value`, `path` being `key` or `group.key`. */
+function setPath(raw: Record<string, unknown>, path: string, value: unknown): void {
+  const [a, b] = path.split('.') as [string, string | undefined];
+  if (!b) raw[a] = value;
+  else raw[a] = { ...((raw[a] as object | undefined) ?? {}), [b]: value };
+}
+
+/** The commander attribute name of a flag (`--admin-port <PORT>` → adminPort, `--no-admin` → admin). */
+function flagAttribute(flag: string): string {
+  const name = flag.split(/\s/)[0]!.replace(/^--(no-)?/, '');
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Adds every setting's `run` flag to `cmd` (help and choices from {@link SETTINGS}). */
+export function addSettingFlags(cmd: Command): Command {
+  for (const s of SETTINGS) {
+    if (!s.flag) continue;
+    const help = s.flag.startsWith('--no-') ? `turn off: ${s.doc}` : `${s.doc} (default ${s.defaultText.replace(/`/g, '')})`;
+    if (s.path === 'bootstrap') cmd.option(s.flag, `${help}; repeatable`, (v: string, prev: string[] = []) => [...prev, v]);
+    else if (s.choices) cmd.addOption(new Option(s.flag, help).choices([...s.choices]));
+    else cmd.option(s.flag, help);
+  }
+  return cmd;
+}
+
+/** The settings given as `run` flags (commander's parsed options) as a {@link RawConfig}. */
+export function settingsFromFlags(opts: Record<string, unknown>): RawConfig {
+  const raw: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    if (!s.flag) continue;
+    const v = opts[flagAttribute(s.flag)];
+    if (s.flag.startsWith('--no-')) {
+      if (v === false) setPath(raw, s.path, false);
+    } else if (v !== undefined && !(Array.isArray(v) && v.length === 0)) {
+      setPath(raw, s.path, v);
+    }
+  }
+  return raw as RawConfig;
+}
+
+/** docs/CLI.md's settings table, generated from {@link SETTINGS}. */
+export function settingsTable(): string {
+  const rows = SETTINGS.map((s) => `| \`${s.path}\` | ${s.env ? `\`${s.env}\`` : ''} | ${s.flag ? `\`${s.flag.replace(/ <.*>$/, (m) => m.replace(/[<>]/g, '').toUpperCase())}\`` : ''} | ${s.defaultText} | ${s.doc} |`);
+  return ['| `config.json` key | environment | `run` flag | default | meaning |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
+}
 
 /** Resolves the data directory: the flag, then `$TOX_PERSONA_DIR`, then the per-user data directory. */
 export function resolveDataDir(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   if (flag) return resolve(flag);
-  const fromEnv = env[ENV.dir];
+  const fromEnv = env[DIR_ENV];
   if (fromEnv) return resolve(fromEnv);
   return envPaths('tox-persona', { suffix: '' }).data;
 }
 
 /** Reads the environment into a {@link RawConfig}; `TOX_PERSONA_BOOTSTRAP_KEY_FILE` is `host:port:@FILE` shorthand and joins the bootstrap list. */
 export function configFromEnv(env: NodeJS.ProcessEnv): RawConfig {
-  const raw: RawConfig = {};
-  const set = <K extends keyof RawConfig>(key: K, name: string) => {
-    const v = env[name];
-    if (v !== undefined && v !== '') (raw as Record<string, unknown>)[key] = v;
-  };
-  set('policy', ENV.policy);
-  set('acceptRequests', ENV.acceptRequests);
-  set('network', ENV.network);
-  set('localPort', ENV.localPort);
-  set('statusText', ENV.statusText);
-  set('name', ENV.name);
-  set('ttlSeconds', ENV.ttlSeconds);
-  set('saveIntervalSeconds', ENV.saveIntervalSeconds);
-  set('healthGraceSeconds', ENV.healthGraceSeconds);
-  set('logLevel', ENV.logLevel);
-  set('udp', ENV.udp);
-  set('ipv6', ENV.ipv6);
-  const admin: NonNullable<RawConfig['admin']> = {};
-  if (env[ENV.adminHost]) admin.host = env[ENV.adminHost];
-  if (env[ENV.adminPort]) admin.port = env[ENV.adminPort];
-  if (env[ENV.adminEnabled]) admin.enabled = env[ENV.adminEnabled];
-  if (Object.keys(admin).length > 0) raw.admin = admin;
-  const probe: NonNullable<RawConfig['probe']> = {};
-  if (env[ENV.probeHost]) probe.host = env[ENV.probeHost];
-  if (env[ENV.probePort]) probe.port = env[ENV.probePort];
-  if (env[ENV.probeEnabled]) probe.enabled = env[ENV.probeEnabled];
-  if (Object.keys(probe).length > 0) raw.probe = probe;
-  const bootstrap: string[] = [];
-  if (env[ENV.bootstrap]) bootstrap.push(...splitList(env[ENV.bootstrap]!));
-  if (env[ENV.bootstrapKeyFile]) bootstrap.push(...splitList(env[ENV.bootstrapKeyFile]!));
+  const raw: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const v = s.env ? env[s.env] : undefined;
+    if (v === undefined || v === '' || s.path === 'bootstrap') continue;
+    setPath(raw, s.path, v);
+  }
+  const bootstrap = [...splitList(env.TOX_PERSONA_BOOTSTRAP ?? ''), ...splitList(env[BOOTSTRAP_KEY_FILE_ENV] ?? '')];
   if (bootstrap.length > 0) raw.bootstrap = bootstrap;
-  return raw;
+  return raw as RawConfig;
 }
 
 /** Path of the config file in a data directory. */

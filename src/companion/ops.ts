@@ -42,6 +42,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
   }),
   approve: (c, a) => c.approve(str(a, 'persona')),
   reject: (c, a) => c.reject(str(a, 'persona')),
+  vouch: (c, a) => c.vouch(str(a, 'persona')),
   friendAdd: (c, a) => c.friendAdd(str(a, 'toxId'), str(a, 'message', false)),
   friendList: (c) => ({ friends: c.friendList() }),
   friendRemove: (c, a) => c.friendRemove(str(a, 'friend')),

@@ -1,4 +1,4 @@
-// The companion's adapter over the persona layer: the only companion file that imports src/persona, with hex keys at its edge.
+// The companion's helpers over the persona layer (own-list signing, key files, the status-message codec, table views), with hex keys at its edge. The decisions are in reducer.ts.
 import { bytesToHex, hexToBytes } from '../util/bytes.js';
 import { ToxPersonaError } from '../util/errors.js';
 import { signedRecord, parseSignedRecord, verifySignedList, type DeviceList, type SignedDeviceList } from '../persona/list.js';
@@ -7,10 +7,7 @@ import { encodeStatusMessage, decodeStatusMessage, statusMessageBudget } from '.
 import { generatePersonaKey, savePersonaKey, loadPersonaKey as loadKeyFile, exportPersonaKey, importPersonaKey, type PersonaKeyPair } from '../persona/keys.js';
 import { personaReady } from '../persona/sodium.js';
 import { separateHumanText } from '../profile/sync.js';
-import {
-  emptyTable as emptyPersonaTable, applyStatusMessage, DEFAULT_MAX_CLOCK_SKEW_SECONDS, approvePending, rejectPending, observeFriend, markAdded, forgetFriend, refreshStaleness,
-  type PersonaTable, type Action, type Outcome, type PendingUpdate,
-} from '../persona/table.js';
+import { emptyTable as emptyPersonaTable, DEFAULT_MAX_CLOCK_SKEW_SECONDS, type PersonaTable, type PendingUpdate } from '../persona/table.js';
 import { loadTable as loadTableFile, saveTable as saveTableFile } from '../persona/store.js';
 
 export type { DeviceList, SignedDeviceList };
@@ -195,10 +192,6 @@ export function decodeOwnList(text: string | Uint8Array): { ok: true; signed: Si
 // ---------------------------------------------------------------- the table
 
 export type Table = PersonaTable;
-/** An action the companion applies (persona layer's type). */
-export type CompanionAction = Action;
-/** What happened to one status message (persona layer's type). */
-export type OutcomeView = Outcome;
 
 /** A persona entry as `personas` shows it. */
 export interface PersonaView {
@@ -209,7 +202,7 @@ export interface PersonaView {
   ttl: number | null;
   lastSeen: number | null;
   from: string | null;
-  devices: Array<{ publicKey: string; name: string; active: boolean; confirmed: boolean; addedByUs: boolean }>;
+  devices: Array<{ publicKey: string; name: string; active: boolean; confirmed: boolean; addedByUs: boolean; toxName?: string }>;
   /** Updates waiting for approve/reject (manual policy, or held back by a pinning rule). */
   pending?: Array<{ id: string; seq: number; from: string; reason: string; receivedAt: number }>;
 }
@@ -229,42 +222,6 @@ export async function saveTable(path: string, table: Table): Promise<void> {
   await saveTableFile(path, table);
 }
 
-/**
- * One friend's status message through the table rules. The companion owns its table and keeps only the newest version,
- * so every update here runs in the persona layer's `inPlace` mode: `table` is written and returned (a copy per message
- * would cost more than the update on a 1,000-entry table). A friend we have no entry for is recorded first; a message
- * that reaches us otherwise must not create one. `changed` says whether the table needs saving.
- */
-export function applyStatus(
-  table: Table,
-  input: { from: string; text: string | Uint8Array; now: number; policy: 'auto' | 'manual'; selfDevices: readonly string[]; isFriend: boolean },
-): { table: Table; actions: CompanionAction[]; outcome: OutcomeView; changed: boolean } {
-  const newFriend = input.isFriend && !table.friends[input.from];
-  if (newFriend) observeFriend(table, input.from, 'inPlace');
-  const r = applyStatusMessage(table, input, 'inPlace');
-  return { ...r, changed: newFriend || (r.outcome.kind !== 'none' && r.outcome.kind !== 'rejected') };
-}
-
-/** Records a friend (provisional entry when it has no persona yet), in place. */
-export function observe(table: Table, publicKey: string): Table {
-  return table.friends[publicKey] ? table : observeFriend(table, publicKey, 'inPlace');
-}
-
-/** Records that we added this device because a verified list named it, in place. */
-export function added(table: Table, publicKey: string): Table {
-  return markAdded(table, publicKey, 'inPlace');
-}
-
-/** Records that a friend was deleted, in place. */
-export function forgot(table: Table, publicKey: string): Table {
-  return forgetFriend(table, publicKey, 'inPlace');
-}
-
-/** Marks lists past their TTL stale, in place. */
-export function staleness(table: Table, now: number): { table: Table; changed: string[] } {
-  return refreshStaleness(table, now, 'inPlace');
-}
-
 /** Pending updates of a persona (by PersonaID or 8+ hex prefix) or the one with this pending id; a prefix naming several personas throws `AMBIGUOUS`. */
 export function pendingFor(table: Table, ref: string): PendingUpdate[] {
   const up = ref.trim().toUpperCase();
@@ -278,16 +235,6 @@ export function pendingFor(table: Table, ref: string): PendingUpdate[] {
   // approve/reject act on every hit: a prefix that reaches two personas must not decide for both.
   if (personas.size > 1) throw new ToxPersonaError('AMBIGUOUS', `"${ref}" matches pending updates of ${personas.size} personas; give more of the PersonaID`);
   return hits;
-}
-
-/** Approves one pending update by id, in place. */
-export function approve(table: Table, id: string, now: number, selfDevices: readonly string[]): { table: Table; actions: CompanionAction[]; outcome: OutcomeView } {
-  return approvePending(table, id, now, { selfDevices }, 'inPlace');
-}
-
-/** Rejects one pending update by id, in place. */
-export function reject(table: Table, id: string): Table {
-  return rejectPending(table, id, 'inPlace');
 }
 
 /** The table as views, verified personas first. */
@@ -326,16 +273,4 @@ export function countByState(table: Table): Record<string, number> {
   const out: Record<string, number> = { provisional: 0, verified: 0, stale: 0, conflict: 0 };
   for (const e of Object.values(table.personas)) out[e.state] = (out[e.state] ?? 0) + 1;
   return out;
-}
-
-/** True when a verified (or stale) persona lists this device: the `personas` friend-request policy. */
-export function isVerifiedDevice(table: Table, publicKey: string): boolean {
-  return Object.values(table.personas).some((e) => (e.state === 'verified' || e.state === 'stale') && e.devices.some((d) => d.publicKey === publicKey));
-}
-
-/** Device → PersonaID for every non-provisional entry. */
-export function deviceOwners(table: Table): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const e of Object.values(table.personas)) if (e.state !== 'provisional') for (const d of e.devices) m.set(d.publicKey, e.personaId);
-  return m;
 }

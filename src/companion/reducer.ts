@@ -67,6 +67,16 @@ export interface FriendProvenance {
   autoAddedAt: number | null;
 }
 
+/** One automatic add, kept for UNCONFIRMED_TIMEOUT_SECONDS: the budgets count these, so adding and deleting in turn cannot exceed them. */
+export interface AutoAdd {
+  publicKey: string;
+  personaId: string;
+  /** The friend whose list proposed it; null when the user vouched. */
+  introducer: string | null;
+  /** Unix seconds. */
+  at: number;
+}
+
 /** Everything the companion decides on: persisted parts (own list, table, friends, blocks, vouches, requests) and bounded memory. */
 export interface CompanionState {
   /** Our own signed list. */
@@ -81,6 +91,8 @@ export interface CompanionState {
   expired: string[];
   /** Personas the user vouched for: their lists may add devices although no friend of the user's own confirmed them. */
   vouched: string[];
+  /** Recent automatic adds (bounded by the budgets), whether the friend is still there or not. */
+  autoAdds: AutoAdd[];
   /** Friend requests waiting for the user. */
   requests: PendingRequest[];
   /** Alarms for `status`, at most MAX_ALARMS_PER_FRIEND per sender (not persisted). */
@@ -160,7 +172,7 @@ export interface Reduction {
 
 /** A state with nothing in it but our list and a table (tests, a fresh directory). */
 export function initialState(own: P.SignedDeviceList, table: PersonaTable = P.emptyTable()): CompanionState {
-  return { own, table, friends: {}, blocked: [], expired: [], vouched: [], requests: [], alarms: [], rejections: {}, lastStatus: {}, softDirty: false };
+  return { own, table, friends: {}, blocked: [], expired: [], vouched: [], autoAdds: [], requests: [], alarms: [], rejections: {}, lastStatus: {}, softDirty: false };
 }
 
 /** Provenance for a friend found without a record (older data directories, a profile copied to an enrolled device): kept as the user's. */
@@ -349,6 +361,7 @@ class Run {
       return;
     }
     this.setFriend(pk, { user: false, accepted: false, personas: [personaId], introducer: from ?? null, autoAddedAt: this.now });
+    this.s.autoAdds = [...this.s.autoAdds, { publicKey: pk, personaId, introducer: from ?? null, at: this.now }];
     this.touch('hard', 'device added');
     this.log('info', 'adding a device of a verified persona', { persona: personaId, device: pk, introducer: from });
     this.effects.push({ type: 'addFriend', publicKey: pk, personaId });
@@ -361,13 +374,11 @@ class Run {
     if (this.s.blocked.includes(pk)) return 'the user removed it';
     if (this.s.expired.includes(pk)) return 'it never confirmed when added before';
     if (!this.vouched(personaId)) return 'persona not vouched for (no device the user added or accepted confirmed it)';
-    let perPersona = 0;
-    let perIntroducer = 0;
-    for (const [k, f] of Object.entries(this.s.friends)) {
-      if (f.autoAddedAt === null || this.s.table.pins[k]) continue;
-      if (f.personas.includes(personaId)) perPersona++;
-      if (from && f.introducer === from) perIntroducer++;
-    }
+    // Counted over recent adds, deleted ones included: a list that drops and names strangers in turn gains nothing.
+    const recent = this.s.autoAdds.filter((a) => this.now - a.at < this.limits.unconfirmedTimeout && !this.s.table.pins[a.publicKey]);
+    if (recent.some((a) => a.publicKey === pk)) return 'added recently and dropped again before it confirmed';
+    const perPersona = recent.filter((a) => a.personaId === personaId).length;
+    const perIntroducer = from ? recent.filter((a) => a.introducer === from).length : 0;
     if (perPersona >= this.limits.perPersona) return `budget: ${perPersona} unconfirmed devices of this persona already added`;
     if (perIntroducer >= this.limits.perIntroducer) return `budget: ${perIntroducer} unconfirmed devices from this friend's lists already added`;
     return undefined;
@@ -484,6 +495,11 @@ class Run {
       this.s.table = st.table;
       this.touch('hard', 'stale');
       this.log('info', 'lists past their time-to-live are stale now', { personas: st.changed });
+    }
+    const live = this.s.autoAdds.filter((a) => this.now - a.at < this.limits.unconfirmedTimeout);
+    if (live.length !== this.s.autoAdds.length) {
+      this.s.autoAdds = live;
+      this.touch('soft', 'budget window');
     }
     // Devices added automatically that never confirmed go again, and the same lists do not bring them back.
     for (const [pk, f] of Object.entries(this.s.friends)) {

@@ -62,7 +62,7 @@ export type PersonaId = Uint8Array;
 export interface Device {
   /** The device's Tox public key (32 bytes). */
   readonly publicKey: ToxPublicKey;
-  /** A short UTF-8 name (at most 32 bytes, no control characters); '' for none. */
+  /** A short UTF-8 name (at most 32 bytes, no control or bidi formatting characters); '' for none. */
   readonly name: string;
 }
 
@@ -157,13 +157,19 @@ export function reject(reason: RejectReason, detail: string): Rejection {
 const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/**
+ * Characters no name may hold: C0 controls, DEL, C1 controls (U+0080..U+009F), and the bidirectional formatting
+ * characters (U+061C, U+200E/F, U+202A..U+202E, U+2066..U+2069), which can make a name display as another one.
+ */
+// eslint-disable-next-line no-control-regex
+export const FORBIDDEN_NAME_CHARS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
 /** Returns the reason a name is not allowed, or undefined when it is fine. */
 export function checkName(name: string): string | undefined {
   if (typeof name !== 'string') return 'not a string';
   if (!isWellFormed(name)) return 'not valid Unicode (lone surrogate)';
   if (utf8.encode(name).length > MAX_NAME_BYTES) return `longer than ${MAX_NAME_BYTES} UTF-8 bytes`;
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(name)) return 'contains a control character';
+  if (FORBIDDEN_NAME_CHARS.test(name)) return 'contains a control or bidirectional formatting character';
   return undefined;
 }
 
@@ -299,8 +305,7 @@ function parseDevices(record: Uint8Array, o: number, count: number, named: boole
         return reject('INVALID_UTF8', `device ${i} name is not valid UTF-8`);
       }
       o += len;
-      // eslint-disable-next-line no-control-regex
-      if (/[\u0000-\u001f\u007f]/.test(name)) return reject('BAD_NAME', `device ${i} name contains a control character`);
+      if (FORBIDDEN_NAME_CHARS.test(name)) return reject('BAD_NAME', `device ${i} name contains a control or bidirectional formatting character`);
       if (len > 0) anyName = true;
     }
     if (bytesEqual(publicKey, personaId)) return reject('PERSONA_IS_DEVICE', `device ${i} is the PersonaID itself`);
@@ -417,20 +422,30 @@ export function certifySigner(root: SigningKeyPair, epoch: number, signerKey: Ui
 
 /** How many verified certificates {@link verifyCert} remembers (a persona has a few signers; a companion sees a few thousand personas at most). */
 export const CERT_CACHE_SIZE = 4096;
-const certCache = new Map<string, true>();
+/** A verified certificate, keyed by its signature; a hit must match every other input of the verification too. */
+interface CachedCert {
+  readonly personaId: Uint8Array;
+  readonly epoch: number;
+  readonly signerKey: Uint8Array;
+}
+const certCache = new Map<string, CachedCert>();
 
 /**
  * True when `cert` is the root's (PersonaID's) certificate of its signer for `epoch`. Valid certificates are cached
- * (keyed by every byte the verification reads, so a hit is the same computation): every list of a signer carries the
- * same certificate, and verifying it again would halve throughput. Bounded, oldest first out; failures are not cached.
+ * (a hit compares every byte the verification reads, so it is the same computation): every list of a signer carries
+ * the same certificate, and verifying it again would halve throughput. Bounded, oldest first out; failures are not
+ * cached.
  */
 export function verifyCert(personaId: Uint8Array, epoch: number, cert: SignerCert): boolean {
-  const key = Buffer.concat([personaId, cert.signerKey, cert.signature]).toString('latin1') + epoch;
-  if (certCache.has(key)) return true;
-  const ok = crypto().verify(cert.signature, certSigningInput(personaId, epoch, cert.signerKey), personaId);
+  const sig = cert.signature;
+  if (sig.length !== SIGNATURE_BYTES) return false;
+  const key = Buffer.from(sig.buffer, sig.byteOffset, SIGNATURE_BYTES).toString('latin1');
+  const hit = certCache.get(key);
+  if (hit && hit.epoch === epoch && bytesEqual(hit.personaId, personaId) && bytesEqual(hit.signerKey, cert.signerKey)) return true;
+  const ok = crypto().verify(sig, certSigningInput(personaId, epoch, cert.signerKey), personaId);
   if (ok) {
     if (certCache.size >= CERT_CACHE_SIZE) certCache.delete(certCache.keys().next().value as string);
-    certCache.set(key, true);
+    certCache.set(key, { personaId: Uint8Array.from(personaId), epoch, signerKey: Uint8Array.from(cert.signerKey) });
   }
   return ok;
 }

@@ -1,5 +1,6 @@
 // Runs a real tox-bootstrapd on loopback (for tests, benches and `--network local`): config, start, health check, stop, restart.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { childEnv } from '../util/env.js';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
@@ -206,6 +207,8 @@ class Daemon implements Bootstrapd {
     // without running stop() (a crashed or SIGKILLed test worker), so no daemon outlives its owner.
     const child = spawn('/bin/sh', ['-c', WATCHDOG, 'tox-bootstrapd-watchdog', this.binary, `--config=${this.configPath}`, '--foreground', '--log-backend=stdout'], {
       stdio: ['pipe', 'pipe', 'pipe'],
+      // The daemon inherits nothing secret: the companion's passphrases stay in the companion.
+      env: childEnv(),
       detached: true, // its own process group, so stop() reaches the daemon too
     });
     this.child = child;

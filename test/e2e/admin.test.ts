@@ -34,8 +34,9 @@ describe('admin endpoint of a running daemon (--network local)', () => {
     expect(((await res.json()) as { status: string }).status).toBe('ok');
   });
 
-  it('/metrics speaks Prometheus and has the companion\'s series', async () => {
-    const res = await fetch(`${d.url}/metrics`);
+  it('/metrics speaks Prometheus and has the companion\'s series (with the token)', async () => {
+    expect((await fetch(`${d.url}/metrics`)).status, 'admin /metrics without the token').toBe(401);
+    const res = await fetch(`${d.url}/metrics`, { headers: { authorization: `Bearer ${d.token}` } });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/plain/);
     const text = await res.text();
@@ -54,7 +55,7 @@ describe('admin endpoint of a running daemon (--network local)', () => {
     expect(text.stdout).toContain(`libtoxcore: ${version}`);
     expect(((await (await fetch(`${d.url}/healthz`)).json()) as { libtoxcore: string }).libtoxcore).toBe(version);
     for (const url of [d.url, probeUrl]) {
-      expect(await (await fetch(`${url}/metrics`)).text()).toMatch(new RegExp(`^tox_persona_libtoxcore_info\\{version="${version.replace(/\./g, '\\.')}"\\} 1$`, 'm'));
+      expect(await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${d.token}` } })).text()).toMatch(new RegExp(`^tox_persona_libtoxcore_info\\{version="${version.replace(/\./g, '\\.')}"\\} 1$`, 'm'));
     }
     // Without a daemon, status opens the node itself and reports the library it loaded.
     await cliJson(['init', '--dir', join(root, 'offline'), '--name', 'tablet']);
@@ -62,8 +63,10 @@ describe('admin endpoint of a running daemon (--network local)', () => {
     expect(offline).toMatchObject({ running: false, libtoxcore: version });
   });
 
-  it('/personas returns the table as JSON', async () => {
-    const res = await fetch(`${d.url}/personas`);
+  it('/personas returns the table as JSON, only with the token', async () => {
+    expect((await fetch(`${d.url}/personas`)).status).toBe(401);
+    expect((await fetch(`${d.url}/status`)).status).toBe(401);
+    const res = await fetch(`${d.url}/personas`, { headers: { authorization: `Bearer ${d.token}` } });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ personas: [] });
   });

@@ -17,12 +17,12 @@ interface PersonaJson {
 }
 
 async function personasOf(d: DaemonProcess): Promise<PersonaJson[]> {
-  const res = await fetch(`${d.url}/personas`);
+  const res = await fetch(`${d.url}/personas`, { headers: { authorization: `Bearer ${d.token}` } });
   return ((await res.json()) as { personas: PersonaJson[] }).personas;
 }
 
 async function statusOf(d: DaemonProcess): Promise<any> {
-  return (await fetch(`${d.url}/status`)).json();
+  return (await fetch(`${d.url}/status`, { headers: { authorization: `Bearer ${d.token}` } })).json();
 }
 
 describe('the story, with the CLI as child processes', () => {
@@ -80,7 +80,7 @@ describe('the story, with the CLI as child processes', () => {
     const health = (await (await fetch(`${bob!.url}/healthz`)).json()) as { status: string; connection: string; inGracePeriod: boolean };
     expect(health).toMatchObject({ status: 'ok', inGracePeriod: false });
     expect(health.connection).not.toBe('none');
-    const metrics = await (await fetch(`${bob!.url}/metrics`)).text();
+    const metrics = await (await fetch(`${bob!.url}/metrics`, { headers: { authorization: `Bearer ${bob!.token}` } })).text();
     expect(metrics).toMatch(/^tox_persona_friends_online 1$/m);
     expect(metrics).toMatch(/^tox_persona_personas\{state="verified"\} 1$/m);
   });
@@ -130,7 +130,7 @@ describe('the story, with the CLI as child processes', () => {
     const after = (await personasOf(bob!)).find((p) => p.personaId === alicePersona)!;
     expect(after.seq).toBe(before.seq);
     expect(after.devices).toEqual(before.devices);
-    const metrics = await (await fetch(`${bob!.url}/metrics`)).text();
+    const metrics = await (await fetch(`${bob!.url}/metrics`, { headers: { authorization: `Bearer ${bob!.token}` } })).text();
     expect(metrics).toMatch(/tox_persona_alarms_total\{reason="ROLLBACK"\} [1-9]/);
   });
 

@@ -17,8 +17,8 @@ export interface TestPersona {
   readonly key: P.PersonaKey;
   /** PersonaID, 64 uppercase hex. */
   readonly id: string;
-  /** Signs the next list (seq above every earlier one) and returns it as a status message. */
-  publish(devices: readonly (string | P.DeviceView)[], human?: string): string;
+  /** Signs the next list (seq above every earlier one; issued a second after the last unless `sameSecond`) as a status message. */
+  publish(devices: readonly (string | P.DeviceView)[], human?: string, sameSecond?: boolean): string;
   /** Signs a list with the same seq as the last one published but other devices: an equivocation. */
   equivocate(devices: readonly (string | P.DeviceView)[], human?: string): string;
 }
@@ -35,8 +35,8 @@ export async function makePersona(): Promise<TestPersona> {
   return {
     key,
     id: P.personaIdHex(key),
-    publish(devices, human = '') {
-      issuedAt += 1;
+    publish(devices, human = '', sameSecond = false) {
+      if (!sameSecond) issuedAt += 1;
       const s = P.signNext(prev, devices.map(view), key.pair, issuedAt, 3600);
       before = prev;
       prev = s.list;

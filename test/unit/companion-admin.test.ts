@@ -1,6 +1,7 @@
 // Admin endpoint: bearer-token checks, error-code → HTTP status, the server's routing with stub handlers, and the probe listener's allow-list.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkBearer, httpStatusFor, startAdminServer, startProbeServer, callAdmin, type AdminHandlers, type AdminServer } from '../../src/companion/admin.js';
+import { httpStatusForCode as httpStatusFor } from '../../src/util/error-codes.js';
+import { checkBearer, startAdminServer, startProbeServer, callAdmin, getAdmin, type AdminHandlers, type AdminServer } from '../../src/companion/admin.js';
 import { createLogger } from '../../src/companion/log.js';
 import { ToxPersonaError } from '../../src/util/errors.js';
 import { request as httpRequest } from 'node:http';
@@ -59,6 +60,15 @@ describe('admin server', () => {
     healthy = false;
     expect((await fetch(url('/healthz'))).status).toBe(503);
     healthy = true;
+  });
+
+  it('serves /personas, /status and /metrics only with the token (any local user could read the social graph otherwise)', async () => {
+    for (const path of ['/personas', '/status', '/metrics']) {
+      expect((await fetch(url(path))).status, `GET ${path} without a token`).toBe(401);
+      expect((await fetch(url(path), { headers: { authorization: 'Bearer wrong-token-wrong' } })).status, `GET ${path} with a wrong token`).toBe(401);
+      expect((await fetch(url(path), { headers: { authorization: 'Bearer secret-token-123456' } })).status, `GET ${path} with the token`).toBe(200);
+    }
+    await expect(getAdmin({ host: '127.0.0.1', port: server.port }, 'secret-token-123456', '/status')).resolves.toEqual({ ok: 1 });
   });
 
   it('refuses operations without the token and never runs them', async () => {
@@ -153,12 +163,13 @@ describe('probe listener (health and metrics only, no token)', () => {
     expect(served.filter((s) => s !== 'health' && s !== 'metrics').length).toBe(before);
   });
 
-  it('the admin server refuses to start its API without a token', async () => {
+  it('the admin server refuses to serve its API, /personas or /status without a token', async () => {
     await expect(startAdminServer({ host: '127.0.0.1', port: 0, log: createLogger({ level: 'silent' }), handlers })).rejects.toThrow(TypeError);
-    // A custom allow-list without the API needs none.
-    const s = await startAdminServer({ host: '127.0.0.1', port: 0, log: createLogger({ level: 'silent' }), handlers, routes: ['healthz', 'personas'] });
+    await expect(startAdminServer({ host: '127.0.0.1', port: 0, log: createLogger({ level: 'silent' }), handlers, routes: ['healthz', 'personas'] })).rejects.toThrow(TypeError);
+    // A custom allow-list of health alone needs none.
+    const s = await startAdminServer({ host: '127.0.0.1', port: 0, log: createLogger({ level: 'silent' }), handlers, routes: ['healthz'] });
     try {
-      expect((await fetch(`http://127.0.0.1:${s.port}/personas`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${s.port}/healthz`)).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${s.port}/metrics`)).status).toBe(404);
     } finally {
       await s.close();

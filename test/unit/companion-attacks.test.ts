@@ -11,6 +11,9 @@ import { runOperation } from '../../src/companion/ops.js';
 import * as P from '../../src/companion/persona-port.js';
 import { FakeNode } from '../support/fake-node.js';
 import { makePersona, randomKey } from '../support/hostile.js';
+import { readFile, writeFile } from 'node:fs/promises';
+import { safeText } from '../../src/cli/output.js';
+import { personasText } from '../../src/cli/commands.js';
 
 describe('issue 10 attacks on the companion (stub node)', () => {
   let dir: string;
@@ -112,5 +115,52 @@ describe('issue 10 attacks on the companion (stub node)', () => {
     deliver(s1, stranger.publish([s1, ...more]));
     const added = more.filter((k) => node.friend(k));
     expect(added, 'a persona no one vouched for made Bob add its devices').toEqual([]);
+  });
+
+  it('item 7: accept and decline refuse a prefix that names two requests', async () => {
+    await open({ acceptRequests: 'none' });
+    const a = `ABCDEF01${randomKey().slice(8)}`;
+    const b = `ABCDEF01${randomKey().slice(8)}`;
+    node.emitEvent('friendRequest', { publicKey: a, message: '' });
+    node.emitEvent('friendRequest', { publicKey: b, message: '' });
+    expect(() => bob.accept('abcdef01')).toThrow(expect.objectContaining({ code: 'AMBIGUOUS' }));
+    expect(() => bob.decline('ABCDEF01')).toThrow(expect.objectContaining({ code: 'AMBIGUOUS' }));
+    expect(node.friend(a)).toBeUndefined();
+    expect(bob.accept(a.slice(0, 12)).publicKey).toBe(a);
+  });
+
+  it('item 7: a devices.json whose signature no longer verifies is refused on load (BAD_FILE), not re-signed', async () => {
+    await open();
+    await bob.close();
+    const path = join(dir, 'devices.json');
+    const json = JSON.parse(await readFile(path, 'utf8')) as { record: string };
+    const bytes = Buffer.from(json.record, 'base64');
+    bytes[bytes.length - 70]! ^= 0x01; // a byte of the last device key, inside the signed payload
+    await writeFile(path, JSON.stringify({ record: bytes.toString('base64') }));
+    await expect(loadCompanionState(dir, node.publicKey, 3600)).rejects.toMatchObject({ code: 'BAD_FILE', message: expect.stringMatching(/signature/) });
+  });
+
+  it('item 6: status shows recent rejections per friend with the reason; personas shows friends\' own Tox names', async () => {
+    await open();
+    const alice = await makePersona();
+    const phone = randomKey();
+    const m1 = randomKey();
+    await addByHand(phone);
+    await addByHand(m1);
+    node.friendMap.get(phone)!.name = 'Alice \u202Eenohp';
+    const list = alice.publish([{ publicKey: phone, name: 'phone' }]);
+    deliver(phone, list);
+    deliver(m1, list);
+    deliver(m1, 'hi ~tp1:AAAA');
+    const rejections = (bob.status().rejections as Record<string, Array<{ reason: string }>>)[m1];
+    expect(rejections?.map((r) => r.reason)).toEqual(['NOT_A_MEMBER', expect.any(String)]);
+    const view = bob.personas().find((p) => p.personaId === alice.id)!;
+    expect(view.devices[0]).toMatchObject({ name: 'phone', toxName: 'Alice \u202Eenohp' });
+    // Printed for a terminal, the bidi override a friend put in its name is shown, not obeyed.
+    expect(safeText(personasText([view]))).toContain('Alice \\u{202e}enohp');
+  });
+
+  it('item 7: text for the terminal escapes controls, C1 and bidi characters and keeps the rest', () => {
+    expect(safeText('a\u001b[31mb\u0085c\u202Ed\ne\tf ü 😀')).toBe('a\\u{1b}[31mb\\u{85}c\\u{202e}d\ne\tf ü 😀');
   });
 });

@@ -1,9 +1,11 @@
 // Companion configuration: precedence (defaults < file < environment < flags), bootstrap keys from files, every problem reported at once, frozen result.
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { loadConfig, parseBootstrapEntry, readBootstrapKeyFile, resolveDataDir, ConfigError } from '../../src/companion/config.js';
+import { addSettingFlags, configFromEnv, loadConfig, parseBootstrapEntry, readBootstrapKeyFile, resolveDataDir, settingsFromFlags, settingsTable, ConfigError, SETTINGS } from '../../src/companion/config.js';
 
 const KEY = 'AB'.repeat(32);
 
@@ -152,5 +154,25 @@ describe('companion config', () => {
     expect(resolveDataDir('rel', { TOX_PERSONA_DIR: '/x' })).toBe(resolve('rel'));
     expect(resolveDataDir(undefined, { TOX_PERSONA_DIR: '/x' })).toBe('/x');
     expect(resolveDataDir(undefined, {})).toMatch(/tox-persona/);
+  });
+});
+
+describe('settings are declared once (SETTINGS)', () => {
+  it('docs/CLI.md holds the settings table generated from SETTINGS', () => {
+    const docs = readFileSync(new URL('../../docs/CLI.md', import.meta.url), 'utf8');
+    expect(docs).toContain(settingsTable());
+  });
+
+  it('every setting with a flag reaches the config through run\'s flags, with the environment below it', () => {
+    const cmd = addSettingFlags(new Command('run').exitOverride());
+    cmd.parse(['--policy', 'manual', '--no-admin', '--admin-port', '9000', '--ttl', '3600', '--bootstrap', 'a', '--bootstrap', 'b', '--no-udp', '--probe-port', '9091', '--health-grace', '5'], { from: 'user' });
+    const flags = settingsFromFlags(cmd.opts());
+    expect(flags).toEqual({ policy: 'manual', admin: { enabled: false, port: '9000' }, ttlSeconds: '3600', bootstrap: ['a', 'b'], udp: false, probe: { port: '9091' }, healthGraceSeconds: '5' });
+    const env = Object.fromEntries(SETTINGS.filter((s) => s.env && s.path !== 'bootstrap').map((s) => [s.env!, 'x']));
+    const fromEnv = configFromEnv(env) as Record<string, unknown>;
+    for (const s of SETTINGS.filter((x) => x.env && x.path !== 'bootstrap')) {
+      const [a, b] = s.path.split('.');
+      expect(b ? (fromEnv[a!] as Record<string, unknown>)[b] : fromEnv[a!], s.path).toBe('x');
+    }
   });
 });

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { exitCodeFor } from '../../src/cli/output.js';
 import { ToxPersonaError } from '../../src/util/errors.js';
+import { ERROR_CODES, ERROR_KINDS, httpStatusForCode } from '../../src/util/error-codes.js';
 
 const code = (c: string) => exitCodeFor(new ToxPersonaError(c, 'x'));
 
@@ -16,5 +17,18 @@ describe('exitCodeFor', () => {
     expect(code('APPROVE_REFUSED')).toBe(5);
     expect(code('FUTURE_DATED')).toBe(5);
     expect(exitCodeFor(new Error('bug'))).toBe(1);
+  });
+
+  it('one registry: every listed code has a kind with an exit code and an HTTP status, and a one-line meaning', () => {
+    for (const [c, e] of Object.entries(ERROR_CODES)) {
+      expect(ERROR_KINDS[e.kind], c).toBeDefined();
+      expect(e.doc.length, c).toBeGreaterThan(10);
+      expect(exitCodeFor(new ToxPersonaError(c, 'x')), c).toBe(ERROR_KINDS[e.kind].exit);
+      expect(httpStatusForCode(c), c).toBe(ERROR_KINDS[e.kind].http);
+    }
+    expect(httpStatusForCode('UNKNOWN_DEVICE')).toBe(404);
+    expect(httpStatusForCode('LOCKED')).toBe(409);
+    expect(httpStatusForCode('SOMETHING_ELSE')).toBe(400);
+    expect(code('SOMETHING_ELSE')).toBe(5);
   });
 });

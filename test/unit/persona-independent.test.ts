@@ -103,7 +103,7 @@ function decode(input: Buffer): Result {
         return fail('INVALID_UTF8');
       }
       o += len;
-      if (/[\x00-\x1f\x7f]/.test(name)) return fail('BAD_NAME');
+      if (/[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(name)) return fail('BAD_NAME');
       if (len) anyName = true;
     }
     if (pk.equals(personaId)) return fail('PERSONA_IS_DEVICE');

@@ -1,0 +1,87 @@
+// The one registry of error codes that change how a failure is reported: code → kind → CLI exit code and HTTP status.
+// Every other code is a refusal (exit 5, HTTP 400). The CLI (exit codes) and the admin endpoint (HTTP) both read it.
+
+/** Exit codes of `tox-persona` (documented in docs/CLI.md). */
+export const EXIT = Object.freeze({
+  /** Success (for `verify`: the status message is valid). */
+  OK: 0,
+  /** Unexpected failure (a bug, or an error with no code). */
+  FAILURE: 1,
+  /** Bad usage: unknown command or option, bad argument, invalid configuration. */
+  USAGE: 2,
+  /** Data directory: not initialized, already initialized, or a damaged file in it. */
+  DATA_DIR: 3,
+  /** Busy or unreachable: another process holds the data directory or the client profile, or the daemon's admin endpoint did not answer. */
+  BUSY: 4,
+  /** Refused: the operation was understood but refused (unknown device, rejected status message, wrong passphrase...). */
+  REFUSED: 5,
+});
+
+/** How a failure is reported, by kind. */
+export const ERROR_KINDS = Object.freeze({
+  /** The caller asked wrongly (bad argument, bad configuration, ambiguous reference). */
+  usage: { exit: EXIT.USAGE, http: 400 },
+  /** A file of the data directory is missing, present when it must not be, or damaged. */
+  dataDir: { exit: EXIT.DATA_DIR, http: 409 },
+  /** Someone else holds the resource, or the daemon did not answer. */
+  busy: { exit: EXIT.BUSY, http: 409 },
+  /** What the request names does not exist. */
+  notFound: { exit: EXIT.REFUSED, http: 404 },
+  /** What the request would create exists already. */
+  conflict: { exit: EXIT.REFUSED, http: 409 },
+  /** No valid token. */
+  unauthorized: { exit: EXIT.REFUSED, http: 401 },
+  /** Understood and refused (the default for every code not listed). */
+  refused: { exit: EXIT.REFUSED, http: 400 },
+});
+
+/** A kind of failure. */
+export type ErrorKind = keyof typeof ERROR_KINDS;
+
+/** Codes whose kind is not `refused`, each with a one-line meaning. */
+export const ERROR_CODES: Readonly<Record<string, { kind: ErrorKind; doc: string }>> = Object.freeze({
+  BAD_CONFIG: { kind: 'usage', doc: 'the configuration (file, environment, flags) is invalid; every problem is listed' },
+  BAD_ARGUMENT: { kind: 'usage', doc: 'an argument is malformed (not a key, not a Tox ID, ...)' },
+  USAGE: { kind: 'usage', doc: 'unknown command or option' },
+  BAD_NODE: { kind: 'usage', doc: 'a bootstrap node entry is not host:port:key' },
+  BAD_NODE_LIST: { kind: 'usage', doc: 'a bootstrap node list file is not a nodes.json' },
+  AMBIGUOUS: { kind: 'usage', doc: 'a key prefix or name matches more than one thing' },
+  BAD_REQUEST: { kind: 'usage', doc: 'an admin request body is not a JSON object' },
+  UNKNOWN_OPERATION: { kind: 'notFound', doc: 'no admin operation of that name' },
+  NOT_INITIALIZED: { kind: 'dataDir', doc: 'the data directory is not initialized (or a file it needs is missing)' },
+  ALREADY_INITIALIZED: { kind: 'dataDir', doc: 'init refuses an existing data directory' },
+  BAD_FILE: { kind: 'dataDir', doc: 'a file of the data directory is damaged (devices.json, requests.json, friends.json, ...)' },
+  TABLE_CORRUPT: { kind: 'dataDir', doc: 'personas.json is not a valid table; left untouched' },
+  TABLE_UNKNOWN_VERSION: { kind: 'dataDir', doc: 'personas.json has a schema this build does not read' },
+  KEY_FILE_NOT_FOUND: { kind: 'dataDir', doc: 'persona.key is missing' },
+  KEY_FILE_PERMISSIONS: { kind: 'dataDir', doc: 'persona.key is readable by others' },
+  KEY_FILE_CORRUPT: { kind: 'dataDir', doc: 'persona.key is damaged' },
+  LOCKED: { kind: 'busy', doc: 'another process holds the data directory' },
+  DAEMON_UNREACHABLE: { kind: 'busy', doc: 'the daemon recorded in daemon.json did not answer' },
+  IN_USE: { kind: 'busy', doc: 'a Tox client profile is in use by a running client (profile sync)' },
+  UNKNOWN_DEVICE: { kind: 'notFound', doc: 'no such device in our list' },
+  UNKNOWN_PERSONA: { kind: 'notFound', doc: 'no such persona in the table' },
+  UNKNOWN_REQUEST: { kind: 'notFound', doc: 'no pending friend request from that key' },
+  UNKNOWN_FRIEND: { kind: 'notFound', doc: 'no such friend' },
+  NO_PENDING: { kind: 'notFound', doc: 'no pending update for that persona' },
+  NOT_FOUND: { kind: 'notFound', doc: 'no such admin endpoint' },
+  DEVICE_EXISTS: { kind: 'conflict', doc: 'the device is already in our list' },
+  OUTPUT_EXISTS: { kind: 'conflict', doc: 'the output file exists; choose a new path' },
+  KEY_FILE_EXISTS: { kind: 'conflict', doc: 'a persona.key exists and is not replaced' },
+  UNAUTHORIZED: { kind: 'unauthorized', doc: 'the admin token is missing or wrong' },
+});
+
+/** The kind of a code: its registry entry, else `refused`. */
+export function errorKind(code: string): ErrorKind {
+  return Object.prototype.hasOwnProperty.call(ERROR_CODES, code) ? ERROR_CODES[code]!.kind : 'refused';
+}
+
+/** The CLI exit code for an error code. */
+export function exitCodeForCode(code: string): number {
+  return ERROR_KINDS[errorKind(code)].exit;
+}
+
+/** The admin endpoint's HTTP status for an error code. */
+export function httpStatusForCode(code: string): number {
+  return ERROR_KINDS[errorKind(code)].http;
+}
