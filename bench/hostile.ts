@@ -82,6 +82,8 @@ async function main(): Promise<void> {
     const measure = async (run: () => Promise<void>): Promise<Sample> => {
       const s0 = { cpu: cpuSeconds(), companionCpu, bytes: bytesWritten(), saves: saveTimes.length, t: Date.now() };
       await run();
+      // The last coalesced save happens at most a second after the previous one; flushing at once would add one.
+      await new Promise((r) => setTimeout(r, 1100));
       await c.flush();
       const times = saveTimes.slice(s0.saves);
       const perSecond = new Map<number, number>();
@@ -98,6 +100,7 @@ async function main(): Promise<void> {
 
     const idle = await measure(() => new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000)));
     const friendsBefore = bob.node.friendCounts().total;
+    const addedBefore = (await c.metrics.devicesAdded.get()).values[0]?.value ?? 0;
 
     let fromMallory = 0;
     bob.node.on('friendStatusMessage', (e) => {
@@ -159,6 +162,8 @@ async function main(): Promise<void> {
 
     const table = statSync(join(bob.dir, 'personas.json')).size;
     const friendsAdded = bob.node.friendCounts().total - friendsBefore;
+    // Every automatic add during the floods, also those deleted again since (a stranger dropped by the next list).
+    const strangersAdded = ((await c.metrics.devicesAdded.get()).values[0]?.value ?? 0) - addedBefore;
     const rate = (x: number, sec: number) => x / Math.max(sec, 1e-9);
     console.log(`hostile friend vs Bob's companion, ${N} messages per kind (loopback, one process: Bob, Alice's phone and Mallory)`);
     console.log(`idle baseline (${idle.seconds.toFixed(1)} s): process CPU ${idle.cpu.toFixed(2)} s (${rate(idle.cpu, idle.seconds).toFixed(3)} s/s), companion CPU ${idle.companionCpu.toFixed(3)} s, written ${idle.bytes} B, saves ${idle.saves}`);
@@ -172,10 +177,10 @@ async function main(): Promise<void> {
     }
     const maxSaves = Math.max(...rows.map((r) => r.s.maxSavesPerSecond));
     const maxLatency = Math.max(...rows.map((r) => r.latencyMs));
-    console.log(`table ${(table / 1024).toFixed(1)} KiB; friends added ${friendsAdded} (budget ${MAX_UNCONFIRMED_PER_PERSONA})`);
+    console.log(`table ${(table / 1024).toFixed(1)} KiB; strangers added ${strangersAdded} in all (budget ${MAX_UNCONFIRMED_PER_PERSONA}), friends at the end ${friendsAdded >= 0 ? '+' : ''}${friendsAdded}`);
     console.log(
       `goals: table < 1 MiB ${table < 1024 * 1024 ? 'met' : 'MISSED'}; <= 1 save/s ${maxSaves <= 1 ? 'met' : 'MISSED'} (max ${maxSaves}); ` +
-        `strangers added <= budget ${friendsAdded <= MAX_UNCONFIRMED_PER_PERSONA ? 'met' : 'MISSED'}; legitimate list within 1 s ${maxLatency < 1000 ? 'met' : 'MISSED'} (max ${maxLatency.toFixed(0)} ms)`,
+        `strangers added <= budget ${strangersAdded <= MAX_UNCONFIRMED_PER_PERSONA ? 'met' : 'MISSED'}; legitimate list within 1 s ${maxLatency < 1000 ? 'met' : 'MISSED'} (max ${maxLatency.toFixed(0)} ms)`,
     );
     await bob.close();
   } finally {

@@ -4,6 +4,7 @@
 import { certifySigner, decodeStatusMessage, encodeStatusMessage, nextDeviceList, personaCrypto, personaKeyFromSeed, signDeviceList, signingInput } from '../src/persona/index.js';
 import { sodium } from '../src/persona/sodium.js';
 import { compareNsPerCall, formatRatioTable, type Row } from './lib.js';
+import { useNativeCrypto } from '../src/crypto/native-sodium.js';
 
 interface Sample {
   text: string;
@@ -60,6 +61,8 @@ function paths(set: Sample[]): { label: string; fn: () => unknown }[] {
 
 /** Measures and prints both shapes; returns rows for bench/run-all.ts. */
 export function runPersonaThroughputBench(iterations = 2000): { typical: Row[]; full: Row[] } {
+  // What the companion uses: the system's libsodium when it loads (TOX_PERSONA_CRYPTO=wasm measures libsodium-wrappers).
+  useNativeCrypto();
   const typical = compareNsPerCall(paths(samples(3, true, 'at work')), iterations);
   const full = compareNsPerCall(paths(samples(16, false, '')), iterations);
   console.log(`persona-throughput: crypto ${personaCrypto().name}; ${iterations} messages per round, median of 9 interleaved rounds, 32 distinct messages per shape`);

@@ -8,6 +8,7 @@ import { registerRunCommand } from './run.js';
 import { registerDemoCommand } from './demo.js';
 import { registerProfileCommands } from './profile.js';
 import { EXIT, exitCodeFor, printError } from './output.js';
+import { useNativeCrypto } from '../crypto/native-sodium.js';
 
 /** Builds the whole `tox-persona` command tree (exported for tests and for --help checks). */
 export function buildProgram(): Command {
@@ -31,6 +32,8 @@ export function buildProgram(): Command {
 
 /** Runs the CLI with `argv` and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  // Verify and sign through the system's libsodium when it loads (libsodium-wrappers otherwise).
+  useNativeCrypto();
   const program = buildProgram();
   const json = argv.includes('--json');
   try {

@@ -13,6 +13,7 @@ import type { NodePortBootstrap } from './node-port.js';
 import { startAdminServer, startProbeServer, type AdminHandlers, type AdminServer } from './admin.js';
 import { READ_ONLY_OPERATIONS, runOperation } from './ops.js';
 import * as P from './persona-port.js';
+import { useNativeCrypto } from '../crypto/native-sodium.js';
 import { startBootstrapd, type Bootstrapd } from '../tox/bootstrapd.js';
 import { commitFiles } from '../util/fs.js';
 import { defaultNodes } from '../tox/nodes.js';
@@ -68,6 +69,7 @@ function refuseInitialized(dir: string): void {
 
 /** Creates a data directory: profile, persona key, first signed list, empty table, config. Refuses an existing one (`ALREADY_INITIALIZED`). */
 export async function initDataDir(dir: string, options: InitOptions = {}): Promise<InitResult> {
+  useNativeCrypto();
   ensureDir(dir);
   refuseInitialized(dir);
   // Waits a little for the lock: a concurrent init then finishes first and this one reports ALREADY_INITIALIZED, not LOCKED.
@@ -117,6 +119,7 @@ export async function initDataDir(dir: string, options: InitOptions = {}): Promi
 
 /** Opens an initialized data directory without networking; the caller must `close()` the companion and then `release()`. */
 export async function openOffline(config: CompanionConfig, log: Logger): Promise<{ companion: Companion; release: Release }> {
+  useNativeCrypto();
   requireInitialized(config.dir);
   const release = await lockDataDir(config.dir);
   try {
@@ -174,6 +177,7 @@ export interface DaemonOptions {
 
 /** Starts the daemon: takes the lock for its lifetime, opens profile/key/table, starts the network, the admin endpoint, and publishes. */
 export async function startDaemon(config: CompanionConfig, log: Logger, options: DaemonOptions = {}): Promise<Daemon> {
+  useNativeCrypto();
   if (!isInitialized(config.dir)) {
     if (!options.initIfMissing) requireInitialized(config.dir);
     const r = await initDataDir(config.dir, { ttlSeconds: config.ttlSeconds });

@@ -14,33 +14,26 @@ export function base64urlLength(n: number): number {
   return Math.ceil((n * 4) / 3);
 }
 
-/** Decodes unpadded base64url; returns undefined for any other character, a length of 4k+1, or non-zero unused trailing bits. */
+const ALPHABET_ONLY = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * Decodes unpadded base64url; returns undefined for any other character, a length of 4k+1, or non-zero unused trailing
+ * bits. The alphabet check is one regular expression and the decoding Node's own (which alone would skip bad
+ * characters), so a status message costs about a microsecond here instead of a JavaScript loop per character.
+ */
 export function base64urlDecodeStrict(text: string, start = 0, end = text.length): Uint8Array | undefined {
   const n = end - start;
   if (n < 0 || n % 4 === 1) return undefined;
-  const out = new Uint8Array(Math.floor((n * 3) / 4));
-  let o = 0;
-  let i = start;
-  for (; i + 4 <= end; i += 4) {
-    const a = sextet(text, i), b = sextet(text, i + 1), c = sextet(text, i + 2), d = sextet(text, i + 3);
-    if ((a | b | c | d) < 0) return undefined;
-    const v = (a << 18) | (b << 12) | (c << 6) | d;
-    out[o++] = v >>> 16;
-    out[o++] = (v >>> 8) & 0xff;
-    out[o++] = v & 0xff;
+  const s = start === 0 && end === text.length ? text : text.slice(start, end);
+  if (!ALPHABET_ONLY.test(s)) return undefined;
+  const rest = n % 4;
+  if (rest !== 0) {
+    // The last character carries 4 (rest 2) or 2 (rest 3) unused bits; they must be zero for one spelling per blob.
+    const last = sextet(s, n - 1);
+    if ((last & (rest === 2 ? 0x0f : 0x03)) !== 0) return undefined;
   }
-  const rest = end - i;
-  if (rest === 2) {
-    const a = sextet(text, i), b = sextet(text, i + 1);
-    if ((a | b) < 0 || (b & 0x0f) !== 0) return undefined;
-    out[o++] = (a << 2) | (b >>> 4);
-  } else if (rest === 3) {
-    const a = sextet(text, i), b = sextet(text, i + 1), c = sextet(text, i + 2);
-    if ((a | b | c) < 0 || (c & 0x03) !== 0) return undefined;
-    out[o++] = (a << 2) | (b >>> 4);
-    out[o++] = ((b & 0x0f) << 4) | (c >>> 2);
-  }
-  return out;
+  const buf = Buffer.from(s, 'base64url');
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
 function sextet(text: string, i: number): number {

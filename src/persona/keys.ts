@@ -1,6 +1,6 @@
 // The persona signing key: generation, the 0600 key file (optionally passphrase-encrypted) and a copy-pasteable export string.
 import { readFile, stat } from 'node:fs/promises';
-import { sodium } from './sodium.js';
+import { personaCrypto, sodium } from './sodium.js';
 import { PersonaKeyError } from './errors.js';
 import { base64urlDecodeStrict, base64urlEncode } from './base64url.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -59,7 +59,10 @@ interface SealedSeed {
 }
 
 async function pwhash(passphrase: string, salt: Uint8Array, kdf: KdfParams): Promise<Uint8Array> {
-  // The standard libsodium-wrappers build has no crypto_pwhash; the sumo build is loaded only when a passphrase is used.
+  // The injected crypto (native libsodium) has argon2id; only where none loads is the WebAssembly sumo build loaded,
+  // since the standard libsodium-wrappers build has no crypto_pwhash.
+  const injected = personaCrypto();
+  if (injected.pwhash) return injected.pwhash(32, passphrase, salt, kdf.opslimit, kdf.memlimit);
   const { default: sumo } = await import('libsodium-wrappers-sumo');
   await sumo.ready;
   return sumo.crypto_pwhash(32, passphrase, salt, kdf.opslimit, kdf.memlimit, sumo.crypto_pwhash_ALG_ARGON2ID13);

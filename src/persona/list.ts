@@ -422,20 +422,30 @@ export function certifySigner(root: SigningKeyPair, epoch: number, signerKey: Ui
 
 /** How many verified certificates {@link verifyCert} remembers (a persona has a few signers; a companion sees a few thousand personas at most). */
 export const CERT_CACHE_SIZE = 4096;
-const certCache = new Map<string, true>();
+/** A verified certificate, keyed by its signature; a hit must match every other input of the verification too. */
+interface CachedCert {
+  readonly personaId: Uint8Array;
+  readonly epoch: number;
+  readonly signerKey: Uint8Array;
+}
+const certCache = new Map<string, CachedCert>();
 
 /**
  * True when `cert` is the root's (PersonaID's) certificate of its signer for `epoch`. Valid certificates are cached
- * (keyed by every byte the verification reads, so a hit is the same computation): every list of a signer carries the
- * same certificate, and verifying it again would halve throughput. Bounded, oldest first out; failures are not cached.
+ * (a hit compares every byte the verification reads, so it is the same computation): every list of a signer carries
+ * the same certificate, and verifying it again would halve throughput. Bounded, oldest first out; failures are not
+ * cached.
  */
 export function verifyCert(personaId: Uint8Array, epoch: number, cert: SignerCert): boolean {
-  const key = Buffer.concat([personaId, cert.signerKey, cert.signature]).toString('latin1') + epoch;
-  if (certCache.has(key)) return true;
-  const ok = crypto().verify(cert.signature, certSigningInput(personaId, epoch, cert.signerKey), personaId);
+  const sig = cert.signature;
+  if (sig.length !== SIGNATURE_BYTES) return false;
+  const key = Buffer.from(sig.buffer, sig.byteOffset, SIGNATURE_BYTES).toString('latin1');
+  const hit = certCache.get(key);
+  if (hit && hit.epoch === epoch && bytesEqual(hit.personaId, personaId) && bytesEqual(hit.signerKey, cert.signerKey)) return true;
+  const ok = crypto().verify(sig, certSigningInput(personaId, epoch, cert.signerKey), personaId);
   if (ok) {
     if (certCache.size >= CERT_CACHE_SIZE) certCache.delete(certCache.keys().next().value as string);
-    certCache.set(key, true);
+    certCache.set(key, { personaId: Uint8Array.from(personaId), epoch, signerKey: Uint8Array.from(cert.signerKey) });
   }
   return ok;
 }

@@ -17,6 +17,8 @@ export interface PersonaCrypto {
   sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array;
   /** Unkeyed BLAKE2b with an output of `length` bytes (default 32). */
   hash(message: Uint8Array | string, length?: number): Uint8Array;
+  /** argon2id13 (crypto_pwhash) when the implementation has it; without it the key file loads libsodium-wrappers-sumo. */
+  pwhash?(length: number, passphrase: string, salt: Uint8Array, opslimit: number, memlimit: number): Uint8Array;
 }
 
 /** libsodium-wrappers (WebAssembly): works everywhere, the fallback when no native libsodium loads. */
