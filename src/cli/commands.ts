@@ -30,9 +30,19 @@ export function personasText(personas: P.PersonaView[]): string {
   return `${columns(rows)}\n(* active, ? unconfirmed, "..." the friend's own Tox name)`;
 }
 
+/**
+ * All of stdin as text. Read as a stream, not with readFileSync(0): on a pipe that is non-blocking (as a parent process
+ * may leave it) and has no data yet, readFileSync fails with EAGAIN instead of waiting.
+ */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** A secret given on the command line: `-` reads stdin, `@FILE` reads FILE, anything else is the secret itself. */
-function readSecretInput(value: string | undefined): string {
-  if (value === undefined || value === '-') return readFileSync(0, 'utf8').trim();
+async function readSecretInput(value: string | undefined): Promise<string> {
+  if (value === undefined || value === '-') return (await readStdin()).trim();
   if (value.startsWith('@')) return readFileSync(value.slice(1), 'utf8').trim();
   return value;
 }
@@ -63,7 +73,7 @@ export function registerCommands(program: Command): void {
       if (o.network) settings.network = o.network;
       if (o.policy) settings.policy = o.policy;
       if (o.statusText) settings.statusText = o.statusText;
-      const personaExport = o.import !== undefined ? readSecretInput(String(o.import)) : undefined;
+      const personaExport = o.import !== undefined ? await readSecretInput(String(o.import)) : undefined;
       const pass = passphraseFromEnv(o.passphraseEnv as string | undefined);
       const r = await initDataDir(dir, { ...(personaExport ? { personaExport } : {}), ...(pass ? { exportPassphrase: pass } : {}), settings, deviceName: String(o.name ?? '') });
       print(!!o.json, r, () => `initialized ${r.dir}\nTox ID:     ${r.toxId}\nPersonaID:  ${r.personaId}\nnext: tox-persona run --dir ${r.dir}`);
@@ -96,7 +106,7 @@ export function registerCommands(program: Command): void {
       const dir = resolveDataDir(o.dir);
       const pass = passphraseFromEnv(o.passphraseEnv as string | undefined);
       if (!o.list) process.stderr.write('warning: no --list given: this device starts a list with itself only, which replaces the persona\'s current list once published\n');
-      const r = await initDataDir(dir, { personaExport: readSecretInput(exported), ...(pass ? { exportPassphrase: pass } : {}), deviceName: String(o.name ?? ''), ...(o.list ? { baseList: String(o.list) } : {}) });
+      const r = await initDataDir(dir, { personaExport: await readSecretInput(exported), ...(pass ? { exportPassphrase: pass } : {}), deviceName: String(o.name ?? ''), ...(o.list ? { baseList: String(o.list) } : {}) });
       // With --list this device already signed the newest list plus itself: running it publishes that, nothing to add elsewhere.
       const next = o.list
         ? `next: tox-persona run --dir ${r.dir} (publishes the list with this device appended)`
@@ -170,7 +180,7 @@ export function registerCommands(program: Command): void {
     .argument('<STATUS>', 'the status message text, or - for stdin')
     .action(async (text: string, o: Opts) => {
       await P.ready();
-      const input = text === '-' ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : text;
+      const input = text === '-' ? (await readStdin()).replace(/\r?\n$/, '') : text;
       const r = P.verifyStatus(input, Date.now() / 1000);
       print(!!o.json, r, () =>
         r.ok

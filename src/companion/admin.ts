@@ -237,6 +237,20 @@ export class AdminCallError extends ToxPersonaError {
   }
 }
 
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * The error for a request that got no answer: `DAEMON_UNREACHABLE` when the connection was refused (nothing was sent, so
+ * nothing was applied), `DAEMON_NO_ANSWER` when the request may have reached the daemon (it died or hung meanwhile).
+ */
+function noAnswer(err: unknown, where: string): AdminCallError {
+  const cause = (err as { cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> } }).cause;
+  const codes = [cause?.code, ...(cause?.errors ?? []).map((e) => e.code)];
+  // Errors that happen before a connection exists: the request never left this process.
+  const refused = codes.some((c) => c !== undefined && NOT_CONNECTED.has(c)) || cause?.message === 'bad port';
+  return new AdminCallError(refused ? 'DAEMON_UNREACHABLE' : 'DAEMON_NO_ANSWER', `${refused ? 'cannot reach' : 'no answer from'} the daemon's admin endpoint at ${where}: ${(err as Error).message}${cause?.code ? ` (${cause.code})` : ''}`, 0);
+}
+
 /** Client side, used by the CLI: POSTs `/api/<op>` with the token and returns `result`, or throws {@link AdminCallError} with the daemon's code. */
 export async function callAdmin(base: { host: string; port: number }, token: string, op: string, args: Record<string, unknown> = {}, timeoutMs = 60_000): Promise<unknown> {
   const host = base.host.includes(':') ? `[${base.host}]` : base.host;
@@ -249,9 +263,21 @@ export async function callAdmin(base: { host: string; port: number }, token: str
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
-    throw new AdminCallError('DAEMON_UNREACHABLE', `cannot reach the daemon's admin endpoint at ${host}:${base.port}: ${(err as Error).message}`, 0);
+    throw noAnswer(err, `${host}:${base.port}`);
   }
-  const body = (await res.json().catch(() => ({}))) as { ok?: boolean; result?: unknown; error?: { code: string; message: string } };
+  let text: string;
+  try {
+    text = await res.text();
+  } catch (err) {
+    throw noAnswer(err, `${host}:${base.port}`);
+  }
+  const body = ((): unknown => {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return {};
+    }
+  })() as { ok?: boolean; result?: unknown; error?: { code: string; message: string } };
   if (!res.ok || !body.ok) throw new AdminCallError(body.error?.code ?? 'ADMIN_ERROR', body.error?.message ?? `HTTP ${res.status}`, res.status);
   return body.result;
 }

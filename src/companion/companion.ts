@@ -6,7 +6,10 @@ import { z } from 'zod';
 import { EventEmitter } from 'node:events';
 import type { Logger } from './log.js';
 import type { CompanionConfig, Policy } from './config.js';
-import { dataPath, readJsonFile, writeJsonFile, DataDirError } from './datadir.js';
+import { dataPath, readJsonFile, writeJsonFile, DataDirError, FILES } from './datadir.js';
+import { commitFiles, SaveError, type CommitFile } from '../util/fs.js';
+import { faultArmed, faultPoint } from '../util/fault.js';
+import { createHash } from 'node:crypto';
 import type { NodePort, NodePortBootstrap, NodePortEvents, SelfConnection } from './node-port.js';
 import { CompanionMetrics } from './metrics.js';
 import { ToxPersonaError } from '../util/errors.js';
@@ -25,6 +28,29 @@ export { CompanionError, MAX_PENDING_REQUESTS, type AlarmRecord, type PendingReq
 /** Saves triggered by friends' lists are coalesced to at most one per this many milliseconds. */
 export const MIN_SAVE_INTERVAL_MS = 1000;
 
+/** Delay before a failed save (a full or read-only disk) is tried again. */
+export const SAVE_RETRY_MS = 5_000;
+
+/** The last failed save, for `status` and /healthz; cleared by the next save that succeeds. */
+export interface SaveFailure {
+  at: string;
+  code: string;
+  message: string;
+}
+
+/** The outcome of one mutating request, kept by request id so that a retry gets it instead of applying twice. */
+export interface RequestOutcome {
+  id: string;
+  op: string;
+  at: string;
+  ok: boolean;
+  result?: unknown;
+  error?: { code: string; message: string };
+}
+
+/** Most request outcomes kept; the oldest give way (a retry comes within minutes, not after a hundred other changes). */
+export const MAX_OUTCOMES_KEPT = 100;
+
 /** What happened to one status message, as the `statusProcessed` event reports it. */
 export type StatusOutcome = NonNullable<Reduction['outcome']>;
 
@@ -38,6 +64,8 @@ export interface CompanionEvents {
   friendConnection: [{ publicKey: string; connection: SelfConnection; online: number; total: number }];
   alarm: [AlarmRecord];
   saved: [];
+  /** A save failed (the disk refused); `status` and /healthz say why until one succeeds. */
+  saveFailed: [];
 }
 
 /** Dependencies of a {@link Companion}. */
@@ -61,6 +89,8 @@ export interface LoadedState {
   requests: PendingRequest[];
   /** friends.json; undefined for a directory written before provenance was recorded. */
   friends?: FriendsFile;
+  /** outcomes.json: outcomes of recent mutating requests; none when absent. */
+  outcomes?: RequestOutcome[];
 }
 
 /** The companion service over one data directory. In daemon mode it listens to the node's events; in offline mode the CLI calls one operation and closes it. */
@@ -81,6 +111,13 @@ export class Companion extends EventEmitter<CompanionEvents> {
   private saveTimer: NodeJS.Timeout | undefined;
   private lastSaveAt = 0;
   private effectsDone: Promise<void> = Promise.resolve();
+  private saveFailure: SaveFailure | undefined;
+  private lastSavedAt: string | undefined;
+  /** SHA-256 of what each file last received, so a save writes only the files whose content changed. */
+  private readonly written = new Map<string, string>();
+  /** Our own list as it is on disk: what `status` and `blob` show (a change whose save failed is not shown as done). */
+  private durableOwn: P.SignedDeviceList;
+  private outcomes: RequestOutcome[];
   /** Set when the data directory's lock was lost: another process may own the files, so we must not write them. */
   private writesStopped = false;
   private running = false;
@@ -111,6 +148,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
       requests: loaded.requests,
       ...(loaded.friends ?? migrateFriends(loaded.table, this.now())),
     };
+    this.durableOwn = loaded.own;
+    this.outcomes = loaded.outcomes ?? [];
     this.metrics.refresher = () => this.refreshGauges();
     this.metrics.setLibtoxcoreVersion(this.node.libtoxcoreVersion);
   }
@@ -120,6 +159,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
   /** Feeds one event to the reducer, keeps the new state, queues its effects; throws a refused command's CompanionError. */
   dispatch(event: CompanionEvent): Reduction {
     const r = reduce(this.state, event, this.env);
+    if (r.state.own !== this.state.own) faultPoint('after-sign');
     this.state = r.state;
     this.perform(r.effects);
     return r;
@@ -146,7 +186,9 @@ export class Companion extends EventEmitter<CompanionEvents> {
         if (e.type === 'save' && this.queue.some((x) => x.type === 'publish')) {
           this.queue.shift();
           this.dirty = true;
-          this.effectsDone = this.saveNow(e.why).catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'save failed')).then(() => {
+          // Durable before visible: the publish waits until the save succeeded; a failed save (full disk) is retried,
+          // and until then nothing of it is published.
+          this.effectsDone = this.saveUntilDurable(e.why).then(() => {
             this.draining = false;
             this.drain();
           });
@@ -168,6 +210,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
         break;
       case 'publish':
         this.node.setStatusMessage(e.statusMessage);
+        if (faultArmed() === 'after-publish') this.faultAfterNextIterate();
         this.metrics.publishes.inc();
         this.emit('published', { seq: e.seq, devices: P.devicesOf(this.state.own.list) });
         this.scheduleRepublish();
@@ -228,9 +271,9 @@ export class Companion extends EventEmitter<CompanionEvents> {
     return this.state;
   }
 
-  /** The status message we publish: human text plus the signed blob. */
+  /** The status message we publish: human text plus the signed blob of the saved list. */
   statusMessage(): string {
-    return P.buildStatusMessage(this.state.own, this.config.statusText);
+    return P.buildStatusMessage(this.durableOwn, this.config.statusText);
   }
 
   /**
@@ -252,6 +295,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     on('iterate', (e) => this.metrics.observeIterate(e.lagMs, e.durationMs));
 
     if (this.config.name) this.node.setName(this.config.name);
+    if (faultArmed()) this.log.warn({ fault: faultArmed() }, 'TEST FAULT INJECTION ARMED: this process kills itself at that step');
     this.command({ cmd: 'start' });
     this.scanFriends();
     try {
@@ -264,7 +308,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.node.start();
     this.timers.push(setInterval(() => this.guard('timer', () => this.dispatch({ type: 'timer', now: this.now() })), this.config.saveIntervalSeconds * 1000));
     this.scheduleRepublish();
-    await this.flush();
+    // A failing save (full disk) does not stop the daemon: it is logged, shown in status and /healthz, and retried.
+    await this.flush().catch(() => undefined);
   }
 
   /**
@@ -284,13 +329,17 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.timers = [];
     if (this.republishTimer) clearTimeout(this.republishTimer);
     this.republishTimer = undefined;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.retryWake?.();
     for (const off of this.unsubscribe.splice(0)) off();
     if (this.running) {
       this.running = false;
       await this.node.stop();
     }
     if (save || this.state.softDirty) this.dirty = true;
-    await this.flush();
+    // What the commands changed was saved before they answered; a final save that fails is logged, not thrown.
+    await this.flush().catch(() => undefined);
     await this.node.close();
   }
 
@@ -312,15 +361,47 @@ export class Companion extends EventEmitter<CompanionEvents> {
     const wait = Math.max(0, this.lastSaveAt + MIN_SAVE_INTERVAL_MS - Date.now());
     this.saveTimer = setTimeout(() => {
       this.saveTimer = undefined;
-      void this.saveNow(why).catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'save failed'));
+      // A failure was logged by writeFiles, which also schedules the retry.
+      void this.saveNow(why).catch(() => undefined);
     }, wait);
+    this.saveTimer.unref();
   }
 
-  /** Resolves once every queued effect is performed and every change is saved. */
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** Ends the wait before the next retry at once (close: one last try, then give up). */
+  private retryWake: (() => void) | undefined;
+
+  /** Saves, retrying every SAVE_RETRY_MS while the disk refuses; resolves once the state is durable (or the companion closes). */
+  private async saveUntilDurable(why: string): Promise<void> {
+    this.dirty = true;
+    for (;;) {
+      try {
+        await this.saveNow(why);
+        return;
+      } catch {
+        if (this.closing || this.writesStopped) return;
+        await new Promise<void>((r) => {
+          this.retryWake = r;
+          this.retryTimer = setTimeout(r, SAVE_RETRY_MS);
+          this.retryTimer.unref();
+        });
+        this.dirty = true;
+      }
+    }
+  }
+
+  /**
+   * Resolves once every queued effect is performed and every change is saved; rejects with `SAVE_FAILED` while the
+   * disk refuses the save (the change stays in memory, unpublished, and is retried).
+   */
   async flush(): Promise<void> {
+    // A save that must precede a publish failed: report it now rather than wait for the disk to come back.
+    if (this.saveFailure && this.queue.some((x) => x.type === 'publish')) {
+      throw new SaveError('SAVE_FAILED', `saving the data directory failed (${this.saveFailure.code}: ${this.saveFailure.message}); the change is not published and is retried`);
+    }
     // A durable save resumes the queue, which may hold the next one: wait until no new one started.
     for (let p = this.effectsDone; ; p = this.effectsDone) {
-      await p;
+      await Promise.race([p, this.saveFailed()]);
       if (p === this.effectsDone) break;
     }
     if (this.saveTimer) {
@@ -341,6 +422,47 @@ export class Companion extends EventEmitter<CompanionEvents> {
     return this.saveChain;
   }
 
+  /** Rejects with SAVE_FAILED as soon as a save fails (for flush, which must not wait for the disk to come back). */
+  private saveFailed(): Promise<never> {
+    const failed = new Promise<never>((_, reject) => {
+      const check = () => {
+        if (!this.saveFailure) return;
+        this.off('saveFailed', check);
+        reject(new SaveError('SAVE_FAILED', `saving the data directory failed (${this.saveFailure.code}: ${this.saveFailure.message}); the change is not published and is retried`));
+      };
+      this.on('saveFailed', check);
+      void this.effectsDone.finally(() => this.off('saveFailed', check));
+    });
+    // Handled here too: a failure after flush stopped listening must not become an unhandled rejection.
+    failed.catch(() => undefined);
+    return failed;
+  }
+
+  /** The files of the current state, in the order a commit writes them, with the bytes that decide "changed". */
+  private stateFiles(): Array<{ name: string; data: () => Uint8Array | string; key: Uint8Array | string }> {
+    const s = this.state;
+    const text = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+    const devices = text(P.ownListToJson(s.own));
+    const requests = text({ version: 1, requests: s.requests });
+    const friends = text({ version: 1, friends: s.friends, blocked: s.blocked, expired: s.expired, vouched: s.vouched, autoAdds: s.autoAdds } satisfies FriendsFile & { version: 1 });
+    const outcomes = `${JSON.stringify({ version: 1, outcomes: this.outcomes })}\n`;
+    const table = P.tableText(s.table);
+    // The profile is compared in plain form: an encrypted one differs at every save (fresh nonce) even when unchanged.
+    const plain = this.node.savedata();
+    return [
+      { name: FILES.profile, data: () => this.node.profileBytes(), key: plain },
+      { name: FILES.table, data: () => table, key: table },
+      { name: FILES.devices, data: () => devices, key: devices },
+      { name: FILES.requests, data: () => requests, key: requests },
+      { name: FILES.friends, data: () => friends, key: friends },
+      { name: FILES.outcomes, data: () => outcomes, key: outcomes },
+    ];
+  }
+
+  /**
+   * One save: the state of this one moment (captured synchronously), the files whose content changed, as one atomic
+   * commit (commitFiles: a redo journal first, so a crash leaves all of them or none). SAVE_FAILED when the disk refuses.
+   */
   private async writeFiles(why: string): Promise<void> {
     if (!this.dirty) return;
     if (this.writesStopped) {
@@ -349,16 +471,70 @@ export class Companion extends EventEmitter<CompanionEvents> {
     }
     this.dirty = false;
     this.lastSaveAt = Date.now();
-    const dir = this.config.dir;
-    const s = this.state;
-    await this.node.save();
-    await P.saveTable(dataPath(dir, 'table'), s.table);
-    await writeJsonFile(dataPath(dir, 'devices'), P.ownListToJson(s.own));
-    await writeJsonFile(dataPath(dir, 'requests'), { version: 1, requests: s.requests });
-    await writeJsonFile(dataPath(dir, 'friends'), { version: 1, friends: s.friends, blocked: s.blocked, expired: s.expired, vouched: s.vouched, autoAdds: s.autoAdds } satisfies FriendsFile & { version: 1 });
+    const own = this.state.own;
+    const files: CommitFile[] = [];
+    const hashes = new Map<string, string>();
+    for (const f of this.stateFiles()) {
+      const h = createHash('sha256').update(f.key).digest('hex');
+      if (this.written.get(f.name) === h) continue;
+      files.push({ name: f.name, data: f.data() });
+      hashes.set(f.name, h);
+    }
+    try {
+      await commitFiles(this.config.dir, files);
+    } catch (err) {
+      this.dirty = true;
+      const e = err as NodeJS.ErrnoException;
+      this.saveFailure = { at: new Date().toISOString(), code: e.code ?? 'EIO', message: e.message };
+      this.metrics.saveFailures.inc();
+      this.log.error({ why, code: e.code, err: e.message }, 'save failed: nothing of it is published or acknowledged; retrying');
+      this.emit('saveFailed');
+      if (!this.closing && !this.saveTimer && !this.writesStopped) this.requestSaveIn(SAVE_RETRY_MS, 'retry');
+      throw new SaveError('SAVE_FAILED', `saving the data directory failed (${e.code ?? 'error'}: ${e.message}); the change is not published and is retried`, { cause: err });
+    }
+    for (const [name, h] of hashes) this.written.set(name, h);
+    if (this.saveFailure) this.log.info({ failedSince: this.saveFailure.at }, 'saving works again');
+    this.saveFailure = undefined;
+    this.lastSavedAt = new Date().toISOString();
+    this.durableOwn = own;
+    faultPoint('after-save');
     this.metrics.saves.inc();
-    this.log.debug({ why }, 'saved profile, table, own list and friends');
+    this.log.debug({ why, files: files.map((f) => f.name) }, 'saved');
     this.emit('saved');
+  }
+
+  /** A background save in `ms` (the retry after a failure). */
+  private requestSaveIn(ms: number, why: string): void {
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      void this.saveNow(why).catch(() => undefined);
+    }, ms);
+    this.saveTimer.unref();
+  }
+
+  /** The recorded outcome of a request id, if any. */
+  outcomeOf(id: string): RequestOutcome | undefined {
+    return this.outcomes.find((o) => o.id === id);
+  }
+
+  /**
+   * Records a request's outcome in the state, so the next commit saves it together with the change it made: after a
+   * crash, either both are on disk or neither (then a retry applies the change for the first time).
+   */
+  recordOutcome(outcome: RequestOutcome): void {
+    this.outcomes.push(outcome);
+    if (this.outcomes.length > MAX_OUTCOMES_KEPT) this.outcomes.splice(0, this.outcomes.length - MAX_OUTCOMES_KEPT);
+    this.dirty = true;
+  }
+
+  /** Test fault 'after-publish': toxcore sends a new status message at its next iterate, so the crash comes after that. */
+  private faultAfterNextIterate(): void {
+    if (!this.running) return faultPoint('after-publish');
+    const fn = () => {
+      this.node.off('iterate', fn);
+      faultPoint('after-publish');
+    };
+    this.node.on('iterate', fn);
   }
 
   private scheduleRepublish(): void {
@@ -431,8 +607,14 @@ export class Companion extends EventEmitter<CompanionEvents> {
   health(): { healthy: boolean; body: unknown } {
     const connection = this.node.selfConnection();
     const inGrace = Date.now() - this.startedAt < this.config.healthGraceSeconds * 1000;
-    const healthy = connection !== 'none' || inGrace;
-    return { healthy, body: { status: healthy ? 'ok' : 'unhealthy', connection, inGracePeriod: inGrace && connection === 'none', uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000), libtoxcore: this.node.libtoxcoreVersion } };
+    // A daemon that cannot save cannot publish or acknowledge changes: unhealthy, with the reason.
+    const healthy = (connection !== 'none' || inGrace) && !this.saveFailure;
+    return { healthy, body: { status: healthy ? 'ok' : 'unhealthy', connection, inGracePeriod: inGrace && connection === 'none', uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000), libtoxcore: this.node.libtoxcoreVersion, save: this.saveView() } };
+  }
+
+  /** The state of saving: `ok`, when it last succeeded, and the last error while saves fail. */
+  saveView(): { ok: boolean; lastSavedAt: string | null; error?: SaveFailure } {
+    return { ok: !this.saveFailure, lastSavedAt: this.lastSavedAt ?? null, ...(this.saveFailure ? { error: this.saveFailure } : {}) };
   }
 
   /** The table as JSON-friendly views; `addedByUs` and the active device come from the companion's records. */
@@ -463,12 +645,13 @@ export class Companion extends EventEmitter<CompanionEvents> {
       libtoxcore: this.node.libtoxcoreVersion,
       running: this.running,
       friends,
-      devices: P.devicesOf(s.own.list),
+      // The saved list (the one we publish): a change whose save failed is not shown as done.
+      devices: P.devicesOf(this.durableOwn.list),
       /** Other devices of our list that are not Tox friends of this one: they never see each other's lists. */
-      siblingsNotFriends: P.devicesOf(s.own.list).filter((d) => d.publicKey !== this.node.publicKey && !this.node.friend(d.publicKey)).map((d) => d.publicKey),
-      seq: s.own.list.seq,
-      issuedAt: s.own.list.issuedAt,
-      ttl: s.own.list.ttl,
+      siblingsNotFriends: P.devicesOf(this.durableOwn.list).filter((d) => d.publicKey !== this.node.publicKey && !this.node.friend(d.publicKey)).map((d) => d.publicKey),
+      seq: this.durableOwn.list.seq,
+      issuedAt: this.durableOwn.list.issuedAt,
+      ttl: this.durableOwn.list.ttl,
       policy: this.config.policy,
       acceptRequests: this.config.acceptRequests,
       personas: P.countByState(s.table),
@@ -477,6 +660,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
       blocked: s.blocked.length,
       alarms: [...s.alarms],
       rejections: s.rejections,
+      save: this.saveView(),
     };
   }
 
@@ -493,6 +677,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
 
   /** Adds a device to our list (at the end, or first with `active`), re-signs and publishes. */
   deviceAdd(publicKey: string, name = '', active = false): P.DeviceView[] {
+    requireValidCurve25519(publicKey);
     return this.command({ cmd: 'deviceAdd', publicKey, name, active }).result as P.DeviceView[];
   }
 
@@ -553,6 +738,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
 
   /** Sends a friend request to a Tox ID (and lifts a block of that key). */
   friendAdd(address: string, message: string): { publicKey: string } {
+    requireValidCurve25519(address);
     return this.command({ cmd: 'friendAdd', address, message }).result as { publicKey: string };
   }
 
@@ -577,6 +763,20 @@ export class Companion extends EventEmitter<CompanionEvents> {
   /** Declines (forgets) a stored friend request (full key or unique prefix). */
   decline(ref: string): PendingRequest {
     return this.command({ cmd: 'decline', ref }).result as PendingRequest;
+  }
+}
+
+/**
+ * Throws `INVALID_PUBLIC_KEY` for a key (64 hex, or a Tox ID starting with one) that toxcore refuses as a Curve25519
+ * public key, its last byte 0x80 or more: such a device could never become anyone's friend, and toxcore would report it
+ * as a bad checksum, which is not the cause. Anything that is not hex is left to the reducer's BAD_ARGUMENT.
+ */
+function requireValidCurve25519(keyOrId: string): void {
+  const t = keyOrId.trim().toUpperCase();
+  if (!/^[0-9A-F]{64}([0-9A-F]{12})?$/.test(t)) return;
+  const last = t.slice(62, 64);
+  if (Number.parseInt(last, 16) >= 0x80) {
+    throw new CompanionError('INVALID_PUBLIC_KEY', `${t.slice(0, 8)}… is not a valid Curve25519 public key (its 32nd byte is 0x${last}; Tox keys end in a byte below 0x80)`);
   }
 }
 
@@ -662,13 +862,49 @@ export async function loadCompanionState(dir: string, devicePublicKey: string, t
     }
     // Checked before it is ever re-signed: a list edited on disk must not be laundered into a validly signed one.
     if (!P.verifyOwnList(own)) throw new DataDirError('BAD_FILE', `${devicesPath}: the device list's signature does not verify with persona.key; restore it from a backup`);
+    // One save is one state, but a directory written by an older version (which published before it saved) or put
+    // back from a backup may hold a devices.json older than the list in our own status message, which friends may
+    // have seen: continue from the newer one, or friends refuse what we publish as a rollback.
+    const published = ownListInStatus(key, devicePublicKey, options.selfStatusMessage);
+    if (published && published.list.seq > own.list.seq) {
+      options.log?.warn({ file: devicesPath, fileSeq: own.list.seq, publishedSeq: published.list.seq }, 'devices.json is older than the list in our own status message: continuing from the published list');
+      own = published;
+      await writeJsonFile(devicesPath, P.ownListToJson(own));
+    }
   } else {
     own = recoverOwnList(dir, devicesPath, key, devicePublicKey, options.selfStatusMessage, now, ttl, options.log);
     await writeJsonFile(devicesPath, P.ownListToJson(own));
   }
   const table = await P.loadTable(dataPath(dir, 'table'));
   const friends = loadFriends(dataPath(dir, 'friends'));
-  return { key, own, table, requests: loadRequests(dataPath(dir, 'requests')), ...(friends ? { friends } : {}) };
+  return { key, own, table, requests: loadRequests(dataPath(dir, 'requests')), ...(friends ? { friends } : {}), outcomes: loadOutcomes(dataPath(dir, 'outcomes')) };
+}
+
+const OutcomesFileSchema = z.object({
+  version: z.literal(1),
+  outcomes: z.array(z.object({
+    id: z.string(),
+    op: z.string(),
+    at: z.string(),
+    ok: z.boolean(),
+    result: z.unknown().optional(),
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+  })),
+});
+
+/** outcomes.json (missing → none); a damaged one is `BAD_FILE`, as for the other state files. */
+function loadOutcomes(path: string): RequestOutcome[] {
+  const r = OutcomesFileSchema.safeParse(readJsonFile<unknown>(path, { version: 1, outcomes: [] }));
+  if (!r.success) throw new DataDirError('BAD_FILE', `${path}: not a request-outcomes file (${r.error.issues[0]?.message ?? 'invalid'}); it may be deleted (retries of older requests then apply again)`);
+  return r.data.outcomes.slice(-MAX_OUTCOMES_KEPT) as RequestOutcome[];
+}
+
+/** The list in our own status message when it is a valid list of our persona that names this device. */
+function ownListInStatus(key: P.PersonaKey, devicePublicKey: string, statusMessage: string | Uint8Array | undefined): P.SignedDeviceList | undefined {
+  if (statusMessage === undefined || statusMessage.length === 0) return undefined;
+  const v = P.decodeOwnList(statusMessage);
+  if (!v.ok || P.listPersonaIdHex(v.signed.list) !== P.personaIdHex(key) || !P.verifyOwnList(v.signed)) return undefined;
+  return P.devicesOf(v.signed.list).some((d) => d.publicKey === devicePublicKey.toUpperCase()) ? v.signed : undefined;
 }
 
 const Hex64 = z.string().regex(/^[0-9A-F]{64}$/);

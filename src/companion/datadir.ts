@@ -4,7 +4,8 @@ import { chmod } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { acquireKernelLock, isKernelLockHeld, lockHolderPid, LockError } from '../util/lock.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { recoverDir, writeFileAtomic } from '../util/fs.js';
+import type { Logger } from './log.js';
 import { ToxPersonaError } from '../util/errors.js';
 
 /** A data-directory problem. Codes: `NOT_INITIALIZED`, `ALREADY_INITIALIZED`, `LOCKED`, `BAD_FILE`. */
@@ -24,6 +25,8 @@ export const FILES = Object.freeze({
   requests: 'requests.json',
   /** Why each friend is one (added by the user, accepted, added for which personas), the block list and vouched personas. */
   friends: 'friends.json',
+  /** Outcomes of the latest mutating requests by request id, saved in the same commit as the change they made. */
+  outcomes: 'outcomes.json',
   /** Optional settings (see docs/CLI.md). */
   config: 'config.json',
   /** Bearer token for the admin endpoint's state-changing calls (0600). */
@@ -106,6 +109,19 @@ export async function lockDataDir(dir: string, options: { waitMs?: number; onCom
     if (timer) clearInterval(timer);
     held.release();
   };
+}
+
+/**
+ * Start-up repair, under the lock and before any state is read: finishes or drops a save that a crash interrupted (so
+ * the files are the state of one moment), removes temp files (a profile copy holds the secret key), makes every file
+ * 0600, and logs what it did.
+ */
+export async function repairDataDir(dir: string, log?: Logger): Promise<void> {
+  const r = await recoverDir(dir);
+  if (r.replayed.length > 0) log?.warn({ files: r.replayed }, 'finished a save that a crash interrupted');
+  if (r.droppedTornJournal) log?.warn('dropped an incomplete save journal: the crash came before that save was committed');
+  if (r.removedTemps.length > 0) log?.warn({ files: r.removedTemps }, 'removed temp files left by a crash');
+  if (r.tightened.length > 0) log?.warn({ files: r.tightened }, 'made files readable by their owner only (0600)');
 }
 
 /** Returns the admin token, creating a random one (0600) on first use. */

@@ -16,6 +16,7 @@ export class CompanionMetrics {
   readonly devicesAdded: Counter;
   readonly devicesRemoved: Counter;
   readonly saves: Counter;
+  readonly saveFailures: Counter;
   readonly iterateLag: Histogram;
   readonly iterateDuration: Histogram;
   readonly libtoxcore: Gauge<'version'>;
@@ -32,7 +33,8 @@ export class CompanionMetrics {
     this.publishes = new Counter({ name: 'tox_persona_publishes_total', help: 'Times our signed device list was (re)published in the status message.', registers });
     this.devicesAdded = new Counter({ name: 'tox_persona_devices_added_total', help: 'Friends added by ourselves because a verified list named them.', registers });
     this.devicesRemoved = new Counter({ name: 'tox_persona_devices_removed_total', help: 'Friends we had added that a newer list dropped.', registers });
-    this.saves = new Counter({ name: 'tox_persona_saves_total', help: 'Saves of profile and table.', registers });
+    this.saves = new Counter({ name: 'tox_persona_saves_total', help: 'Saves of the data directory (one atomic commit of the files that changed).', registers });
+    this.saveFailures = new Counter({ name: 'tox_persona_save_failures_total', help: 'Saves the file system refused (ENOSPC, EROFS, ...); the state stays in memory and the save is retried.', registers });
     // Lag: how long after tox_iteration_interval a turn of the iterate loop began (a busy event loop delays toxcore).
     const buckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
     this.iterateLag = new Histogram({ name: 'tox_persona_iterate_lag_seconds', help: 'How late each tox_iterate turn began, behind tox_iteration_interval.', buckets, registers });

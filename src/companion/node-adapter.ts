@@ -143,6 +143,10 @@ export class ToxNodePort implements NodePort {
     await this.tox.save();
   }
 
+  profileBytes(): Uint8Array {
+    return this.tox.savedata();
+  }
+
   start(): void {
     this.tox.start();
   }

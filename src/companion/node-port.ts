@@ -60,6 +60,8 @@ export interface NodePort {
   savedata(): Uint8Array;
   /** Writes the profile atomically to the path it was opened from. */
   save(): Promise<void>;
+  /** The profile file's bytes as save() would write them (encrypted when a passphrase is set), for a multi-file commit. */
+  profileBytes(): Uint8Array;
   /** Starts the iterate loop (networking). */
   start(): void;
   /** Stops the iterate loop; idempotent. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { CompanionConfig } from './config.js';
 import { configPath } from './config.js';
 import { Companion, loadCompanionState } from './companion.js';
-import { dataPath, ensureDir, isInitialized, lockDataDir, readOrCreateToken, rotateToken, requireInitialized, writeJsonFile, writeRuntime, DataDirError, type Release } from './datadir.js';
+import { FILES, dataPath, ensureDir, isInitialized, lockDataDir, readOrCreateToken, repairDataDir, rotateToken, requireInitialized, writeJsonFile, writeRuntime, DataDirError, type Release } from './datadir.js';
 import type { Logger } from './log.js';
 import { CompanionMetrics } from './metrics.js';
 import { openNode } from './node-adapter.js';
@@ -15,6 +15,7 @@ import { READ_ONLY_OPERATIONS, runOperation } from './ops.js';
 import * as P from './persona-port.js';
 import { useNativeCrypto } from '../crypto/native-sodium.js';
 import { startBootstrapd, type Bootstrapd } from '../tox/bootstrapd.js';
+import { commitFiles } from '../util/fs.js';
 import { defaultNodes } from '../tox/nodes.js';
 
 /** Environment variable holding the passphrase of an encrypted profile.tox (the same one `profile` commands read). */
@@ -74,6 +75,7 @@ export async function initDataDir(dir: string, options: InitOptions = {}): Promi
   // Waits a little for the lock: a concurrent init then finishes first and this one reports ALREADY_INITIALIZED, not LOCKED.
   const release = await lockDataDir(dir, { waitMs: 10_000 });
   try {
+    await repairDataDir(dir);
     // Checked again under the lock: another init may have created the directory between the first check and the lock.
     refuseInitialized(dir);
     const key = options.personaExport ? await P.importKey(options.personaExport, options.exportPassphrase) : await P.newPersonaKey();
@@ -95,12 +97,15 @@ export async function initDataDir(dir: string, options: InitOptions = {}): Promi
       // The device name is also the Tox name, so friends see "phone" rather than libtoxcore's empty name ("Anonymous").
       if (options.deviceName) node.setName(options.deviceName);
       node.setStatusMessage(P.buildStatusMessage(own, typeof options.settings?.statusText === 'string' ? options.settings.statusText : 'tox-persona'));
-      await node.save();
       // With $TOX_PERSONA_KEY_PASSPHRASE set, the key file is written encrypted; loading it later reads the same variable.
       const keyPass = keyPassphrase();
       await P.writePersonaKey(dataPath(dir, 'personaKey'), key, keyPass ? { passphrase: keyPass } : {});
-      await writeJsonFile(dataPath(dir, 'devices'), P.ownListToJson(own));
-      await P.saveTable(dataPath(dir, 'table'), P.emptyTable());
+      // Profile, first list and table in one commit: a crash leaves all of them or none (then init can run again).
+      await commitFiles(dir, [
+        { name: FILES.profile, data: node.profileBytes() },
+        { name: FILES.devices, data: `${JSON.stringify(P.ownListToJson(own), null, 2)}\n` },
+        { name: FILES.table, data: P.tableText(P.emptyTable()) },
+      ]);
       if (!existsSync(configPath(dir))) await writeJsonFile(configPath(dir), options.settings ?? {});
       await readOrCreateToken(dir);
       return { dir, toxId: node.address, publicKey: node.publicKey, personaId: P.personaIdHex(key) };
@@ -118,6 +123,7 @@ export async function openOffline(config: CompanionConfig, log: Logger): Promise
   requireInitialized(config.dir);
   const release = await lockDataDir(config.dir);
   try {
+    await repairDataDir(config.dir, log);
     const pass = profilePassphrase();
     const node = await openNode({ profilePath: dataPath(config.dir, 'profile'), udp: config.udp, ipv6: config.ipv6, localDiscovery: config.localDiscovery, ...(pass ? { passphrase: pass } : {}) });
     try {
@@ -198,6 +204,7 @@ export async function startDaemon(config: CompanionConfig, log: Logger, options:
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   };
   try {
+    await repairDataDir(config.dir, log);
     let bootstrapd: Bootstrapd | undefined;
     const nodes: NodePortBootstrap[] = [];
     if (config.network === 'local') {

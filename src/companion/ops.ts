@@ -2,6 +2,7 @@
 import type { Companion } from './companion.js';
 import { CompanionError } from './companion.js';
 import * as P from './persona-port.js';
+import { ToxPersonaError } from '../util/errors.js';
 
 /** One operation: takes JSON arguments, returns a JSON-friendly result. */
 export type Operation = (c: Companion, args: Record<string, unknown>) => Promise<unknown> | unknown;
@@ -54,11 +55,63 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
 /** Operations that only read: run offline, they leave the data directory's files untouched. */
 export const READ_ONLY_OPERATIONS: ReadonlySet<string> = new Set(['status', 'personaShow', 'deviceList', 'blob', 'personas', 'syncSource', 'friendList', 'requests']);
 
-/** Runs an operation by name; unknown names give `UNKNOWN_OPERATION`. */
+/** A request id: what a client sends so that a retry of the same request returns the first outcome. */
+const REQUEST_ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
+
+/** Requests being run now, by companion and request id: a retry arriving meanwhile waits for the same outcome. */
+const inFlight = new WeakMap<Companion, Map<string, Promise<unknown>>>();
+
+/**
+ * Runs an operation by name; unknown names give `UNKNOWN_OPERATION`. The answer comes only once the state it shows is
+ * saved (durable before visible). A mutating operation with `args.requestId` runs at most once per id: its outcome (a
+ * result or a refusal) is saved in the same commit as its change, and a retry with the same id gets that outcome back,
+ * also across a crash and restart of the daemon, instead of failing (`DEVICE_EXISTS`) or applying twice.
+ */
 export async function runOperation(c: Companion, name: string, args: Record<string, unknown>): Promise<unknown> {
   const op = Object.prototype.hasOwnProperty.call(OPERATIONS, name) ? OPERATIONS[name] : undefined;
   if (!op) throw new CompanionError('UNKNOWN_OPERATION', `no such operation: ${name}`);
-  const result = await op(c, args);
+  const { requestId, ...rest } = args;
+  if (requestId === undefined || READ_ONLY_OPERATIONS.has(name)) {
+    const result = await op(c, rest);
+    await c.flush();
+    return result;
+  }
+  if (typeof requestId !== 'string' || !REQUEST_ID_RE.test(requestId)) throw new CompanionError('BAD_ARGUMENT', 'requestId must be 8 to 64 characters of A-Z, a-z, 0-9, _ and -');
+  let running = inFlight.get(c);
+  if (!running) inFlight.set(c, (running = new Map()));
+  const same = running.get(requestId);
+  if (same) return same;
+  const p = runOnce(c, name, requestId, () => op(c, rest));
+  running.set(requestId, p);
+  try {
+    return await p;
+  } finally {
+    running.delete(requestId);
+  }
+}
+
+async function runOnce(c: Companion, name: string, id: string, run: () => Promise<unknown> | unknown): Promise<unknown> {
+  const prev = c.outcomeOf(id);
+  if (prev) {
+    if (prev.op !== name) throw new CompanionError('BAD_ARGUMENT', `request id ${id} was already used for ${prev.op}, not ${name}`);
+    // The first attempt's save may have failed (full disk): the outcome counts once it is on disk.
+    await c.flush();
+    if (!prev.ok) throw new CompanionError(prev.error!.code, prev.error!.message);
+    return prev.result;
+  }
+  let result: unknown;
+  try {
+    result = await run();
+  } catch (err) {
+    // A refusal is an outcome too (nothing changed, or only what the refusal says); a failed save is not: unknown.
+    if (err instanceof ToxPersonaError && err.code !== 'SAVE_FAILED') {
+      c.recordOutcome({ id, op: name, at: new Date().toISOString(), ok: false, error: { code: err.code, message: err.message } });
+      await c.flush().catch(() => undefined);
+    }
+    throw err;
+  }
+  // Recorded before any other task runs, so the save that carries the change carries its outcome too.
+  c.recordOutcome({ id, op: name, at: new Date().toISOString(), ok: true, result: JSON.parse(JSON.stringify(result ?? null)) as unknown });
   await c.flush();
   return result;
 }

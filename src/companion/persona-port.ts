@@ -8,7 +8,7 @@ import { generatePersonaKey, savePersonaKey, loadPersonaKey as loadKeyFile, expo
 import { personaReady } from '../persona/sodium.js';
 import { separateHumanText } from '../profile/sync.js';
 import { emptyTable as emptyPersonaTable, DEFAULT_MAX_CLOCK_SKEW_SECONDS, type PersonaTable, type PendingUpdate } from '../persona/table.js';
-import { loadTable as loadTableFile, saveTable as saveTableFile } from '../persona/store.js';
+import { loadTable as loadTableFile, saveTable as saveTableFile, serializeTable } from '../persona/store.js';
 
 export type { DeviceList, SignedDeviceList };
 
@@ -215,6 +215,11 @@ export function emptyTable(): Table {
 /** Loads the table file (missing → empty; corrupt → typed error, file untouched). */
 export async function loadTable(path: string): Promise<Table> {
   return loadTableFile(path);
+}
+
+/** The table file's text, for a save that commits several files at once. */
+export function tableText(table: Table): string {
+  return serializeTable(table);
 }
 
 /** Saves the table file atomically (the previous good copy kept as .bak). */

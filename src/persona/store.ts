@@ -124,14 +124,19 @@ export async function loadTable(path: string): Promise<PersonaTable> {
   return parseTable(text, path);
 }
 
+/** The table file's text (what saveTable writes); throws TypeError for a value that is not a valid table. */
+export function serializeTable(table: PersonaTable): string {
+  const checked = TableSchema.safeParse(table);
+  if (!checked.success) throw new TypeError(`saveTable: not a valid persona table (${checked.error.issues[0]?.path.join('.') ?? '?'}: ${checked.error.issues[0]?.message ?? 'invalid'})`);
+  return JSON.stringify(checked.data, null, 1) + '\n';
+}
+
 /**
  * Saves the table atomically (0600). The file it replaces must itself be a valid table, which is first copied to
  * `path.bak`; a corrupt or unknown-version file is never overwritten (the same typed error as loadTable).
  */
 export async function saveTable(path: string, table: PersonaTable): Promise<void> {
-  const checked = TableSchema.safeParse(table);
-  if (!checked.success) throw new TypeError(`saveTable: not a valid persona table (${checked.error.issues[0]?.path.join('.') ?? '?'}: ${checked.error.issues[0]?.message ?? 'invalid'})`);
-  const text = JSON.stringify(checked.data, null, 1) + '\n';
+  const text = serializeTable(table);
   let existing: string | undefined;
   try {
     existing = await readFile(path, 'utf8');

@@ -15,6 +15,11 @@ export const EXIT = Object.freeze({
   BUSY: 4,
   /** Refused: the operation was understood but refused (unknown device, rejected status message, wrong passphrase...). */
   REFUSED: 5,
+  /**
+   * Outcome unknown: a changing command may or may not have been applied (its daemon went away and no retry answered,
+   * or the disk refused the save and the daemon keeps retrying it). Run it again with the printed --request-id.
+   */
+  UNKNOWN: 6,
 });
 
 /** How a failure is reported, by kind. */
@@ -31,6 +36,8 @@ export const ERROR_KINDS = Object.freeze({
   conflict: { exit: EXIT.REFUSED, http: 409 },
   /** No valid token. */
   unauthorized: { exit: EXIT.REFUSED, http: 401 },
+  /** It may or may not have been applied: the answer was lost, or the disk refused the save (503: the daemon retries). */
+  unknown: { exit: EXIT.UNKNOWN, http: 503 },
   /** Understood and refused (the default for every code not listed). */
   refused: { exit: EXIT.REFUSED, http: 400 },
 });
@@ -58,6 +65,10 @@ export const ERROR_CODES: Readonly<Record<string, { kind: ErrorKind; doc: string
   KEY_FILE_CORRUPT: { kind: 'dataDir', doc: 'persona.key is damaged' },
   LOCKED: { kind: 'busy', doc: 'another process holds the data directory' },
   DAEMON_UNREACHABLE: { kind: 'busy', doc: 'the daemon recorded in daemon.json did not answer' },
+  DAEMON_NO_ANSWER: { kind: 'busy', doc: 'a read-only request reached the daemon but no answer came (it died or hung)' },
+  OUTCOME_UNKNOWN: { kind: 'unknown', doc: 'the daemon went away after a changing request was sent and no retry answered; retry with its --request-id' },
+  SAVE_FAILED: { kind: 'unknown', doc: 'the disk refused the save (ENOSPC, EROFS); the change is in memory, unpublished, and retried' },
+  INVALID_PUBLIC_KEY: { kind: 'usage', doc: 'a key toxcore refuses as a Curve25519 public key (last byte 0x80 or more)' },
   IN_USE: { kind: 'busy', doc: 'a Tox client profile is in use by a running client (profile sync)' },
   UNKNOWN_DEVICE: { kind: 'notFound', doc: 'no such device in our list' },
   UNKNOWN_PERSONA: { kind: 'notFound', doc: 'no such persona in the table' },

@@ -141,7 +141,7 @@ describe('data directory lifecycle', () => {
   it('a lost devices.json is rebuilt from the signed list in our own status message, not replaced by a new list', async () => {
     const dir = root('no-devices');
     await cliJson(['init', '--dir', dir, '--name', 'phone']);
-    await cliJson(['device', 'add', '--dir', dir, 'AB'.repeat(32), '--name', 'laptop']);
+    await cliJson(['device', 'add', '--dir', dir, '2B'.repeat(32), '--name', 'laptop']);
     const before = await cliJson(['device', 'list', '--dir', dir]);
     rmSync(join(dir, 'devices.json'));
     const after = await cliJson(['device', 'list', '--dir', dir]);

@@ -1,9 +1,21 @@
 // End to end, offline: init refuses to overwrite, persona export/import moves the key to a second device that starts
 // from the newest list, verify explains rejections, --help everywhere, and exit codes.
 import { describe, expect, it } from 'vitest';
-import { statSync, readFileSync } from 'node:fs';
+import { closeSync, statSync, readFileSync, writeSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { cli, cliJson } from './cli.js';
+import koffi from 'koffi';
+import { CLI, cleanEnv, cli, cliJson } from './cli.js';
+import { waitFor } from '../support/wait.js';
+
+/** True once a process sleeps in a read of its stdin (Linux: /proc/PID/wchan names a pipe or poll wait), i.e. it got there before the data. */
+function readProcStatus(pid: number): boolean {
+  try {
+    return /pipe|poll|wait|epoll/.test(readFileSync(`/proc/${pid}/wchan`, 'utf8')) && readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') S ');
+  } catch {
+    return false;
+  }
+}
 import { useTempDir } from '../support/tmp.js';
 
 describe('offline commands', () => {
@@ -58,6 +70,37 @@ describe('offline commands', () => {
     expect(none.stdout).toMatch(/rejected: NO_BLOB/);
   });
 
+  it('verify - waits for a pipe that delivers late, even a non-blocking one (was EAGAIN, exit 1)', async () => {
+    const blob = (await cliJson(['blob', '--dir', root('a')])).statusMessage as string;
+    // A pipe whose read end is O_NONBLOCK, as a parent process may leave a shared stdin (the flag belongs to the open file).
+    const libc = koffi.load(null as unknown as string);
+    // pipe2 with O_CLOEXEC: otherwise the child inherits our write end too and never sees end-of-file.
+    const pipe2 = libc.func('int pipe2(_Out_ int *fds, int flags)') as (fds: Int32Array, flags: number) => number;
+    const fcntl = libc.func('int fcntl(int fd, int cmd, ...)') as (fd: number, cmd: number, type: string, value: number) => number;
+    const fds = new Int32Array(2);
+    expect(pipe2(fds, 0o2000000)).toBe(0);
+    const F_SETFL = 4;
+    const O_NONBLOCK = 0o4000;
+    expect(fcntl(fds[0]!, F_SETFL, 'int', O_NONBLOCK)).toBe(0);
+    const child = spawn(process.execPath, [CLI, 'verify', '-', '--json'], { env: cleanEnv(), stdio: [fds[0]!, 'pipe', 'pipe'] });
+    closeSync(fds[0]!);
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const exit = new Promise<number | null>((r) => child.on('exit', r));
+    // The data comes once the command runs and has found stdin empty: late, as from a slow producer.
+    await waitFor(() => out.length > 0 || err.length > 0 || readProcStatus(child.pid!), { what: 'verify to start reading stdin', timeoutMs: 30_000 });
+    try {
+      writeSync(fds[1]!, `${blob}\n`);
+    } catch {
+      // EPIPE: the command already gave up on stdin (the bug); its exit code below says so.
+    }
+    closeSync(fds[1]!);
+    expect(await exit, err).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ ok: true });
+  });
+
   it('device changes offline take the lock, re-sign and are refused with codes', async () => {
     const a = root('a');
     const key = '12'.repeat(32);
@@ -70,6 +113,18 @@ describe('offline commands', () => {
     expect(dup.stderr).toMatch(/DEVICE_EXISTS/);
     const badKey = await cli(['device', 'add', '--dir', a, 'xyz']);
     expect(badKey.code).toBe(2);
+    // A key toxcore would refuse as a friend (last byte >= 0x80) is never signed into the list, with the real reason.
+    const notCurve = await cli(['device', 'add', '--dir', a, 'AB'.repeat(32), '--json']);
+    expect(notCurve.code).toBe(2);
+    expect(JSON.parse(notCurve.stderr).error.code).toBe('INVALID_PUBLIC_KEY');
+    const friendBad = await cli(['friend', 'add', '--dir', a, `${'AB'.repeat(32)}${'00'.repeat(6)}`, '--json']);
+    expect(friendBad.code).toBe(2);
+    expect(JSON.parse(friendBad.stderr).error.code).toBe('INVALID_PUBLIC_KEY');
+    // The same request id again: the first outcome, not DEVICE_EXISTS, and nothing applied twice.
+    const once = await cliJson(['device', 'add', '--dir', a, '13'.repeat(32), '--name', 'watch', '--request-id', 'watch-add-1']);
+    const again = await cliJson(['device', 'add', '--dir', a, '13'.repeat(32), '--name', 'watch', '--request-id', 'watch-add-1']);
+    expect(again).toEqual(once);
+    expect((await cliJson(['device', 'remove', '--dir', a, 'watch'])).devices.map((d: any) => d.name)).not.toContain('watch');
     expect((await cliJson(['device', 'remove', '--dir', a, 'tablet'])).devices.map((d: any) => d.name)).toEqual(['phone']);
   });
 

@@ -14,7 +14,8 @@ describe('graceful shutdown', () => {
     const dir = root('a');
     await cliJson(['init', '--dir', dir, '--name', 'phone']);
     const d = await startDaemonProcess(dir, ['--network', 'local']);
-    const keys = Array.from({ length: 30 }, () => randomBytes(32).toString('hex').toUpperCase());
+    // Valid Curve25519 keys (last byte below 0x80), as toxcore requires.
+    const keys = Array.from({ length: 30 }, () => randomBytes(32).toString('hex').toUpperCase().replace(/..$/, '3F'));
     const acked: string[] = [];
     const calls = keys.map((k, i) =>
       fetch(`${d.url}/api/deviceAdd`, { method: 'POST', headers: { authorization: `Bearer ${d.token}` }, body: JSON.stringify({ publicKey: k, name: `d${i}` }) })

@@ -72,6 +72,10 @@ export class FakeNode implements NodePort {
   async save(): Promise<void> {
     this.saves++;
   }
+  profileBytes(): Uint8Array {
+    this.saves++;
+    return new TextEncoder().encode(`fake profile of ${this.publicKey}\n`);
+  }
   start(): void {}
   async stop(): Promise<void> {}
   async close(): Promise<void> {}

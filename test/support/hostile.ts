@@ -9,8 +9,12 @@ import { initDataDir } from '../../src/companion/open.js';
 import * as P from '../../src/companion/persona-port.js';
 import type { BootstrapNode } from '../../src/tox/nodes.js';
 
-/** A random Tox public key, 64 uppercase hex. */
-export const randomKey = (): string => randomBytes(32).toString('hex').toUpperCase();
+/** A random Tox public key, 64 uppercase hex; valid as toxcore checks one (last byte below 0x80), as device add and friend add require. */
+export const randomKey = (): string => {
+  const b = randomBytes(32);
+  b[31]! &= 0x7f;
+  return b.toString('hex').toUpperCase();
+};
 
 /** A persona whose key the test holds: it signs whatever list an honest or hostile owner would publish. */
 export interface TestPersona {

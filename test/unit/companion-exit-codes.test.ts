@@ -19,6 +19,16 @@ describe('exitCodeFor', () => {
     expect(exitCodeFor(new Error('bug'))).toBe(1);
   });
 
+  it('not applied (2-5) and outcome unknown (6) are distinct: a lost answer or a failed save is 6, a refused connection or a held lock 4, an invalid key 2', () => {
+    expect(code('OUTCOME_UNKNOWN')).toBe(6);
+    expect(code('SAVE_FAILED')).toBe(6);
+    expect(code('DAEMON_UNREACHABLE')).toBe(4);
+    expect(code('LOCKED')).toBe(4);
+    expect(code('INVALID_PUBLIC_KEY')).toBe(2);
+    expect(code('DEVICE_EXISTS')).toBe(5);
+    expect(httpStatusForCode('SAVE_FAILED')).toBe(503);
+  });
+
   it('one registry: every listed code has a kind with an exit code and an HTTP status, and a one-line meaning', () => {
     for (const [c, e] of Object.entries(ERROR_CODES)) {
       expect(ERROR_KINDS[e.kind], c).toBeDefined();

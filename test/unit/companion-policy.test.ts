@@ -2,6 +2,7 @@
 // friend-request policy, records alarms, refuses lists that would not fit, saves what it changed, and logs no secrets.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,8 @@ import { createLogger } from '../../src/companion/log.js';
 import * as P from '../../src/companion/persona-port.js';
 import { FakeNode } from '../support/fake-node.js';
 
-const pk = () => randomBytes(32).toString('hex').toUpperCase();
+// A valid Curve25519 public key as toxcore sees one: random, last byte below 0x80.
+const pk = () => { const b = randomBytes(32); b[31]! &= 0x7f; return b.toString('hex').toUpperCase(); };
 
 /** Alice: a persona key and her signed lists, as her devices would publish them. */
 async function makeAlice() {
@@ -196,9 +198,13 @@ describe('companion logic (stub node)', () => {
   it('own list: changes re-sign and publish; a list that would not fit is refused and nothing changes', async () => {
     await open();
     const seq0 = bob.ownList.list.seq;
+    const before = node.status;
     bob.deviceAdd(pk(), 'tablet');
     expect(bob.ownList.list.seq).toBeGreaterThan(seq0);
-    await bob.flush(); // saved before it is published
+    // Durable before visible: the new list is published only once it is saved.
+    expect(node.status).toBe(before);
+    await bob.flush();
+    expect(JSON.parse(readFileSync(join(dir, 'devices.json'), 'utf8'))).toEqual(P.ownListToJson(bob.ownList));
     expect(P.verifyStatus(node.status, Date.now() / 1000)).toMatchObject({ ok: true, devices: [expect.anything(), expect.objectContaining({ name: 'tablet' })] });
     expect(() => bob.deviceRemove(node.publicKey)).toThrow(expect.objectContaining({ code: 'OWN_DEVICE' }));
     let refused: unknown;
@@ -250,7 +256,6 @@ describe('companion logic (stub node)', () => {
       expect(second.issuedAt).toBeGreaterThan(first.issuedAt);
       await bob.flush();
       expect(P.verifyStatus(node.status, now)).toMatchObject({ ok: true, seq: second.seq });
-      await bob.flush();
       await bob.close();
       // Reopened much later: the list is refreshed before it is published.
       now += 5000;

@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { loadCompanionState } from '../../src/companion/companion.js';
 import * as P from '../../src/companion/persona-port.js';
 
-const pk = () => randomBytes(32).toString('hex').toUpperCase();
+// A valid Curve25519 public key as toxcore sees one: random, last byte below 0x80.
+const pk = () => { const b = randomBytes(32); b[31]! &= 0x7f; return b.toString('hex').toUpperCase(); };
 
 describe('loadCompanionState: a missing devices.json', () => {
   let dir: string;

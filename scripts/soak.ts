@@ -1,0 +1,192 @@
+// The kill -9 soak (`npm run soak`): a real daemon over a real local tox-bootstrapd is SIGKILLed at random moments under concurrent device add/remove and friend add commands while a friend's companion watches; prints lost/corrupt/temp/mode counts, restart times and what the friend refused or alarmed on.
+//
+// SOAK_KILLS (default 200) kills; SOAK_SEED for a repeatable run. Exit 1 when any goal is missed (lost or corrupt > 0,
+// a temp file or a loose mode after a restart, a refusal or alarm at the friend).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startBootstrapd } from '../src/tox/bootstrapd.js';
+import { generateKeyPair, toxAddress } from '../src/profile/keys.js';
+import { bytesToHex } from '../src/util/bytes.js';
+import { randomBytes } from 'node:crypto';
+
+const CLI = resolve(import.meta.dirname, '../dist/src/cli/main.js');
+const KILLS = Number(process.env.SOAK_KILLS ?? 200);
+let seed = Number(process.env.SOAK_SEED ?? Date.now() % 100000);
+const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+
+function env(): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TOX_PERSONA_')) e[k] = v;
+  return e;
+}
+
+function cli(args: string[], extra: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((r) => {
+    const c = spawn(process.execPath, [CLI, ...args], { env: { ...env(), ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    c.on('exit', (code) => r({ code: code ?? -1, out, err }));
+  });
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 120_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > end) throw new Error(`soak: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const validKey = () => bytesToHex(generateKeyPair().publicKey).toUpperCase();
+const root = mkdtempSync(join(tmpdir(), 'tp-soak-'));
+const A = join(root, 'alice');
+const B = join(root, 'bob');
+const bootstrapd = await startBootstrapd();
+const runArgs = ['--bootstrap', bootstrapd.nodeString(), '--ttl', '3600', '--accept-requests', 'all', '--log-level', 'warn'];
+
+function startDaemon(dir: string): ChildProcess {
+  return spawn(process.execPath, [CLI, 'run', '--dir', dir, ...runArgs], { env: env(), stdio: ['ignore', 'ignore', 'ignore'] });
+}
+
+async function admin(dir: string): Promise<{ url: string; pid: number; headers: Record<string, string> }> {
+  const rt = JSON.parse(readFileSync(join(dir, 'daemon.json'), 'utf8')) as { pid: number; admin: { host: string; port: number } };
+  const token = readFileSync(join(dir, 'admin.token'), 'utf8').trim();
+  return { url: `http://${rt.admin.host}:${rt.admin.port}`, pid: rt.pid, headers: { authorization: `Bearer ${token}` } };
+}
+
+/** Answering and DHT-connected: /healthz says so (the grace period is not enough). */
+async function ready(dir: string, child: ChildProcess): Promise<string> {
+  return until(`the daemon on ${dir} to answer, DHT-connected`, async () => {
+    const a = await admin(dir);
+    if (a.pid !== child.pid) return undefined;
+    const h = (await (await fetch(`${a.url}/healthz`)).json()) as { connection: string };
+    return h.connection !== 'none' ? a.url : undefined;
+  });
+}
+
+await cli(['init', '--dir', A, '--name', 'phone']);
+const bobInit = JSON.parse((await cli(['init', '--dir', B, '--name', 'bob', '--json'])).out) as { toxId: string };
+const bob = startDaemon(B);
+const bobUrl = await ready(B, bob);
+let alice = startDaemon(A);
+await ready(A, alice);
+await cli(['friend', 'add', '--dir', A, bobInit.toxId]);
+
+// What the soak expects: devices whose add was acknowledged (exit 0) must be listed unless a later acknowledged remove
+// dropped them; exit 6 (outcome unknown) is counted, never assumed either way.
+const present = new Set<string>();
+let acked = 0;
+let unknown = 0;
+let refused = 0;
+let lost = 0;
+let corrupt = 0;
+let temps = 0;
+let loose = 0;
+const restartMs: number[] = [];
+const friendsAdded: string[] = [];
+
+async function client(stop: () => boolean): Promise<void> {
+  while (!stop()) {
+    const r = rand();
+    if (r < 0.5 || present.size === 0) {
+      const pk = validKey();
+      const res = await cli(['device', 'add', '--dir', A, pk, '--name', `d${acked}`], { TOX_PERSONA_RETRY_SECONDS: '20' });
+      if (res.code === 0) {
+        acked++;
+        present.add(pk);
+      } else if (res.code === 6) unknown++;
+      else refused++;
+    } else if (r < 0.8) {
+      const pk = [...present][Math.floor(rand() * present.size)]!;
+      const res = await cli(['device', 'remove', '--dir', A, pk], { TOX_PERSONA_RETRY_SECONDS: '20' });
+      if (res.code === 0) {
+        acked++;
+        present.delete(pk);
+      } else if (res.code === 6) {
+        unknown++;
+        present.delete(pk); // may or may not be gone: no longer an expectation
+      }
+      else refused++;
+    } else {
+      const kp = generateKeyPair();
+      const id = bytesToHex(toxAddress(kp.publicKey, randomBytes(4).readUInt32BE(0))).toUpperCase();
+      const res = await cli(['friend', 'add', '--dir', A, id], { TOX_PERSONA_RETRY_SECONDS: '20' });
+      if (res.code === 0) {
+        acked++;
+        friendsAdded.push(id.slice(0, 64));
+      } else if (res.code === 6) unknown++;
+      else refused++;
+    }
+  }
+}
+
+function checkDir(): void {
+  for (const name of readdirSync(A)) {
+    const p = join(A, name);
+    const st = statSync(p);
+    if (!st.isFile()) continue;
+    if (/\.tmp$|^commit\.journal$|^(profile\.tox|personas\.json|devices\.json|requests\.json|friends\.json|outcomes\.json)\.\d+$/.test(name)) temps++;
+    if ((st.mode & 0o077) !== 0) loose++;
+    if (name.endsWith('.json') && name !== 'daemon.json') {
+      try {
+        JSON.parse(readFileSync(p, 'utf8'));
+      } catch {
+        corrupt++;
+      }
+    }
+  }
+}
+
+for (let k = 0; k < KILLS; k++) {
+  let stopped = false;
+  const clients = [client(() => stopped), client(() => stopped), client(() => stopped)];
+  await new Promise((r) => setTimeout(r, 300 + rand() * 2500));
+  alice.kill('SIGKILL');
+  await new Promise((r) => alice.once('exit', r));
+  const t0 = Date.now();
+  alice = startDaemon(A);
+  await ready(A, alice);
+  restartMs.push(Date.now() - t0);
+  stopped = true;
+  await Promise.all(clients);
+  checkDir();
+  if ((k + 1) % 10 === 0) console.log(`soak: ${k + 1}/${KILLS} kills, ${acked} acknowledged changes, median restart ${restartMs.slice().sort((a, b) => a - b)[Math.floor(restartMs.length / 2)]} ms`);
+}
+
+// Every acknowledged change is there, and the friend holds the list Alice publishes.
+const aliceAdmin = await admin(A);
+const status = (await (await fetch(`${aliceAdmin.url}/status`, { headers: aliceAdmin.headers })).json()) as { seq: number; devices: Array<{ publicKey: string }> };
+const listed = new Set(status.devices.map((d) => d.publicKey));
+for (const pk of present) if (!listed.has(pk)) lost++;
+const friendList = JSON.parse((await cli(['friend', 'list', '--dir', A, '--json'])).out) as { friends: Array<{ publicKey: string }> };
+for (const pk of friendsAdded) if (!friendList.friends.some((f) => f.publicKey === pk)) lost++;
+const alicePersona = JSON.parse((await cli(['persona', 'show', '--dir', A, '--json'])).out).personaId as string;
+await until('Bob to hold Alice\'s current list', async () => {
+  const entry = ((await (await fetch(`${bobUrl}/personas`, { headers: (await admin(B)).headers })).json()) as { personas: Array<{ personaId: string; seq: number }> }).personas.find((p) => p.personaId === alicePersona);
+  return entry?.seq === status.seq;
+});
+const metrics = await (await fetch(`${bobUrl}/metrics`)).text();
+const complaints = metrics.split('\n').filter((l) => /^tox_persona_(lists_rejected_total|alarms_total)\{/.test(l) && !/ 0$/.test(l));
+const sorted = restartMs.slice().sort((a, b) => a - b);
+const q = (f: number) => sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))]!;
+console.log(`soak: ${KILLS} kills (seed ${process.env.SOAK_SEED ?? 'time'}), ${acked} acknowledged changes, ${unknown} outcome unknown, ${refused} refused`);
+console.log(`soak: lost ${lost}, corrupt ${corrupt}, temp files after restart ${temps}, files not 0600 ${loose}`);
+console.log(`soak: restart after SIGKILL to answering + DHT-connected: median ${q(0.5)} ms, p90 ${q(0.9)} ms, max ${sorted[sorted.length - 1]} ms`);
+console.log(`soak: friend refused/alarmed: ${complaints.length === 0 ? 'nothing' : complaints.join('; ')}`);
+alice.kill('SIGTERM');
+bob.kill('SIGTERM');
+await Promise.all([new Promise((r) => alice.once('exit', r)), new Promise((r) => bob.once('exit', r))]);
+await bootstrapd.close();
+if (!process.env.SOAK_KEEP) rmSync(root, { recursive: true, force: true });
+const ok = lost === 0 && corrupt === 0 && temps === 0 && loose === 0 && complaints.length === 0;
+process.exit(ok ? 0 : 1);
