@@ -9,7 +9,7 @@ import { encryptProfile } from '../profile/encrypted.js';
 import { writeProfile } from '../profile/codec.js';
 import { loadProfileBytes } from '../profile/rekey.js';
 import { profileInUse } from '../profile/in-use.js';
-import { planProfileSync, type SyncChange, type SyncRecord, type SyncSource } from '../profile/sync.js';
+import { humanTextOf, planProfileSync, type SyncChange, type SyncRecord, type SyncSource } from '../profile/sync.js';
 import { common, callOperation, type CommonOptions } from './context.js';
 import { print, shortKey } from './output.js';
 
@@ -70,7 +70,9 @@ function syncText(o: ProfileSyncOutput): string {
     `removed: ${o.removed.length}`,
     ...o.removed.map(line),
     ...(o.declined.length > 0 ? [`removed by you in the client since the last sync (not added again): ${o.declined.join(', ')}`] : []),
-    `status message: ${o.statusMessage.changed ? 'signed list updated' : 'unchanged'}; the list expires ${o.listExpiresAt}: sync again before then`,
+    `status message: ${o.statusMessage.changed ? 'signed list updated' : 'unchanged'}; the list expires ${o.listExpiresAt}${
+      Date.parse(o.listExpiresAt) < Date.now() ? ' (EXPIRED: run the companion, which re-signs it, then sync again)' : ': sync again before then'
+    }`,
     `record of what sync added: ${o.record}`,
   ].join('\n');
 }
@@ -85,10 +87,12 @@ export function registerProfileSyncCommand(profile: Command, inputPassphrase: (f
       const path = resolve(file);
       const busy = profileInUse(path);
       if (busy) throw new ProfileError('IN_USE', `${file} looks in use: ${busy}. Quit the client first (it would overwrite the changes on its next save)`);
-      const raw = new Uint8Array(await readFile(path).catch((cause: NodeJS.ErrnoException) => {
+      // Stat first: a write that lands after it changes mtime, so the check before writing sees it.
+      const fail = (cause: NodeJS.ErrnoException): never => {
         throw new ProfileError('READ_FAILED', `cannot read ${file}: ${cause.code ?? cause.message}`, { cause });
-      }));
-      const before = await stat(path);
+      };
+      const before = await stat(path).catch(fail);
+      const raw = new Uint8Array(await readFile(path).catch(fail));
       const passphrase = await inputPassphrase(o.passphraseFile);
       const loaded = loadProfileBytes(raw, passphrase === undefined ? {} : { passphrase });
       const source = (await callOperation(o, 'syncSource')) as SyncSource;
@@ -116,7 +120,7 @@ export function registerProfileSyncCommand(profile: Command, inputPassphrase: (f
         added: plan.added,
         removed: plan.removed,
         declined: plan.declined,
-        statusMessage: { changed: plan.status.changed, humanText: plan.status.after.slice(0, Math.max(0, plan.status.after.lastIndexOf('~tp1:'))).trimEnd() },
+        statusMessage: { changed: plan.status.changed, humanText: humanTextOf(plan.status.after) },
         listExpiresAt: new Date(source.expiresAt * 1000).toISOString(),
       };
       print(o.json === true, out, () => syncText(out));
