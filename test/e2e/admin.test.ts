@@ -9,6 +9,9 @@ import { cli, cliJson, startDaemonProcess, type DaemonProcess } from './cli.js';
 import { useTempDir } from '../support/tmp.js';
 import { expectedLibtoxcoreVersion } from '../support/libtoxcore-version.js';
 
+/** A Tox public key toxcore accepts (last byte below 0x80, as device add requires). */
+const VALID_KEY = `${'AB'.repeat(31)}0B`;
+
 describe('admin endpoint of a running daemon (--network local)', () => {
   let root: string;
   let d: DaemonProcess;
@@ -91,7 +94,7 @@ describe('admin endpoint of a running daemon (--network local)', () => {
   });
 
   it('state-changing calls need the token', async () => {
-    const call = (headers: Record<string, string>) => fetch(`${d.url}/api/deviceAdd`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ publicKey: 'AB'.repeat(32), name: 'x' }) });
+    const call = (headers: Record<string, string>) => fetch(`${d.url}/api/deviceAdd`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ publicKey: VALID_KEY, name: 'x' }) });
     const none = await call({});
     expect(none.status).toBe(401);
     expect(((await none.json()) as any).error.code).toBe('UNAUTHORIZED');

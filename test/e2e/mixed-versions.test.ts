@@ -17,7 +17,7 @@ interface PersonaJson {
 }
 
 async function personasOf(d: DaemonProcess): Promise<PersonaJson[]> {
-  return ((await (await fetch(`${d.url}/personas`)).json()) as { personas: PersonaJson[] }).personas;
+  return ((await (await fetch(`${d.url}/personas`, { headers: { authorization: `Bearer ${d.token}` } })).json()) as { personas: PersonaJson[] }).personas;
 }
 
 describe('mixed libtoxcore versions on one network', () => {
