@@ -218,12 +218,13 @@ pass "companion connected ($(jget "$st" j.connection)) via the bootstrap contain
 
 # The versions the image runs: libtoxcore as the daemon reports it (status, /healthz, the metric) must be the
 # libtoxcore2 package installed in the image, and no older than 0.2.22 (the newest in Debian's archive when written).
+# The metric is read from the probe listener: the admin listener wants the token for /metrics (issue 10).
 pkg_tox=$(E exec "$CO" dpkg-query -W -f '${Version}' libtoxcore2 2>/dev/null | sed 's/-[^-]*$//') || fail "dpkg-query libtoxcore2 in the companion image"
 run_tox=$(jget "$st" j.libtoxcore)
 node_v=$(E exec "$CO" node -v 2>/dev/null || echo '?')
 [ -n "$pkg_tox" ] && [ "$run_tox" = "$pkg_tox" ] || fail "status reports the image's libtoxcore (status: $run_tox, package: $pkg_tox)"
 [ "$(printf '0.2.22\n%s\n' "$run_tox" | sort -V | head -n 1)" = 0.2.22 ] || fail "the image runs libtoxcore 0.2.22 or newer (it runs $run_tox)"
-ver_js='const h = await (await fetch("http://127.0.0.1:9090/healthz")).json(); const m = await (await fetch("http://127.0.0.1:9090/metrics")).text();
+ver_js='const h = await (await fetch("http://127.0.0.1:9090/healthz")).json(); const m = await (await fetch("http://127.0.0.1:9190/metrics")).text();
 console.log(JSON.stringify({ healthz: h.libtoxcore, metric: (/^tox_persona_libtoxcore_info\{version="([^"]+)"\} 1$/m.exec(m) || [])[1] || null }));'
 vr=$(E exec "$CO" node --input-type=module -e "$ver_js" 2>&1 || true)
 [ "$(jget "$vr" "j.healthz === '$run_tox' && j.metric === '$run_tox'" 2>/dev/null)" = true ] \
