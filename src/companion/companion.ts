@@ -22,6 +22,8 @@ import { rekeyProfile, writeNewFile } from '../profile/rekey.js';
 import { generateKeyPair, toxAddress } from '../profile/keys.js';
 import { bytesToHex } from '../util/bytes.js';
 import { resolve as resolvePath } from 'node:path';
+import { CompanionGroups } from './groups.js';
+import type { OwnSigner } from '../persona/own.js';
 
 export { CompanionError, MAX_PENDING_REQUESTS, type AlarmRecord, type PendingRequest, type CompanionState };
 
@@ -125,6 +127,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
   private republishTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
   private readonly unsubscribe: Array<() => void> = [];
+  private groupsModule: CompanionGroups | undefined;
 
   constructor(config: CompanionConfig, loaded: LoadedState, components: CompanionComponents) {
     super();
@@ -261,6 +264,27 @@ export class Companion extends EventEmitter<CompanionEvents> {
     return P.personaIdHex(this.env.key);
   }
 
+  /** NGC groups (docs/GROUPS.md): this device's group identity statements, the groups' views, sibling invites. */
+  get groups(): CompanionGroups {
+    this.groupsModule ??= new CompanionGroups({
+      node: this.node,
+      log: this.log.child({ component: 'groups' }),
+      personaId: this.personaId,
+      thisDevice: this.node.publicKey,
+      ownList: () => this.state.own.list,
+      table: () => this.state.table,
+      signer: () => this.signer,
+      selfName: () => this.config.name || 'tox-persona',
+      now: this.now,
+    });
+    return this.groupsModule;
+  }
+
+  /** What signs for this device: the persona key as the root, until certified signers are wired in (PROTOCOL.md section 10). */
+  get signer(): OwnSigner {
+    return { key: this.env.key.pair, cert: null, epoch: this.state.own.list.epoch ?? 0 };
+  }
+
   /** Our own current signed list. */
   get ownList(): P.SignedDeviceList {
     return this.state.own;
@@ -306,6 +330,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
       this.log.warn({ code: (err as ToxPersonaError).code, err: (err as Error).message }, 'bootstrap failed; retrying in the background');
     }
     this.node.start();
+    this.groups.start();
     this.timers.push(setInterval(() => this.guard('timer', () => this.dispatch({ type: 'timer', now: this.now() })), this.config.saveIntervalSeconds * 1000));
     this.scheduleRepublish();
     // A failing save (full disk) does not stop the daemon: it is logged, shown in status and /healthz, and retried.
@@ -333,6 +358,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.retryTimer = undefined;
     this.retryWake?.();
     for (const off of this.unsubscribe.splice(0)) off();
+    this.groupsModule?.stop();
     if (this.running) {
       this.running = false;
       await this.node.stop();

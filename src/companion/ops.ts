@@ -50,10 +50,14 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
   requests: (c) => ({ requests: c.pendingRequests() }),
   accept: (c, a) => c.accept(str(a, 'publicKey')),
   decline: (c, a) => c.decline(str(a, 'publicKey')),
+  groups: (c) => c.groups.list(),
+  groupCreate: (c, a) => c.groups.create(str(a, 'name'), a.public === true ? 'public' : 'private'),
+  groupJoin: (c, a) => c.groups.join(str(a, 'chatId'), str(a, 'password', false)),
+  groupLeave: (c, a) => c.groups.leave(str(a, 'group')),
 });
 
 /** Operations that only read: run offline, they leave the data directory's files untouched. */
-export const READ_ONLY_OPERATIONS: ReadonlySet<string> = new Set(['status', 'personaShow', 'deviceList', 'blob', 'personas', 'syncSource', 'friendList', 'requests']);
+export const READ_ONLY_OPERATIONS: ReadonlySet<string> = new Set(['status', 'personaShow', 'deviceList', 'blob', 'personas', 'syncSource', 'friendList', 'requests', 'groups']);
 
 /** A request id: what a client sends so that a retry of the same request returns the first outcome. */
 const REQUEST_ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
