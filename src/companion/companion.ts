@@ -65,7 +65,8 @@ export interface CompanionEvents {
   selfConnection: [SelfConnection];
   friendConnection: [{ publicKey: string; connection: SelfConnection; online: number; total: number }];
   alarm: [AlarmRecord];
-  saved: [];
+  /** A save committed; `startedAt` (ms since the epoch) is when it began, what the at-most-one-per-second rule spaces. */
+  saved: [{ startedAt: number }];
   /** A save failed (the disk refused); `status` and /healthz say why until one succeeds. */
   saveFailed: [];
 }
@@ -480,7 +481,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
       return;
     }
     this.dirty = false;
-    this.lastSaveAt = Date.now();
+    const startedAt = Date.now();
+    this.lastSaveAt = startedAt;
     const own = this.state.own;
     const files: CommitFile[] = [];
     const hashes = new Map<string, string>();
@@ -510,7 +512,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     faultPoint('after-save');
     this.metrics.saves.inc();
     this.log.debug({ why, files: files.map((f) => f.name) }, 'saved');
-    this.emit('saved');
+    this.emit('saved', { startedAt });
   }
 
   /** A background save in `ms` (the retry after a failure). */
