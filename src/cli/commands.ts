@@ -276,7 +276,7 @@ export function registerCommands(program: Command): void {
         alarms: Array<{ at: string; reason: string; personaId: string; detail: string; from?: string }>;
         friends: { online: number; total: number };
         devices: P.DeviceView[];
-        rejections?: Record<string, Array<{ at: string; reason: string; personaId?: string; detail?: string }>>;
+        rejections?: Record<string, Array<{ at: string; reason: string; personaId?: string; detail?: string; count?: number; lastAt?: string }>>;
         siblingsNotFriends: string[];
         keys?: { epoch: number; root: boolean; signer: { epoch: number } | null; signerRevoked: boolean };
       };
@@ -294,11 +294,11 @@ export function registerCommands(program: Command): void {
           ...r.siblingsNotFriends.map((k) => `  warning: own device ${k} is not a Tox friend of this one; add it (friend add with its Tox ID) so the two connect`),
           `policy:     ${String(r.policy)}, accept requests: ${String(r.acceptRequests)}`,
           `personas:   ${Object.entries(r.personas as Record<string, number>).map(([state, n]) => `${n} ${state}`).join(', ')}`,
-          `pending:    ${String(r.pendingApprovals)} approvals, ${String(r.pendingRequests)} friend requests`,
+          `pending:    ${String(r.pendingApprovals)} approvals, ${String(r.pendingRequests)} friend requests${Number(r.requestsDropped ?? 0) > 0 ? ` (${String(r.requestsDropped)} more dropped: the queue was full)` : ''}`,
           `alarms:     ${r.alarms.length === 0 ? 'none' : ''}`,
           ...r.alarms.map((a) => `  ${a.at} ${a.reason} persona ${shortKey(a.personaId)}${a.from ? ` from ${shortKey(a.from)}` : ''}: ${a.detail}`),
           `rejected:   ${rejected.length === 0 ? 'none' : 'lists from friends not applied, newest last'}`,
-          ...rejected.flatMap(([from, list]) => list.map((x) => `  ${x.at} from ${shortKey(from)}: ${x.reason}${x.personaId ? ` (persona ${shortKey(x.personaId)})` : ''}${x.detail ? `: ${x.detail}` : ''}`)),
+          ...rejected.flatMap(([from, list]) => list.map((x) => `  ${x.at} from ${shortKey(from)}: ${x.reason}${x.personaId ? ` (persona ${shortKey(x.personaId)})` : ''}${x.detail ? `: ${x.detail}` : ''}${x.count ? ` (${x.count} times, last ${x.lastAt ?? x.at})` : ''}`)),
         ].join('\n'));
     });
 }

@@ -21,6 +21,8 @@ import {
   type AlarmRecord, type AutoAdd, type Command, type CompanionEvent, type CompanionState, type Effect, type FriendProvenance, type PendingRequest, type Reduction, type ReducerEnv,
 } from './reducer.js';
 import { rekeyProfile, writeNewFile } from '../profile/rekey.js';
+import { boundRequests } from './requests.js';
+import { loadRecords, recordsText, type RecordsFile } from './records-file.js';
 import { generateKeyPair, toxAddress } from '../profile/keys.js';
 import { bytesToHex } from '../util/bytes.js';
 import { resolve as resolvePath } from 'node:path';
@@ -65,7 +67,8 @@ export interface CompanionEvents {
   selfConnection: [SelfConnection];
   friendConnection: [{ publicKey: string; connection: SelfConnection; online: number; total: number }];
   alarm: [AlarmRecord];
-  saved: [];
+  /** A save committed; `startedAt` (ms since the epoch) is when it began, what the at-most-one-per-second rule spaces. */
+  saved: [{ startedAt: number }];
   /** A save failed (the disk refused); `status` and /healthz say why until one succeeds. */
   saveFailed: [];
 }
@@ -90,6 +93,10 @@ export interface LoadedState {
   own: P.SignedDeviceList;
   table: P.Table;
   requests: PendingRequest[];
+  /** Friend requests dropped so far because their bucket of the queue was full (requests.json). */
+  requestsDropped?: number;
+  /** alarms.json: alarms and recent rejections shown by `status`; none when absent. */
+  records?: RecordsFile;
   /** friends.json; undefined for a directory written before provenance was recorded. */
   friends?: FriendsFile;
   /** outcomes.json: outcomes of recent mutating requests; none when absent. */
@@ -151,6 +158,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.state = {
       ...initialState(loaded.own, loaded.table),
       requests: loaded.requests,
+      requestsDropped: loaded.requestsDropped ?? 0,
+      ...(loaded.records ?? {}),
       ...(loaded.friends ?? migrateFriends(loaded.table, this.now())),
     };
     this.durableOwn = loaded.own;
@@ -473,7 +482,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
     const s = this.state;
     const text = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
     const devices = text(P.ownListToJson(s.own));
-    const requests = text({ version: 1, requests: s.requests });
+    const requests = text({ version: 1, requests: s.requests, dropped: s.requestsDropped });
+    const records = recordsText({ alarms: s.alarms, rejections: s.rejections });
     const friends = text({ version: 1, friends: s.friends, blocked: s.blocked, expired: s.expired, vouched: s.vouched, autoAdds: s.autoAdds } satisfies FriendsFile & { version: 1 });
     const outcomes = `${JSON.stringify({ version: 1, outcomes: this.outcomes })}\n`;
     const table = P.tableText(s.table);
@@ -486,6 +496,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
       { name: FILES.requests, data: () => requests, key: requests },
       { name: FILES.friends, data: () => friends, key: friends },
       { name: FILES.outcomes, data: () => outcomes, key: outcomes },
+      { name: FILES.alarms, data: () => records, key: records },
     ];
   }
 
@@ -500,7 +511,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
       return;
     }
     this.dirty = false;
-    this.lastSaveAt = Date.now();
+    const startedAt = Date.now();
+    this.lastSaveAt = startedAt;
     const own = this.state.own;
     const files: CommitFile[] = [];
     const hashes = new Map<string, string>();
@@ -534,7 +546,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     faultPoint('after-save');
     this.metrics.saves.inc();
     this.log.debug({ why, files: files.map((f) => f.name) }, 'saved');
-    this.emit('saved');
+    this.emit('saved', { startedAt });
   }
 
   /** A background save in `ms` (the retry after a failure). */
@@ -632,6 +644,10 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.metrics.friendsOnline.set(online);
     this.metrics.friendsTotal.set(total);
     this.metrics.setPersonaCounts(P.countByState(this.state.table));
+    const fromPersona = this.state.requests.filter((r) => r.persona !== undefined).length;
+    this.metrics.requestsPending.set({ from: 'persona' }, fromPersona);
+    this.metrics.requestsPending.set({ from: 'stranger' }, this.state.requests.length - fromPersona);
+    this.metrics.requestsDropped.set(this.state.requestsDropped);
     return { online, total };
   }
 
@@ -693,6 +709,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
       personas: P.countByState(s.table),
       pendingApprovals: P.tableView(s.table).filter((p) => p.pending).length,
       pendingRequests: s.requests.length,
+      /** Friend requests dropped because their bucket of the queue was full (a flood of new keys); older requests were kept. */
+      requestsDropped: s.requestsDropped,
       blocked: s.blocked.length,
       alarms: [...s.alarms],
       rejections: s.rejections,
@@ -913,7 +931,8 @@ export async function loadCompanionState(dir: string, devicePublicKey: string, t
   }
   const table = await P.loadTable(dataPath(dir, 'table'));
   const friends = loadFriends(dataPath(dir, 'friends'));
-  return { key, own, table, requests: loadRequests(dataPath(dir, 'requests')), ...(friends ? { friends } : {}), outcomes: loadOutcomes(dataPath(dir, 'outcomes')) };
+  const requests = loadRequests(dataPath(dir, 'requests'));
+  return { key, own, table, ...requests, ...(friends ? { friends } : {}), outcomes: loadOutcomes(dataPath(dir, 'outcomes')), records: loadRecords(dataPath(dir, 'alarms')) };
 }
 
 const OutcomesFileSchema = z.object({
@@ -974,12 +993,14 @@ const RequestsFileSchema = z.object({
       publicKey: z.string().regex(/^[0-9A-F]{64}$/),
       message: z.string(),
       receivedAt: z.string(),
+      persona: z.string().regex(/^[0-9A-F]{64}$/).optional(),
     }).strip(),
   ),
+  dropped: z.number().int().nonnegative().optional(),
 });
 
 /** requests.json (missing → none); anything but the shape we write is `BAD_FILE`, as for the table. */
-function loadRequests(path: string): PendingRequest[] {
+function loadRequests(path: string): { requests: PendingRequest[]; requestsDropped: number } {
   const raw = readJsonFile<unknown>(path, { requests: [] });
   const r = RequestsFileSchema.safeParse(raw);
   if (!r.success) {
@@ -987,8 +1008,8 @@ function loadRequests(path: string): PendingRequest[] {
     const where = first && first.path.length > 0 ? first.path.join('.') : 'top level';
     throw new DataDirError('BAD_FILE', `${path}: not a pending-requests file (${where}: ${first?.message ?? 'invalid'}); fix or delete it`);
   }
-  // An older or hand-edited file may hold more than the cap: keep the newest, as the queue does.
-  return r.data.requests.slice(-MAX_PENDING_REQUESTS);
+  // An older or hand-edited file may hold more than the buckets' bounds: keep what the queue would have kept.
+  return { requests: boundRequests(r.data.requests as PendingRequest[]), requestsDropped: r.data.dropped ?? 0 };
 }
 
 export type { Policy };

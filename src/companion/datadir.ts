@@ -31,6 +31,8 @@ export const FILES = Object.freeze({
   friends: 'friends.json',
   /** Outcomes of the latest mutating requests by request id, saved in the same commit as the change they made. */
   outcomes: 'outcomes.json',
+  /** Alarms and recent rejections of friends' lists, shown by `status` (bounded per friend). */
+  alarms: 'alarms.json',
   /** Optional settings (see docs/CLI.md). */
   config: 'config.json',
   /** Bearer token for the admin endpoint's state-changing calls (0600). */
