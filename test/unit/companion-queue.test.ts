@@ -11,6 +11,7 @@ import { Companion, loadCompanionState } from '../../src/companion/companion.js'
 import { loadConfig } from '../../src/companion/config.js';
 import { createLogger } from '../../src/companion/log.js';
 import * as P from '../../src/companion/persona-port.js';
+import { personaReady } from '../../src/persona/index.js';
 import { MAX_PERSONA_REQUESTS, MAX_REQUESTS_PER_PERSONA, MAX_STRANGER_REQUESTS, queueRequest, type PendingRequest } from '../../src/companion/requests.js';
 import { MAX_ALARMS_KEPT, MAX_ALARMS_PER_FRIEND, recordAlarm, type AlarmRecord } from '../../src/companion/records.js';
 import { FakeNode } from '../support/fake-node.js';
@@ -50,12 +51,12 @@ describe('bounds a hostile friend cannot flush (stub node)', () => {
     await bob.start([]);
     return bob;
   };
-  const deliver = (from: string, text: string) => node.emitEvent('friendStatusMessage', { friendNumber: node.friend(from)?.friendNumber ?? 0, publicKey: from, message: text });
-  const request = (from: string, message = 'hi') => node.emitEvent('friendRequest', { publicKey: from, message });
+  const deliver = (from: string, text: string) => node.deliverStatus(from, text);
+  const request = (from: string, message = 'hi') => node.request(from, message);
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tp-queue-'));
-    await P.ready();
+    await personaReady();
     await P.writePersonaKey(join(dir, 'persona.key'), await P.newPersonaKey());
     node = undefined as unknown as FakeNode;
   });
