@@ -15,6 +15,8 @@ import { CompanionMetrics } from './metrics.js';
 import { ToxPersonaError } from '../util/errors.js';
 import * as P from './persona-port.js';
 import { buildStatusMessage, loadTable, serializeTable, verifySignedList, type PersonaTable } from '../persona/index.js';
+import { loadOwnKeys } from './signer.js';
+import { keysView } from './key-ops.js';
 import {
   activeDevice, CompanionError, initialState, MAX_PENDING_REQUESTS, reduce, userProvenance,
   type AlarmRecord, type AutoAdd, type Command, type CompanionEvent, type CompanionState, type Effect, type FriendProvenance, type PendingRequest, type Reduction, type ReducerEnv,
@@ -87,7 +89,8 @@ export interface CompanionComponents {
 
 /** Persisted state loaded from a data directory by {@link loadCompanionState}. */
 export interface LoadedState {
-  key: P.PersonaKey;
+  /** This device's keys (root and/or certified signer). */
+  key: P.OwnKeys;
   own: P.SignedDeviceList;
   table: PersonaTable;
   requests: PendingRequest[];
@@ -123,6 +126,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
   private lastSavedAt: string | undefined;
   /** SHA-256 of what each file last received, so a save writes only the files whose content changed. */
   private readonly written = new Map<string, string>();
+  /** Key files waiting for the next commit (installKeys); cleared once it succeeded. */
+  private readonly keyFiles: CommitFile[] = [];
   /** Our own list as it is on disk: what `status` and `blob` show (a change whose save failed is not shown as done). */
   private durableOwn: P.SignedDeviceList;
   private outcomes: RequestOutcome[];
@@ -274,6 +279,31 @@ export class Companion extends EventEmitter<CompanionEvents> {
   /** Our own current signed list. */
   get ownList(): P.SignedDeviceList {
     return this.state.own;
+  }
+
+  /** The companion's clock, Unix seconds. */
+  clock(): number {
+    return this.now();
+  }
+
+  /** This device's keys: the PersonaID, the root if present, the certified signer if any. */
+  get keys(): P.OwnKeys {
+    return P.ownKeysOf(this.env.key);
+  }
+
+  /**
+   * Makes `keys` this device's keys from now on, and commits `files` (the key files that changed) with the next save,
+   * together with the state it belongs to (a rotation's new list): both durable, or neither. Used by key-ops.ts.
+   */
+  installKeys(keys: P.OwnKeys, files: readonly CommitFile[]): void {
+    this.env.key = keys;
+    this.keyFiles.push(...files);
+    this.dirty = true;
+  }
+
+  /** Adopts and publishes a list signed outside the reducer (a rotation, a certification), saved before it is published. */
+  adoptSigned(signed: P.SignedDeviceList, why: string): P.DeviceView[] {
+    return this.command({ cmd: 'adoptOwn', signed, why }).result as P.DeviceView[];
   }
 
   /** The reducer's current state (read-only view, for tests and views). */
@@ -493,10 +523,14 @@ export class Companion extends EventEmitter<CompanionEvents> {
       files.push({ name: f.name, data: f.data() });
       hashes.set(f.name, h);
     }
+    // Key files first: a list signed by a new signer is never on disk without that signer's files.
+    const keyFiles = this.keyFiles.splice(0);
+    files.unshift(...keyFiles);
     try {
       await commitFiles(this.config.dir, files);
     } catch (err) {
       this.dirty = true;
+      this.keyFiles.unshift(...keyFiles);
       const e = err as NodeJS.ErrnoException;
       this.saveFailure = { at: new Date().toISOString(), code: e.code ?? 'EIO', message: e.message };
       this.metrics.saveFailures.inc();
@@ -667,6 +701,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
       /** Other devices of our list that are not Tox friends of this one: they never see each other's lists. */
       siblingsNotFriends: P.devicesOf(this.durableOwn.list).filter((d) => d.publicKey !== this.node.publicKey && !this.node.friend(d.publicKey)).map((d) => d.publicKey),
       seq: this.durableOwn.list.seq,
+      /** Our epoch, and which key signs here (docs/KEYS.md). */
+      keys: keysView(this),
       issuedAt: this.durableOwn.list.issuedAt,
       ttl: this.durableOwn.list.ttl,
       policy: this.config.policy,
@@ -721,7 +757,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     const pair = generateKeyPair();
     const pk = bytesToHex(pair.publicKey);
     const devices = [...P.devicesOf(this.state.own.list), { publicKey: pk, name }];
-    const next = P.signNext(this.state.own.list, devices, this.env.key.pair, this.now(), this.config.ttlSeconds);
+    const next = P.signNext(this.state.own.list, devices, this.env.key, this.now(), this.config.ttlSeconds);
     const status = buildStatusMessage(next, this.config.statusText);
     // The new profile has this device as a friend and this device adds it: siblings connect without a request.
     const r = rekeyProfile(this.node.savedata(), { keyPair: pair, statusMessage: status, addOriginalAsFriend: true, ...(this.profilePassphrase ? { newPassphrase: this.profilePassphrase } : {}) });
@@ -830,7 +866,7 @@ function migrateFriends(table: PersonaTable, now: number): FriendsFile {
   return { friends, blocked: [], expired: [], vouched: [], autoAdds: [] };
 }
 
-function recoverOwnList(dir: string, devicesPath: string, key: P.PersonaKey, devicePublicKey: string, statusMessage: string | Uint8Array | undefined, now: number, ttl: number, log: Logger | undefined): P.SignedDeviceList {
+function recoverOwnList(dir: string, devicesPath: string, key: P.OwnKeys, devicePublicKey: string, statusMessage: string | Uint8Array | undefined, now: number, ttl: number, log: Logger | undefined): P.SignedDeviceList {
   const v = statusMessage === undefined || statusMessage.length === 0 ? undefined : P.decodeOwnList(statusMessage);
   let why = 'our status message carries no device list';
   if (v?.ok) {
@@ -847,7 +883,7 @@ function recoverOwnList(dir: string, devicesPath: string, key: P.PersonaKey, dev
   // one: nothing of this persona can have been seen through this device, so a first list names only it, as init does.
   if (!existsSync(dataPath(dir, 'table')) && (v === undefined || (!v.ok && v.reason === 'NO_BLOB'))) {
     log?.info({ file: devicesPath }, 'fresh data directory: signed a first device list naming this device');
-    return P.signNext(undefined, [{ publicKey: devicePublicKey, name: '' }], key.pair, now, ttl);
+    return P.signNext(undefined, [{ publicKey: devicePublicKey, name: '' }], key, now, ttl);
   }
   throw new DataDirError('NOT_INITIALIZED', `${devicesPath} is missing and cannot be rebuilt (${why}); restore it from a backup, or re-create the data directory with "tox-persona init --list <a current status message of this persona>"`);
 }
@@ -871,7 +907,7 @@ export interface LoadStateOptions {
  * published a list) gets a first list naming this device, as init writes one.
  */
 export async function loadCompanionState(dir: string, devicePublicKey: string, ttl: number, now = Date.now() / 1000, options: LoadStateOptions = {}): Promise<LoadedState> {
-  const key = await P.loadPersonaKey(dataPath(dir, 'personaKey'));
+  const key = (await loadOwnKeys(dir)).keys;
   const devicesPath = dataPath(dir, 'devices');
   let own: P.SignedDeviceList;
   if (existsSync(devicesPath)) {
@@ -920,7 +956,7 @@ function loadOutcomes(path: string): RequestOutcome[] {
 }
 
 /** The list in our own status message when it is a valid list of our persona that names this device. */
-function ownListInStatus(key: P.PersonaKey, devicePublicKey: string, statusMessage: string | Uint8Array | undefined): P.SignedDeviceList | undefined {
+function ownListInStatus(key: P.OwnKeys, devicePublicKey: string, statusMessage: string | Uint8Array | undefined): P.SignedDeviceList | undefined {
   if (statusMessage === undefined || statusMessage.length === 0) return undefined;
   const v = P.decodeOwnList(statusMessage);
   if (!v.ok || P.listPersonaIdHex(v.signed.list) !== P.personaIdHex(key) || !verifySignedList(v.signed)) return undefined;

@@ -89,8 +89,8 @@ export interface ReducerEnv {
   statusText: string;
   /** This device's Tox public key. */
   selfKey: string;
-  /** The persona key that signs our list. */
-  key: P.PersonaKey;
+  /** The keys that sign our list: this device's certified signer, else the root (P.OwnKeys; a bare root PersonaKey in tests). */
+  key: P.PersonaKey | P.OwnKeys;
   /** Overrides of the budgets and timeout (tests). */
   limits?: Partial<{ perPersona: number; perIntroducer: number; unconfirmedTimeout: number }>;
 }
@@ -284,7 +284,7 @@ class Run {
    * raises an alarm (PROTOCOL.md, judgeOwnList).
    */
   adoptOwn(from: string, text: string | Uint8Array): void {
-    const j = P.judgeOwnStatus(this.s.own, text, { thisDevice: this.env.selfKey, from, now: this.now });
+    const j = P.judgeOwnStatus(this.s.own, text, { thisDevice: this.env.selfKey, from, now: this.now, signerEpoch: P.ownKeysOf(this.env.key).signer?.epoch ?? null });
     if (j.alarm) this.alarm({ at: iso(this.now), personaId: P.personaIdHex(this.env.key), reason: j.alarm.code, detail: j.alarm.detail, from });
     if (!j.adopt || !j.signed) return;
     const l = j.signed.list;
@@ -514,12 +514,20 @@ class Run {
 
   /** Signs a new version of our list with `devices`, chained to our newest list, and publishes it; throws StatusMessageTooLong before anything changes when it does not fit. */
   resign(devices: P.DeviceView[], why: string): void {
-    this.publishOwn(P.signNext(this.s.own.list, devices, this.env.key.pair, this.now, this.env.ttlSeconds), why);
+    this.publishOwn(signing(() => P.signNext(this.s.own.list, devices, this.env.key, this.now, this.env.ttlSeconds)), why);
   }
 
   /** Re-signs our list as the same version (same seq, new issuedAt): a refresh never outranks a newer list a sibling made. */
   refreshOwn(why: string): void {
-    this.publishOwn(P.signRefresh(this.s.own.list, this.env.key.pair, this.now, this.env.ttlSeconds), why);
+    let next: P.SignedDeviceList;
+    try {
+      next = signing(() => P.signRefresh(this.s.own.list, this.env.key, this.now, this.env.ttlSeconds));
+    } catch (err) {
+      // A revoked signer (our persona rotated without us) or a clock far behind: keep publishing what we have, say why.
+      this.log('warn', 'cannot refresh our list', { code: (err as ToxPersonaError).code, err: (err as Error).message });
+      return;
+    }
+    this.publishOwn(next, why);
   }
 
   publishOwn(next: P.SignedDeviceList, why: string): void {
@@ -714,6 +722,16 @@ export function normKey(text: string): string {
   const pk = /^[0-9A-F]{76}$/.test(t) ? t.slice(0, 64) : t;
   if (!/^[0-9A-F]{64}$/.test(pk)) throw new CompanionError('BAD_ARGUMENT', `not a Tox public key (64 hex) or Tox ID (76 hex): "${text}"`);
   return pk;
+}
+
+/** Runs a signing step; the signer's refusals (SIGNER_REVOKED, SEQ_AHEAD_OF_CLOCK, NO_SIGNER) become CompanionErrors with the same code. */
+function signing<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ToxPersonaError && (err.code === 'SIGNER_REVOKED' || err.code === 'SEQ_AHEAD_OF_CLOCK' || err.code === 'NO_SIGNER')) throw new CompanionError(err.code, err.message);
+    throw err;
+  }
 }
 
 function omit<T>(rec: Record<string, T>, key: string): Record<string, T> {
