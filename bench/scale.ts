@@ -13,7 +13,7 @@ import { initDataDir } from '../src/companion/open.js';
 import { openNode } from '../src/companion/node-adapter.js';
 import { Companion, loadCompanionState } from '../src/companion/companion.js';
 import * as P from '../src/companion/persona-port.js';
-import { buildStatusMessage, emptyTable, loadTable, personaReady } from '../src/persona/index.js';
+import { buildStatusMessage, emptyTable, loadTable } from '../src/persona/index.js';
 import { decodeStatusMessage } from '../src/persona/codec.js';
 import { parseProfile, writeProfile } from '../src/profile/codec.js';
 import type { SavedFriend } from '../src/profile/format.js';
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   try {
     const dir = join(root, 'bob');
     await initDataDir(dir, { deviceName: 'bob' });
-    await personaReady();
+    await P.ready();
 
     // N personas; persona i's list names friend device i (and every 10th also names a second device Bob will add).
     const t0 = performance.now();

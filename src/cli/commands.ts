@@ -9,7 +9,6 @@ import { dataPath, requireInitialized } from '../companion/datadir.js';
 import { initDataDir } from '../companion/open.js';
 import { CompanionError } from '../companion/companion.js';
 import * as P from '../companion/persona-port.js';
-import { personaReady } from '../persona/index.js';
 import { registerKeyCommands } from './keys.js';
 
 type Opts = CommonOptions & Record<string, unknown>;
@@ -187,7 +186,7 @@ export function registerCommands(program: Command): void {
     .description('check a status message: valid or not, which persona, which devices, or the exact reason it is rejected (exit 5 when rejected)')
     .argument('<STATUS>', 'the status message text, or - for stdin')
     .action(async (text: string, o: Opts) => {
-      await personaReady();
+      await P.ready();
       const input = text === '-' ? (await readStdin()).replace(/\r?\n$/, '') : text;
       const r = P.verifyStatus(input, Date.now() / 1000);
       print(!!o.json, r, () =>

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { dataPath, DataDirError, FILES, lockDataDir, repairDataDir } from './datadir.js';
 import { openNode } from './node-adapter.js';
 import * as P from './persona-port.js';
-import { emptyTable, personaReady, serializeTable } from '../persona/index.js';
+import { emptyTable, serializeTable } from '../persona/index.js';
 import { loadPersonaKey } from '../persona/keys.js';
 import { decodeSignerGrant } from '../persona/recovery.js';
 import { signerCertText, KeyOpError } from './signer.js';
@@ -29,7 +29,7 @@ export interface JoinResult {
  */
 export async function joinDataDir(dir: string, certificateText: string): Promise<JoinResult> {
   useNativeCrypto();
-  await personaReady();
+  await P.ready();
   const release = await lockDataDir(dir, { waitMs: 10_000 });
   try {
     await repairDataDir(dir);

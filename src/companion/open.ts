@@ -13,7 +13,7 @@ import type { NodePortBootstrap } from './node-port.js';
 import { startAdminServer, startProbeServer, type AdminHandlers, type AdminServer } from './admin.js';
 import { READ_ONLY_OPERATIONS, runOperation } from './ops.js';
 import * as P from './persona-port.js';
-import { buildStatusMessage, emptyTable, personaReady, serializeTable } from '../persona/index.js';
+import { buildStatusMessage, emptyTable, serializeTable } from '../persona/index.js';
 import { useNativeCrypto } from '../crypto/native-sodium.js';
 import { startBootstrapd, type Bootstrapd } from '../tox/bootstrapd.js';
 import { commitFiles } from '../util/fs.js';
@@ -143,7 +143,7 @@ async function initJoining(dir: string, options: InitOptions, keyPass: string | 
   const pass = profilePassphrase();
   const node = await openNode({ profilePath: dataPath(dir, 'profile'), create: true, ...(pass ? { passphrase: pass } : {}) });
   try {
-    await personaReady();
+    await P.ready();
     const signer = await generatePersonaKey();
     if (options.deviceName) node.setName(options.deviceName);
     const request = encodeSignerRequest({ signerKey: signer.publicKey, device: hexToBytes(node.publicKey, 32, 'device'), name: options.deviceName ?? '' });

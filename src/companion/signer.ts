@@ -4,7 +4,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { dataPath, DataDirError, FILES } from './datadir.js';
 import * as P from './persona-port.js';
-import { personaReady } from '../persona/index.js';
 import { ToxPersonaError } from '../util/errors.js';
 import { bytesEqual, bytesToHex, hexToBytes } from '../util/bytes.js';
 import { certifySigner, verifyCert, MAX_EPOCH, type SignerCert } from '../persona/list.js';
@@ -60,7 +59,7 @@ export interface LoadedKeys {
  * belong to the key or the root, `NOT_INITIALIZED` when there is neither root nor certified signer.
  */
 export async function loadOwnKeys(dir: string, passphrase = process.env.TOX_PERSONA_KEY_PASSPHRASE): Promise<LoadedKeys> {
-  await personaReady();
+  await P.ready();
   const opts = passphrase ? { passphrase } : {};
   const root = existsSync(dataPath(dir, 'personaKey')) ? await loadPersonaKey(dataPath(dir, 'personaKey'), opts) : null;
   const signerPair = existsSync(dataPath(dir, 'signerKey')) ? await loadPersonaKey(dataPath(dir, 'signerKey'), opts) : null;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseProfile, writeProfile, planProfileSync, profileInUse, joinStatusMessage, humanTextOf, SectionType, type SyncSource } from '../../src/profile/index.js';
 import * as P from '../../src/companion/persona-port.js';
-import { encodeStatusMessage, personaReady } from '../../src/persona/index.js';
+import { encodeStatusMessage } from '../../src/persona/index.js';
 import { generateKeyPair } from '../../src/profile/keys.js';
 import { bytesToHex } from '../../src/util/bytes.js';
 import { acquireKernelLock } from '../../src/util/lock.js';
@@ -17,7 +17,7 @@ const hex = () => bytesToHex(generateKeyPair().publicKey);
 
 /** Alice's persona as a companion would report it: devices [phone, laptop], the laptop confirmed or not. */
 async function aliceSource(opts: { laptopConfirmed?: boolean; laptop?: string; phone?: string; blocked?: string[]; state?: string } = {}) {
-  await personaReady();
+  await P.ready();
   const key = await P.newPersonaKey();
   const bobKey = await P.newPersonaKey();
   const phone = opts.phone ?? hex();

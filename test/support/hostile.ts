@@ -7,7 +7,7 @@ import { createLogger } from '../../src/companion/log.js';
 import { openNode, type ToxNodePort } from '../../src/companion/node-adapter.js';
 import { initDataDir } from '../../src/companion/open.js';
 import * as P from '../../src/companion/persona-port.js';
-import { buildStatusMessage, personaReady } from '../../src/persona/index.js';
+import { buildStatusMessage } from '../../src/persona/index.js';
 import type { BootstrapNode } from '../../src/tox/nodes.js';
 
 /** A random Tox public key, 64 uppercase hex; valid as toxcore checks one (last byte below 0x80), as device add and friend add require. */
@@ -32,7 +32,7 @@ const view = (d: string | P.DeviceView): P.DeviceView => (typeof d === 'string' 
 
 /** A fresh persona with its own key; lists are issued one second apart, starting now. */
 export async function makePersona(): Promise<TestPersona> {
-  await personaReady();
+  await P.ready();
   const key = await P.newPersonaKey();
   let prev: P.DeviceList | undefined;
   let before: P.DeviceList | undefined;

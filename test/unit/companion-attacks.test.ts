@@ -9,7 +9,6 @@ import { loadConfig, type RawConfig } from '../../src/companion/config.js';
 import { createLogger } from '../../src/companion/log.js';
 import { runOperation } from '../../src/companion/ops.js';
 import * as P from '../../src/companion/persona-port.js';
-import { personaReady } from '../../src/persona/index.js';
 import { FakeNode } from '../support/fake-node.js';
 import { makePersona, randomKey } from '../support/hostile.js';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -39,7 +38,7 @@ describe('issue 10 attacks on the companion (stub node)', () => {
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tp-attacks-'));
-    await personaReady();
+    await P.ready();
     await P.writePersonaKey(join(dir, 'persona.key'), await P.newPersonaKey());
     node = undefined as unknown as FakeNode;
   });

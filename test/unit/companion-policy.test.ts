@@ -12,7 +12,7 @@ import { MAX_STRANGER_REQUESTS } from '../../src/companion/requests.js';
 import { loadConfig, type RawConfig } from '../../src/companion/config.js';
 import { createLogger } from '../../src/companion/log.js';
 import * as P from '../../src/companion/persona-port.js';
-import { buildStatusMessage, personaReady } from '../../src/persona/index.js';
+import { buildStatusMessage } from '../../src/persona/index.js';
 import { FakeNode } from '../support/fake-node.js';
 
 // A valid Curve25519 public key as toxcore sees one: random, last byte below 0x80.
@@ -49,7 +49,7 @@ describe('companion logic (stub node)', () => {
   };
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tp-policy-'));
-    await personaReady();
+    await P.ready();
     await P.writePersonaKey(join(dir, 'persona.key'), await P.newPersonaKey());
   });
   afterEach(async () => {

@@ -1,7 +1,7 @@
 // The companion's adapter over the persona layer: which pending updates a reference names (an ambiguous prefix is refused).
 import { describe, expect, it } from 'vitest';
 import * as P from '../../src/companion/persona-port.js';
-import { buildStatusMessage, emptyTable, personaReady, type PersonaTable } from '../../src/persona/index.js';
+import { buildStatusMessage, emptyTable, type PersonaTable } from '../../src/persona/index.js';
 import { DEFAULT_MAX_CLOCK_SKEW_SECONDS } from '../../src/persona/table.js';
 
 /** A table holding pending updates; pendingFor only reads id and personaId, the rest is filler of the right shape. */
@@ -38,7 +38,7 @@ describe('pendingFor', () => {
 
 describe('verifyStatus: clock skew', () => {
   it('reports a list issued more than DEFAULT_MAX_CLOCK_SKEW_SECONDS ahead as FUTURE_DATED, as the table does', async () => {
-    await personaReady();
+    await P.ready();
     const key = await P.newPersonaKey();
     const now = Math.floor(Date.now() / 1000);
     const device = [{ publicKey: 'A'.repeat(64), name: 'phone' }];

@@ -11,7 +11,6 @@ import { Companion, loadCompanionState } from '../../src/companion/companion.js'
 import { loadConfig } from '../../src/companion/config.js';
 import { createLogger } from '../../src/companion/log.js';
 import * as P from '../../src/companion/persona-port.js';
-import { personaReady } from '../../src/persona/index.js';
 import { MAX_PERSONA_REQUESTS, MAX_REQUESTS_PER_PERSONA, MAX_STRANGER_REQUESTS, queueRequest, type PendingRequest } from '../../src/companion/requests.js';
 import { MAX_ALARMS_KEPT, MAX_ALARMS_PER_FRIEND, recordAlarm, type AlarmRecord } from '../../src/companion/records.js';
 import { FakeNode } from '../support/fake-node.js';
@@ -56,7 +55,7 @@ describe('bounds a hostile friend cannot flush (stub node)', () => {
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tp-queue-'));
-    await personaReady();
+    await P.ready();
     await P.writePersonaKey(join(dir, 'persona.key'), await P.newPersonaKey());
     node = undefined as unknown as FakeNode;
   });

@@ -4,7 +4,7 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { sodium } from '../../src/persona/sodium.js';
 import * as P from '../../src/companion/persona-port.js';
-import { buildStatusMessage, personaReady } from '../../src/persona/index.js';
+import { buildStatusMessage } from '../../src/persona/index.js';
 import { personaKeyFromSeed } from '../../src/persona/keys.js';
 import { initialState, reduce, type CompanionEvent, type CompanionState, type Effect, type ReducerEnv } from '../../src/companion/reducer.js';
 
@@ -64,7 +64,7 @@ function effectWords(effects: readonly Effect[], name: (pk: string) => string): 
 
 describe('companion reducer rule vectors (test/vectors/companion-rules.json)', () => {
   beforeAll(async () => {
-    await personaReady();
+    await P.ready();
   });
 
   for (const v of vectors) {

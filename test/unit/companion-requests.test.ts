@@ -10,7 +10,6 @@ import { loadConfig } from '../../src/companion/config.js';
 import { createLogger } from '../../src/companion/log.js';
 import { runOperation } from '../../src/companion/ops.js';
 import * as P from '../../src/companion/persona-port.js';
-import { personaReady } from '../../src/persona/index.js';
 import { FakeNode } from '../support/fake-node.js';
 
 // A valid Curve25519 public key as toxcore sees one: random, last byte below 0x80.
@@ -33,7 +32,7 @@ describe('request ids', () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tp-req-'));
     me = pk();
-    await personaReady();
+    await P.ready();
     await P.writePersonaKey(join(dir, 'persona.key'), await P.newPersonaKey());
   });
   afterEach(async () => {

@@ -12,7 +12,7 @@ import { createLogger } from '../../src/companion/log.js';
 import { runOperation } from '../../src/companion/ops.js';
 import { certifyNewSigner, rootKeyFile } from '../../src/companion/signer.js';
 import * as P from '../../src/companion/persona-port.js';
-import { buildStatusMessage, personaReady } from '../../src/persona/index.js';
+import { buildStatusMessage } from '../../src/persona/index.js';
 import { commitFiles } from '../../src/util/fs.js';
 import { FILES } from '../../src/companion/datadir.js';
 import { encodeRecoveryKey } from '../../src/persona/recovery.js';
@@ -32,7 +32,7 @@ describe('issue 9 at the companion level: revocation that sticks', () => {
   let t0: number;
 
   beforeEach(async () => {
-    await personaReady();
+    await P.ready();
     root = (await P.newPersonaKey()).pair;
     t0 = Math.floor(Date.now() / 1000);
   });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadCompanionState } from '../../src/companion/companion.js';
 import * as P from '../../src/companion/persona-port.js';
-import { buildStatusMessage, emptyTable, personaReady, saveTable } from '../../src/persona/index.js';
+import { buildStatusMessage, emptyTable, saveTable } from '../../src/persona/index.js';
 
 // A valid Curve25519 public key as toxcore sees one: random, last byte below 0x80.
 const pk = () => { const b = randomBytes(32); b[31]! &= 0x7f; return b.toString('hex').toUpperCase(); };
@@ -20,7 +20,7 @@ describe('loadCompanionState: a missing devices.json', () => {
   const other = pk();
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tp-state-'));
-    await personaReady();
+    await P.ready();
     key = await P.newPersonaKey();
     await P.writePersonaKey(join(dir, 'persona.key'), key);
     await saveTable(join(dir, 'personas.json'), emptyTable()); // an initialized directory, not a fresh one
@@ -75,7 +75,7 @@ describe('loadCompanionState: requests.json', () => {
   const me = pk();
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tp-state-'));
-    await personaReady();
+    await P.ready();
     await P.writePersonaKey(join(dir, 'persona.key'), await P.newPersonaKey());
   });
   afterEach(async () => {

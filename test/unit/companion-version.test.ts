@@ -8,7 +8,6 @@ import { Companion, loadCompanionState } from '../../src/companion/companion.js'
 import { loadConfig } from '../../src/companion/config.js';
 import { createLogger } from '../../src/companion/log.js';
 import * as P from '../../src/companion/persona-port.js';
-import { personaReady } from '../../src/persona/index.js';
 import { FakeNode } from '../support/fake-node.js';
 
 describe('libtoxcore version in the companion views (stub node)', () => {
@@ -16,7 +15,7 @@ describe('libtoxcore version in the companion views (stub node)', () => {
   let companion: Companion | undefined;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tp-version-'));
-    await personaReady();
+    await P.ready();
     await P.writePersonaKey(join(dir, 'persona.key'), await P.newPersonaKey());
   });
   afterEach(async () => {
