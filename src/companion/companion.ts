@@ -19,6 +19,8 @@ import {
   type AlarmRecord, type AutoAdd, type Command, type CompanionEvent, type CompanionState, type Effect, type FriendProvenance, type PendingRequest, type Reduction, type ReducerEnv,
 } from './reducer.js';
 import { rekeyProfile, writeNewFile } from '../profile/rekey.js';
+import { SiblingChannel } from './sibling-channel.js';
+import { emptySiblingState, type SiblingSyncState } from './sibling-sync.js';
 import { generateKeyPair, toxAddress } from '../profile/keys.js';
 import { bytesToHex } from '../util/bytes.js';
 import { resolve as resolvePath } from 'node:path';
@@ -125,6 +127,9 @@ export class Companion extends EventEmitter<CompanionEvents> {
   private republishTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
   private readonly unsubscribe: Array<() => void> = [];
+  /** Typed messages between the devices of our persona (sibling sync; extensions register their own types on it). */
+  readonly siblings: SiblingChannel;
+  private siblingCache: { own: P.SignedDeviceList; keys: Set<string> } | undefined;
 
   constructor(config: CompanionConfig, loaded: LoadedState, components: CompanionComponents) {
     super();
@@ -150,8 +155,23 @@ export class Companion extends EventEmitter<CompanionEvents> {
     };
     this.durableOwn = loaded.own;
     this.outcomes = loaded.outcomes ?? [];
+    this.siblings = new SiblingChannel({
+      node: this.node,
+      log: this.log,
+      isSibling: (pk) => this.siblingKeys().has(pk),
+      siblings: () => [...this.siblingKeys()],
+      onCore: (from, message) => this.dispatch({ type: 'sibling', from, message, now: this.now() }),
+    });
     this.metrics.refresher = () => this.refreshGauges();
     this.metrics.setLibtoxcoreVersion(this.node.libtoxcoreVersion);
+  }
+
+  /** The other devices of our current list (cached per list: every sibling packet asks). */
+  private siblingKeys(): Set<string> {
+    if (this.siblingCache?.own !== this.state.own) {
+      this.siblingCache = { own: this.state.own, keys: new Set(P.devicesOf(this.state.own.list).map((d) => d.publicKey).filter((pk) => pk !== this.node.publicKey)) };
+    }
+    return this.siblingCache.keys;
   }
 
   // ---------------------------------------------------------------- the one write path
@@ -251,6 +271,9 @@ export class Companion extends EventEmitter<CompanionEvents> {
       case 'log':
         this.log[e.level](e.fields, e.msg);
         break;
+      case 'sibling':
+        if (this.running) this.siblings.sendCore(e.message, e.to, e.except);
+        break;
     }
   }
 
@@ -291,6 +314,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     on('friendRequest', (e) => this.guard('friendRequest', () => this.dispatch({ type: 'friendRequest', publicKey: e.publicKey, message: e.message, now: this.now() })));
     on('selfConnection', (e) => this.guard('selfConnection', () => this.onSelfConnection(e.connection)));
     on('friendConnection', (e) => this.guard('friendConnection', () => this.onFriendConnection(e.publicKey, e.connection)));
+    on('friendLosslessPacket', (e) => this.guard('siblingPacket', () => this.siblings.receive(e.publicKey, e.data)));
     on('error', (e) => this.log.error({ err: e.error.message }, 'tox node error'));
     on('iterate', (e) => this.metrics.observeIterate(e.lagMs, e.durationMs));
 
@@ -444,7 +468,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     const text = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
     const devices = text(P.ownListToJson(s.own));
     const requests = text({ version: 1, requests: s.requests });
-    const friends = text({ version: 1, friends: s.friends, blocked: s.blocked, expired: s.expired, vouched: s.vouched, autoAdds: s.autoAdds } satisfies FriendsFile & { version: 1 });
+    const friends = text({ version: 1, friends: s.friends, blocked: s.blocked, expired: s.expired, vouched: s.vouched, autoAdds: s.autoAdds, sibling: s.sibling } satisfies FriendsFile & { version: 1 });
     const outcomes = `${JSON.stringify({ version: 1, outcomes: this.outcomes })}\n`;
     const table = P.tableText(s.table);
     // The profile is compared in plain form: an encrypted one differs at every save (fresh nonce) even when unchanged.
@@ -589,6 +613,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
 
   private onFriendConnection(publicKey: string, connection: SelfConnection): void {
     const { online, total } = this.refreshGauges();
+    if (connection === 'none') this.siblings.forget(publicKey);
     this.dispatch({ type: 'connection', publicKey, connection, now: this.now() });
     this.emit('friendConnection', { publicKey, connection, online, total });
   }
@@ -792,6 +817,8 @@ export interface FriendsFile {
   expired: string[];
   vouched: string[];
   autoAdds: AutoAdd[];
+  /** Sibling sync's stamped registers, decisions and dropped own devices (absent in older files). */
+  sibling?: SiblingSyncState;
 }
 
 /**
@@ -917,6 +944,11 @@ const FriendsFileSchema = z.object({
   expired: z.array(Hex64),
   vouched: z.array(Hex64),
   autoAdds: z.array(z.object({ publicKey: Hex64, personaId: Hex64, introducer: Hex64.nullable(), at: z.number().finite() }).strip()).default([]),
+  sibling: z.object({
+    registers: z.record(Hex64, z.object({ kind: z.enum(['blocked', 'user', 'auto']), t: z.number().int().nonnegative(), by: Hex64, personas: z.array(Hex64) }).strip()),
+    decisions: z.array(z.object({ personaId: Hex64, version: z.string().regex(/^[0-9a-f]{64}$/), decision: z.enum(['approve', 'reject']), t: z.number().int().nonnegative(), by: Hex64 }).strip()),
+    dropped: z.array(Hex64),
+  }).strip().optional(),
 });
 
 /** friends.json (missing → undefined, and provenance is derived from the table); a wrong shape is `BAD_FILE`. */
@@ -927,8 +959,8 @@ function loadFriends(path: string): FriendsFile | undefined {
     const first = r.error.issues[0];
     throw new DataDirError('BAD_FILE', `${path}: not a friends file (${first && first.path.length > 0 ? first.path.join('.') : 'top level'}: ${first?.message ?? 'invalid'}); fix or delete it`);
   }
-  const { friends, blocked, expired, vouched, autoAdds } = r.data;
-  return { friends, blocked, expired, vouched, autoAdds };
+  const { friends, blocked, expired, vouched, autoAdds, sibling } = r.data;
+  return { friends, blocked, expired, vouched, autoAdds, sibling: sibling ?? emptySiblingState() };
 }
 
 const RequestsFileSchema = z.object({

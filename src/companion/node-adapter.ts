@@ -1,5 +1,6 @@
 // Maps the companion's NodePort onto ToxNode (src/tox): hex keys, events with the friend's public key, save to the profile path.
 import { ToxNode, type ConnectionStatus } from '../tox/node.js';
+import { ToxError } from '../tox/errors.js';
 import { bytesToHex } from '../util/bytes.js';
 import type { FriendInfo, NodePort, NodePortEvents, NodePortOptions, NodePortBootstrap } from './node-port.js';
 
@@ -49,6 +50,10 @@ export class ToxNodePort implements NodePort {
       case 'friendStatusMessage':
         fn = ((e: { friend: number; bytes: Uint8Array }) => listener({ friendNumber: e.friend, publicKey: pkOf(e.friend), message: e.bytes } as NodePortEvents[K])) as never;
         t.on('friendStatusMessage', fn as never);
+        break;
+      case 'friendLosslessPacket':
+        fn = ((e: { friend: number; data: Uint8Array }) => listener({ friendNumber: e.friend, publicKey: pkOf(e.friend), data: e.data } as NodePortEvents[K])) as never;
+        t.on('friendLosslessPacket', fn as never);
         break;
       case 'friendRequest':
         fn = ((e: { publicKey: Uint8Array; message: string }) => listener({ publicKey: bytesToHex(e.publicKey), message: e.message } as NodePortEvents[K])) as never;
@@ -129,6 +134,12 @@ export class ToxNodePort implements NodePort {
   friendDelete(publicKey: string): void {
     const n = this.tox.friendByPublicKey(publicKey);
     if (n !== undefined) this.tox.friendDelete(n);
+  }
+
+  sendLosslessPacket(publicKey: string, data: Uint8Array): void {
+    const n = this.tox.friendByPublicKey(publicKey);
+    if (n === undefined) throw new ToxError('sendLosslessPacket', 'FRIEND_NOT_FOUND', `no friend ${publicKey.slice(0, 8)}…`);
+    this.tox.sendLosslessPacket(n, data);
   }
 
   bootstrap(nodes: readonly NodePortBootstrap[]): void {

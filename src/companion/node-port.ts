@@ -9,6 +9,8 @@ export interface NodePortEvents {
   friendConnection: { friendNumber: number; publicKey: string; connection: SelfConnection };
   friendStatusMessage: { friendNumber: number; publicKey: string; message: string | Uint8Array };
   friendRequest: { publicKey: string; message: string };
+  /** A lossless custom packet from a friend (`data[0]` is its packet id, 160-191). */
+  friendLosslessPacket: { friendNumber: number; publicKey: string; data: Uint8Array };
   error: { error: Error };
   /** One turn of the node's iterate loop: how late it began and how long it took, in ms. */
   iterate: { lagMs: number; durationMs: number };
@@ -55,6 +57,8 @@ export interface NodePort {
   /** Sends a friend request to a Tox ID; returns its friend number. */
   friendAdd(address: string, message: string): number;
   friendDelete(publicKey: string): void;
+  /** Sends a lossless custom packet (1-1373 bytes, first byte 160-191) to an online friend; throws a ToxError when it cannot. */
+  sendLosslessPacket(publicKey: string, data: Uint8Array): void;
   bootstrap(nodes: readonly NodePortBootstrap[]): void;
   /** Current savedata (plaintext), e.g. to rekey it for a new device. */
   savedata(): Uint8Array;
