@@ -95,13 +95,9 @@ function checkKdf(kdf: KdfParams): KdfParams {
   return kdf;
 }
 
-/** Writes the key file atomically with mode 0600; refuses to replace an existing file unless `overwrite` is set. */
-export async function savePersonaKey(path: string, key: PersonaKeyPair, options: KeyProtectOptions & { overwrite?: boolean } = {}): Promise<void> {
+/** The key file's text (JSON; the seed plain or sealed with the passphrase), for a caller that commits it together with other files. */
+export async function personaKeyFileText(key: PersonaKeyPair, options: KeyProtectOptions = {}): Promise<string> {
   const seed = abytes(key.secretKey, 64, 'secretKey').slice(0, 32);
-  if (!options.overwrite) {
-    const exists = await readFile(path).then(() => true, () => false);
-    if (exists) throw new PersonaKeyError('KEY_FILE_EXISTS', `${path} already exists; refusing to replace a persona key`);
-  }
   let body: Record<string, unknown>;
   if (options.passphrase) {
     const s = await seal(seed, options.passphrase, checkKdf(options.kdf ?? DEFAULT_KDF));
@@ -122,7 +118,16 @@ export async function savePersonaKey(path: string, key: PersonaKeyPair, options:
     body = { format: FILE_FORMAT, version: 1, publicKey: bytesToHex(key.publicKey), seed: bytesToHex(seed) };
   }
   sodium.memzero(seed);
-  await writeFileAtomic(path, JSON.stringify(body, null, 2) + '\n', { mode: 0o600 });
+  return JSON.stringify(body, null, 2) + '\n';
+}
+
+/** Writes the key file atomically with mode 0600; refuses to replace an existing file unless `overwrite` is set. */
+export async function savePersonaKey(path: string, key: PersonaKeyPair, options: KeyProtectOptions & { overwrite?: boolean } = {}): Promise<void> {
+  if (!options.overwrite) {
+    const exists = await readFile(path).then(() => true, () => false);
+    if (exists) throw new PersonaKeyError('KEY_FILE_EXISTS', `${path} already exists; refusing to replace a persona key`);
+  }
+  await writeFileAtomic(path, await personaKeyFileText(key, options), { mode: 0o600 });
 }
 
 /** Reads a key file; typed errors for a missing file, a corrupt file, a missing passphrase and a wrong one. */
