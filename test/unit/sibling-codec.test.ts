@@ -81,9 +81,10 @@ describe('sibling frames', () => {
   it('a flood of unfinished maximal messages and garbage holds at most one message per sender', () => {
     const r = new Reassembler();
     const senders = Array.from({ length: 4 }, key);
+    const big = encodeFrames(5, 7, new Uint8Array(MAX_MESSAGE_BYTES));
     for (let i = 0; i < 2000; i++) {
       const from = senders[i % senders.length]!;
-      const frames = encodeFrames(5, i, new Uint8Array(MAX_MESSAGE_BYTES));
+      const frames = big;
       // Everything but the last chunk, then a fresh message: never completes.
       for (const f of frames.slice(0, 1 + (i % 5))) r.push(from, f);
       r.push(from, randomBytes(1 + (i % MAX_PACKET_BYTES)));
