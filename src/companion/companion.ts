@@ -792,6 +792,19 @@ export class Companion extends EventEmitter<CompanionEvents> {
     return { out: outPath, publicKey: pk, toxId: bytesToHex(toxAddress(r.publicKey, r.nospam)), devices: P.devicesOf(next.list), friends: r.friendCount };
   }
 
+  /**
+   * Re-signs our list as a refresh (same version, new issuedAt) when half its time-to-live is gone, as the daemon's
+   * timer does: so `profile sync` with the daemon stopped still puts a fresh list into an ordinary client. True when it
+   * re-signed; a device that cannot sign (no signer, revoked) keeps the list and says why in the log.
+   */
+  refreshIfDue(): boolean {
+    const l = this.state.own.list;
+    if (this.now() - l.issuedAt <= l.ttl / 2 && l.ttl === this.config.ttlSeconds) return false;
+    const before = this.state.own;
+    this.command({ cmd: 'start' });
+    return this.state.own !== before;
+  }
+
   /** Applies the newest pending update of a persona (PersonaID, 8+ hex prefix, or a pending id); APPROVE_REFUSED when the table refuses it. */
   approve(ref: string): P.PersonaView {
     const r = this.command({ cmd: 'approve', ref });
