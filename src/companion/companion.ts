@@ -28,6 +28,8 @@ import { loadRecords, recordsText, type RecordsFile } from './records-file.js';
 import { generateKeyPair, toxAddress } from '../profile/keys.js';
 import { bytesToHex } from '../util/bytes.js';
 import { resolve as resolvePath } from 'node:path';
+import { CompanionGroups } from './groups.js';
+import type { OwnSigner } from '../persona/own.js';
 
 export { CompanionError, MAX_PENDING_REQUESTS, type AlarmRecord, type PendingRequest, type CompanionState };
 
@@ -142,6 +144,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
   /** Typed messages between the devices of our persona (sibling sync; extensions register their own types on it). */
   readonly siblings: SiblingChannel;
   private siblingCache: { own: P.SignedDeviceList; keys: Set<string> } | undefined;
+  private groupsModule: CompanionGroups | undefined;
 
   constructor(config: CompanionConfig, loaded: LoadedState, components: CompanionComponents) {
     super();
@@ -298,6 +301,36 @@ export class Companion extends EventEmitter<CompanionEvents> {
     return P.personaIdHex(this.env.key);
   }
 
+  /** NGC groups (docs/GROUPS.md): this device's group identity statements, the groups' views, sibling invites. */
+  get groups(): CompanionGroups {
+    this.groupsModule ??= new CompanionGroups({
+      node: this.node,
+      log: this.log.child({ component: 'groups' }),
+      personaId: this.personaId,
+      thisDevice: this.node.publicKey,
+      ownList: () => this.state.own.list,
+      table: () => this.state.table,
+      signer: () => this.currentSigner(),
+      selfName: () => this.config.name || 'tox-persona',
+      now: this.now,
+    });
+    return this.groupsModule;
+  }
+
+  /**
+   * What signs for this device, as for our lists (the certified signer, else the root, which signs under our list's
+   * epoch so receivers do not take it for a revoked one); null when this device holds neither.
+   */
+  currentSigner(): OwnSigner | null {
+    let s: OwnSigner;
+    try {
+      s = P.ownSigner(this.env.key);
+    } catch {
+      return null;
+    }
+    return s.cert ? s : { ...s, epoch: Math.max(s.epoch, this.state.own.list.epoch ?? 0) };
+  }
+
   /** Our own current signed list. */
   get ownList(): P.SignedDeviceList {
     return this.state.own;
@@ -369,6 +402,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
       this.log.warn({ code: (err as ToxPersonaError).code, err: (err as Error).message }, 'bootstrap failed; retrying in the background');
     }
     this.node.start();
+    this.groups.start();
     this.timers.push(setInterval(() => this.guard('timer', () => this.dispatch({ type: 'timer', now: this.now() })), this.config.saveIntervalSeconds * 1000));
     this.scheduleRepublish();
     // A failing save (full disk) does not stop the daemon: it is logged, shown in status and /healthz, and retried.
@@ -396,6 +430,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.retryTimer = undefined;
     this.retryWake?.();
     for (const off of this.unsubscribe.splice(0)) off();
+    this.groupsModule?.stop();
     if (this.running) {
       this.running = false;
       await this.node.stop();

@@ -63,6 +63,10 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
   personaSignerRenew: (c, a) => K.renewSigner(c, str(a, 'recoveryKey', false) || undefined),
   personaRootRemove: (c, a) => K.removeRoot(c, { recovery: str(a, 'recoveryKey', false) || undefined, force: a.force === true }),
   personaRootRestore: (c, a) => K.restoreRoot(c, str(a, 'recoveryKey')),
+  groups: (c) => c.groups.list(),
+  groupCreate: (c, a) => c.groups.create(str(a, 'name'), a.public === true ? 'public' : 'private'),
+  groupJoin: (c, a) => c.groups.join(str(a, 'chatId'), str(a, 'password', false)),
+  groupLeave: (c, a) => c.groups.leave(str(a, 'group')),
 });
 
 function strings(args: Record<string, unknown>, key: string): string[] {
@@ -73,7 +77,7 @@ function strings(args: Record<string, unknown>, key: string): string[] {
 }
 
 /** Operations that only read: run offline, they leave the data directory's files untouched. */
-export const READ_ONLY_OPERATIONS: ReadonlySet<string> = new Set(['personaKeys', 'status', 'personaShow', 'deviceList', 'blob', 'personas', 'syncSource', 'friendList', 'requests']);
+export const READ_ONLY_OPERATIONS: ReadonlySet<string> = new Set(['personaKeys', 'status', 'personaShow', 'deviceList', 'blob', 'personas', 'syncSource', 'friendList', 'requests', 'groups']);
 
 /** A request id: what a client sends so that a retry of the same request returns the first outcome. */
 const REQUEST_ID_RE = /^[A-Za-z0-9_-]{8,64}$/;

@@ -6,6 +6,7 @@ import { signOwnChange, signOwnRefresh, judgeOwnList, type OwnSigner, type OwnLi
 import { encodeStatusMessage, decodeStatusMessage, statusMessageBudget } from '../persona/codec.js';
 import { generatePersonaKey, savePersonaKey, loadPersonaKey as loadKeyFile, exportPersonaKey, importPersonaKey, type PersonaKeyPair } from '../persona/keys.js';
 import { personaReady } from '../persona/sodium.js';
+import { useNativeCrypto } from '../crypto/native-sodium.js';
 import { separateHumanText } from '../profile/sync.js';
 import { emptyTable as emptyPersonaTable, DEFAULT_MAX_CLOCK_SKEW_SECONDS, type PersonaTable, type PendingUpdate } from '../persona/table.js';
 import { loadTable as loadTableFile, saveTable as saveTableFile, serializeTable } from '../persona/store.js';
@@ -115,8 +116,9 @@ export interface PersonaKey {
   pair: PersonaKeyPair;
 }
 
-/** Waits for libsodium. */
+/** Waits for libsodium and injects the native one when it loads (argon2id for encrypted keys comes only from it). */
 export async function ready(): Promise<void> {
+  useNativeCrypto();
   await personaReady();
 }
 
@@ -132,31 +134,31 @@ export function listPersonaIdHex(list: DeviceList): string {
 
 /** Generates a new persona key. */
 export async function newPersonaKey(): Promise<PersonaKey> {
-  await personaReady();
+  await ready();
   return { pair: await generatePersonaKey() };
 }
 
 /** Writes the key file (0600); refuses to replace one unless `overwrite`. */
 export async function writePersonaKey(path: string, key: PersonaKey, options: { passphrase?: string; overwrite?: boolean } = {}): Promise<void> {
-  await personaReady();
+  await ready();
   await savePersonaKey(path, key.pair, options);
 }
 
 /** Reads the key file (`passphrase` when it is encrypted, from `$TOX_PERSONA_KEY_PASSPHRASE` by default). */
 export async function loadPersonaKey(path: string, passphrase = process.env.TOX_PERSONA_KEY_PASSPHRASE): Promise<PersonaKey> {
-  await personaReady();
+  await ready();
   return { pair: await loadKeyFile(path, passphrase ? { passphrase } : {}) };
 }
 
 /** The copy-pasteable export string of a key (encrypted when a passphrase is given). */
 export async function exportKey(key: PersonaKey, passphrase?: string): Promise<string> {
-  await personaReady();
+  await ready();
   return exportPersonaKey(key.pair, passphrase);
 }
 
 /** Parses an export string. */
 export async function importKey(text: string, passphrase?: string): Promise<PersonaKey> {
-  await personaReady();
+  await ready();
   return { pair: await importPersonaKey(text.trim(), passphrase) };
 }
 

@@ -59,13 +59,12 @@ interface SealedSeed {
 }
 
 async function pwhash(passphrase: string, salt: Uint8Array, kdf: KdfParams): Promise<Uint8Array> {
-  // The injected crypto (native libsodium) has argon2id; only where none loads is the WebAssembly sumo build loaded,
-  // since the standard libsodium-wrappers build has no crypto_pwhash.
+  // argon2id comes from the injected crypto (the native libsodium). The libsodium-wrappers fallback has no
+  // crypto_pwhash, and a second, 12 MB WebAssembly build only for it was dropped: without a native libsodium an
+  // encrypted key is refused with a clear code (a plain key still works).
   const injected = personaCrypto();
   if (injected.pwhash) return injected.pwhash(32, passphrase, salt, kdf.opslimit, kdf.memlimit);
-  const { default: sumo } = await import('libsodium-wrappers-sumo');
-  await sumo.ready;
-  return sumo.crypto_pwhash(32, passphrase, salt, kdf.opslimit, kdf.memlimit, sumo.crypto_pwhash_ALG_ARGON2ID13);
+  throw new PersonaKeyError('PWHASH_UNAVAILABLE', `an encrypted persona key needs argon2id, which only the native libsodium provides, and the crypto in use (${injected.name}) has none; install libsodium (libsodium23 or libsodium26), or unset TOX_PERSONA_CRYPTO=wasm`);
 }
 
 async function seal(seed: Uint8Array, passphrase: string, kdf: KdfParams): Promise<SealedSeed> {
