@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/companion/config.js';
 import { createLogger } from '../../src/companion/log.js';
 import { runOperation } from '../../src/companion/ops.js';
 import * as P from '../../src/companion/persona-port.js';
+import { encodeStatusMessage } from '../../src/persona/codec.js';
 import { FakeNode } from '../support/fake-node.js';
 
 const pk = () => { const b = randomBytes(32); b[31]! &= 0x7f; return b.toString('hex').toUpperCase(); };
@@ -45,7 +46,7 @@ describe('profile sync source with the daemon stopped', () => {
     const after = comp.ownList.list;
     expect(after.seq, 'a refresh is the same version: same seq').toBe(before.seq);
     expect(after.issuedAt).toBeGreaterThan(before.issuedAt);
-    expect(r.blob).toBe(P.blobOnly(comp.ownList));
+    expect(r.blob).toBe(encodeStatusMessage(comp.ownList));
     await comp.close();
     c = undefined;
     const saved = await loadCompanionState(dir, comp.node.publicKey, TTL);

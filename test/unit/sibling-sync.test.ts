@@ -10,6 +10,7 @@ import { Companion, loadCompanionState } from '../../src/companion/companion.js'
 import { loadConfig, type RawConfig } from '../../src/companion/config.js';
 import { createLogger } from '../../src/companion/log.js';
 import * as P from '../../src/companion/persona-port.js';
+import { buildStatusMessage } from '../../src/persona/codec.js';
 import { digestLines, digestOf } from '../../src/companion/sibling-sync.js';
 import { SIBLING_RATE } from '../../src/companion/sibling-channel.js';
 import { encodeCore, encodeFrames, MAX_MESSAGE_BYTES } from '../../src/companion/sibling-codec.js';
@@ -28,7 +29,7 @@ class Wire {
     this.inFlight++;
     setImmediate(() => {
       this.inFlight--;
-      target.emitEvent('friendLosslessPacket', { friendNumber: target.friend(from)?.friendNumber ?? 0, publicKey: from, data });
+      target.emitEvent('friendLosslessPacket', { publicKey: from, data });
     });
   }
   /** Waits until no packet is on its way (bounded). */
@@ -57,7 +58,7 @@ class WiredNode extends FakeNode {
   connect(pk: string, connection: SelfConnection): void {
     const f = this.friend(pk)!;
     f.connection = connection;
-    this.emitEvent('friendConnection', { friendNumber: f.friendNumber, publicKey: pk, connection });
+    this.emitEvent('friendConnection', { publicKey: pk, status: connection });
   }
 }
 
@@ -129,13 +130,13 @@ describe('sibling sync between Alice\'s companions (stub nodes, wired packets)',
         t += 1;
         const s = P.signNext(prev, devices.map((publicKey) => ({ publicKey, name: '' })), k.pair, t, 3600);
         prev = s.list;
-        return P.buildStatusMessage(s, 'Bob');
+        return buildStatusMessage(s, 'Bob');
       },
       refresh(): string {
         t += 1;
         const s = P.signRefresh(prev!, k.pair, t, 3600);
         prev = s.list;
-        return P.buildStatusMessage(s, 'Bob');
+        return buildStatusMessage(s, 'Bob');
       },
     };
   }
