@@ -131,10 +131,14 @@ async function main(): Promise<void> {
       await until(() => [phone, bob, laptop!].every((r) => peersOf(r).some((p) => p.peerKey === laptopPeer() && p.confirmed)), 'every companion to show the laptop merged into Alice', 120_000);
       joinToMerged.push(performance.now() - tJoined);
       console.log(`run ${i + 1}: enroll -> siblings connected ${toConnected[i]!.toFixed(0)} ms, -> laptop invited ${toInvited[i]!.toFixed(0)} ms; laptop joined -> merged at phone, Bob and laptop ${joinToMerged[i]!.toFixed(0)} ms`);
-      // The laptop leaves again, so every run starts from the same group (phone and Bob, plus the laptops' exits).
+      // The laptop leaves again, so every run starts from the same group (phone and Bob).
       await runOperation(laptop!.companion, 'groupLeave', { group: chatId });
       await laptop!.companion.close({ save: false });
       all.splice(all.indexOf(laptop!), 1);
+      // And Alice drops it, so no run pays for the offline devices of earlier runs (friends the phone and Bob keep looking for).
+      await runOperation(phone.companion, 'deviceRemove', { device: enrolled.publicKey });
+      await runOperation(phone.companion, 'friendRemove', { friend: enrolled.publicKey });
+      await until(() => !bob.node.friend(enrolled.publicKey), 'Bob to drop the removed laptop', 60_000);
     }
     console.log(`enroll -> siblings connected (Tox friend connection, a baseline of its own): ${summary(toConnected)}`);
     console.log(`enroll -> new device invited into the group: ${summary(toInvited)}`);
