@@ -35,6 +35,11 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
     expiresAt: c.ownList.list.issuedAt + c.ownList.list.ttl,
   }),
   personas: (c) => ({ personas: c.personas() }),
+  // The same, after re-signing a list past half its time-to-live (profile sync while the daemon is stopped).
+  syncSourceFresh: (c) => {
+    const refreshed = c.refreshIfDue();
+    return { ...(OPERATIONS.syncSource!(c, {}) as Record<string, unknown>), refreshed };
+  },
   syncSource: (c) => ({
     personaId: c.personaId,
     ownDevices: P.devicesOf(c.ownList.list),
