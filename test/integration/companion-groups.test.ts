@@ -110,6 +110,10 @@ describe.runIf(hasGroups)(`companions in an NGC group on libtoxcore ${version}`,
     // Bob is his own persona in the group, not Alice's.
     expect(v.personas.find((p) => p.personaId === bob.companion.personaId)?.peers.map((p) => p.peerKey)).toEqual([v.selfPeerKey]);
     expect(v.alarms).toEqual([]);
+    // The laptop told the phone its peer key over the sibling channel (GROUP_KEYS), so the phone's statement names it too.
+    await waitFor(() => viewOf(phone, chatId)!.siblingPeers.some((p) => p.peerKey === viewOf(laptop, chatId)!.selfPeerKey && p.deviceKey === laptop.node.publicKey), {
+      what: 'the phone to learn the laptop\'s peer key over the sibling channel', timeoutMs: 30_000,
+    });
     // The CLI's view of it, through the same operation.
     const listed = (await runOperation(bob.companion, 'groups', {})) as { groups: GroupListing[] };
     expect(listed.groups.map((g) => g.chatId)).toEqual([chatId]);
