@@ -22,6 +22,8 @@ import {
   type AlarmRecord, type AutoAdd, type Command, type CompanionEvent, type CompanionState, type Effect, type FriendProvenance, type PendingRequest, type Reduction, type ReducerEnv,
 } from './reducer.js';
 import { rekeyProfile, writeNewFile } from '../profile/rekey.js';
+import { SiblingChannel } from './sibling-channel.js';
+import { emptySiblingState, type SiblingSyncState } from './sibling-sync.js';
 import { boundRequests } from './requests.js';
 import { loadRecords, recordsText, type RecordsFile } from './records-file.js';
 import { generateKeyPair, toxAddress } from '../profile/keys.js';
@@ -140,6 +142,9 @@ export class Companion extends EventEmitter<CompanionEvents> {
   private republishTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
   private readonly unsubscribe: Array<() => void> = [];
+  /** Typed messages between the devices of our persona (sibling sync; extensions register their own types on it). */
+  readonly siblings: SiblingChannel;
+  private siblingCache: { own: P.SignedDeviceList; keys: Set<string> } | undefined;
   private groupsModule: CompanionGroups | undefined;
 
   constructor(config: CompanionConfig, loaded: LoadedState, components: CompanionComponents) {
@@ -168,8 +173,23 @@ export class Companion extends EventEmitter<CompanionEvents> {
     };
     this.durableOwn = loaded.own;
     this.outcomes = loaded.outcomes ?? [];
+    this.siblings = new SiblingChannel({
+      node: this.node,
+      log: this.log,
+      isSibling: (pk) => this.siblingKeys().has(pk),
+      siblings: () => [...this.siblingKeys()],
+      onCore: (from, message) => this.dispatch({ type: 'sibling', from, message, now: this.now() }),
+    });
     this.metrics.refresher = () => this.refreshGauges();
     this.metrics.setLibtoxcoreVersion(this.node.libtoxcoreVersion);
+  }
+
+  /** The other devices of our current list (cached per list: every sibling packet asks). */
+  private siblingKeys(): Set<string> {
+    if (this.siblingCache?.own !== this.state.own) {
+      this.siblingCache = { own: this.state.own, keys: new Set(P.devicesOf(this.state.own.list).map((d) => d.publicKey).filter((pk) => pk !== this.node.publicKey)) };
+    }
+    return this.siblingCache.keys;
   }
 
   // ---------------------------------------------------------------- the one write path
@@ -269,6 +289,9 @@ export class Companion extends EventEmitter<CompanionEvents> {
       case 'log':
         this.log[e.level](e.fields, e.msg);
         break;
+      case 'sibling':
+        if (this.running) this.siblings.sendCore(e.message, e.to, e.except);
+        break;
     }
   }
 
@@ -364,6 +387,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     on('friendRequest', (e) => this.guard('friendRequest', () => this.dispatch({ type: 'friendRequest', publicKey: e.publicKey, message: e.message, now: this.now() })));
     on('selfConnection', (e) => this.guard('selfConnection', () => this.onSelfConnection(e.status)));
     on('friendConnection', (e) => this.guard('friendConnection', () => this.onFriendConnection(e.publicKey, e.status)));
+    on('friendLosslessPacket', (e) => this.guard('siblingPacket', () => this.siblings.receive(e.publicKey, e.data)));
     on('error', (e) => this.log.error({ err: e.message }, 'tox node error'));
     on('iterate', (e) => this.metrics.observeIterate(e.lagMs, e.durationMs));
 
@@ -531,7 +555,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     const devices = text(P.ownListToJson(s.own));
     const requests = text({ version: 1, requests: s.requests, dropped: s.requestsDropped });
     const records = recordsText({ alarms: s.alarms, rejections: s.rejections });
-    const friends = text({ version: 1, friends: s.friends, blocked: s.blocked, expired: s.expired, vouched: s.vouched, autoAdds: s.autoAdds } satisfies FriendsFile & { version: 1 });
+    const friends = text({ version: 1, friends: s.friends, blocked: s.blocked, expired: s.expired, vouched: s.vouched, autoAdds: s.autoAdds, sibling: s.sibling } satisfies FriendsFile & { version: 1 });
     const outcomes = `${JSON.stringify({ version: 1, outcomes: this.outcomes })}\n`;
     const table = serializeTable(s.table);
     // The profile is compared in plain form: an encrypted one differs at every save (fresh nonce) even when unchanged.
@@ -684,6 +708,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
 
   private onFriendConnection(publicKey: string, connection: SelfConnection): void {
     const { online, total } = this.refreshGauges();
+    if (connection === 'none') this.siblings.forget(publicKey);
     this.dispatch({ type: 'connection', publicKey, connection, now: this.now() });
     this.emit('friendConnection', { publicKey, connection, online, total });
   }
@@ -816,6 +841,19 @@ export class Companion extends EventEmitter<CompanionEvents> {
     return { out: outPath, publicKey: pk, toxId: bytesToHex(toxAddress(r.publicKey, r.nospam)), devices: P.devicesOf(next.list), friends: r.friendCount };
   }
 
+  /**
+   * Re-signs our list as a refresh (same version, new issuedAt) when half its time-to-live is gone, as the daemon's
+   * timer does: so `profile sync` with the daemon stopped still puts a fresh list into an ordinary client. True when it
+   * re-signed; a device that cannot sign (no signer, revoked) keeps the list and says why in the log.
+   */
+  refreshIfDue(): boolean {
+    const l = this.state.own.list;
+    if (this.now() - l.issuedAt <= l.ttl / 2 && l.ttl === this.config.ttlSeconds) return false;
+    const before = this.state.own;
+    this.command({ cmd: 'start' });
+    return this.state.own !== before;
+  }
+
   /** Applies the newest pending update of a persona (PersonaID, 8+ hex prefix, or a pending id); APPROVE_REFUSED when the table refuses it. */
   approve(ref: string): P.PersonaView {
     const r = this.command({ cmd: 'approve', ref });
@@ -895,6 +933,8 @@ export interface FriendsFile {
   expired: string[];
   vouched: string[];
   autoAdds: AutoAdd[];
+  /** Sibling sync's stamped registers, decisions and dropped own devices (absent in older files). */
+  sibling?: SiblingSyncState;
 }
 
 /**
@@ -1021,6 +1061,11 @@ const FriendsFileSchema = z.object({
   expired: z.array(Hex64),
   vouched: z.array(Hex64),
   autoAdds: z.array(z.object({ publicKey: Hex64, personaId: Hex64, introducer: Hex64.nullable(), at: z.number().finite() }).strip()).default([]),
+  sibling: z.object({
+    registers: z.record(Hex64, z.object({ kind: z.enum(['blocked', 'user', 'auto']), t: z.number().int().nonnegative(), by: Hex64, personas: z.array(Hex64) }).strip()),
+    decisions: z.array(z.object({ personaId: Hex64, version: z.string().regex(/^[0-9a-f]{64}$/), decision: z.enum(['approve', 'reject']), t: z.number().int().nonnegative(), by: Hex64 }).strip()),
+    dropped: z.array(Hex64),
+  }).strip().optional(),
 });
 
 /** friends.json (missing → undefined, and provenance is derived from the table); a wrong shape is `BAD_FILE`. */
@@ -1031,8 +1076,8 @@ function loadFriends(path: string): FriendsFile | undefined {
     const first = r.error.issues[0];
     throw new DataDirError('BAD_FILE', `${path}: not a friends file (${first && first.path.length > 0 ? first.path.join('.') : 'top level'}: ${first?.message ?? 'invalid'}); fix or delete it`);
   }
-  const { friends, blocked, expired, vouched, autoAdds } = r.data;
-  return { friends, blocked, expired, vouched, autoAdds };
+  const { friends, blocked, expired, vouched, autoAdds, sibling } = r.data;
+  return { friends, blocked, expired, vouched, autoAdds, sibling: sibling ?? emptySiblingState() };
 }
 
 const RequestsFileSchema = z.object({
