@@ -1,7 +1,7 @@
 // How a CLI command reaches the companion: through the running daemon's admin endpoint, or directly on the data directory under its lock.
 import type { Command } from 'commander';
 import { resolveDataDir, loadConfig, type RawConfig, type CompanionConfig } from '../companion/config.js';
-import { readRuntime, readToken, requireInitialized, DataDirError } from '../companion/datadir.js';
+import { daemonHoldsDir, readRuntime, readToken, requireInitialized, DataDirError } from '../companion/datadir.js';
 import { callAdmin, AdminCallError } from '../companion/admin.js';
 import { createLogger, type Logger } from '../companion/log.js';
 import { runOffline } from '../companion/open.js';
@@ -89,6 +89,7 @@ export async function callOperation(opts: CommonOptions, op: string, args: Recor
         if (Date.now() >= deadline) throw err;
         if (!waitingSaid) commandLogger(opts).warn({ dir }, 'the data directory is locked (a daemon starting, or another command): waiting for it');
         waitingSaid = true;
+        await new Promise((r) => setTimeout(r, 100));
         continue;
       }
       if (!uncertain || !(noAnswer || locked)) throw err;
@@ -114,6 +115,8 @@ async function callOnce(opts: CommonOptions, dir: string, op: string, args: Reco
       if (!(err instanceof AdminCallError && err.code === 'DAEMON_UNREACHABLE')) throw err;
     }
   }
+  // A daemon is starting (it holds daemon.lock before daemon.json names it): wait for it rather than take the lock first.
+  if (!rt && daemonHoldsDir(dir)) throw new DataDirError('LOCKED', `${dir}: a daemon is starting there`);
   if (rt && !rt.admin) throw new DaemonWithoutAdminError('LOCKED', `${dir} is in use by another process (a daemon runs there with its admin endpoint disabled: stop it or enable the endpoint)`);
   const config = commandConfig(opts);
   try {

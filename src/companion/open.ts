@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { CompanionConfig } from './config.js';
 import { configPath } from './config.js';
 import { Companion, loadCompanionState } from './companion.js';
-import { FILES, dataPath, ensureDir, isInitialized, lockDataDir, readOrCreateToken, repairDataDir, rotateToken, requireInitialized, writeJsonFile, writeRuntime, DataDirError, type Release } from './datadir.js';
+import { FILES, DAEMON_LOCK_WAIT_MS, dataPath, ensureDir, isInitialized, lockDaemonIntent, lockDataDir, readOrCreateToken, repairDataDir, rotateToken, requireInitialized, writeJsonFile, writeRuntime, DataDirError, type Release } from './datadir.js';
 import type { Logger } from './log.js';
 import { CompanionMetrics } from './metrics.js';
 import { openNode } from './node-adapter.js';
@@ -193,7 +193,10 @@ export async function startDaemon(config: CompanionConfig, log: Logger, options:
   let companionRef: Companion | undefined;
   let lostDuringStartup = false;
   let lockLost = false;
+  // Commands see this one at once and wait for the daemon instead of taking the data-directory lock before it.
+  const releaseIntent = await lockDaemonIntent(config.dir);
   const release = await lockDataDir(config.dir, {
+    waitMs: DAEMON_LOCK_WAIT_MS,
     onCompromised: (err) => {
       // The lock file was removed or replaced: another process may lock the new one, so saving on would race it.
       log.error({ err: err.message }, 'data directory lock lost: another process may be writing it; shutting down');
@@ -203,9 +206,13 @@ export async function startDaemon(config: CompanionConfig, log: Logger, options:
       else if (stopSelf) void stopSelf();
       else lostDuringStartup = true;
     },
+  }).catch(async (err: unknown) => {
+    await releaseIntent();
+    throw err;
   });
   phases.mark('lock');
-  const cleanups: Array<() => Promise<void>> = [release];
+  // Undone in reverse: the data-directory lock first, daemon.lock last.
+  const cleanups: Array<() => Promise<void>> = [releaseIntent, release];
   const undo = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   };
