@@ -78,22 +78,28 @@ async function main(): Promise<void> {
       }
     };
     const saveTimes: number[] = [];
-    c.on('saved', () => saveTimes.push(Date.now()));
+    // When each save began: the coalescing rule spaces the starts (a save's end moves with the disk).
+    c.on('saved', (e) => saveTimes.push(e.startedAt));
     const measure = async (run: () => Promise<void>): Promise<Sample> => {
       const s0 = { cpu: cpuSeconds(), companionCpu, bytes: bytesWritten(), saves: saveTimes.length, t: Date.now() };
       await run();
       // The last coalesced save happens at most a second after the previous one; flushing at once would add one.
       await new Promise((r) => setTimeout(r, 1100));
+      // The rate is judged on the companion's own saves; the bench's flush below (a command would do the same) is not one.
+      const times = saveTimes.slice(s0.saves).sort((a, b) => a - b);
       await c.flush();
-      const times = saveTimes.slice(s0.saves);
-      const perSecond = new Map<number, number>();
-      for (const t of times) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
+      // Most saves that began within any one second (a sliding window, not calendar seconds).
+      let maxInWindow = 0;
+      for (let i = 0, j = 0; j < times.length; j++) {
+        while (times[j]! - times[i]! >= 1000) i++;
+        maxInWindow = Math.max(maxInWindow, j - i + 1);
+      }
       return {
         cpu: cpuSeconds() - s0.cpu,
         companionCpu: companionCpu - s0.companionCpu,
         bytes: bytesWritten() - s0.bytes,
-        saves: times.length,
-        maxSavesPerSecond: Math.max(0, ...perSecond.values()),
+        saves: saveTimes.length - s0.saves,
+        maxSavesPerSecond: maxInWindow,
         seconds: (Date.now() - s0.t) / 1000,
       };
     };

@@ -9,6 +9,7 @@ import { dataPath, requireInitialized } from '../companion/datadir.js';
 import { initDataDir } from '../companion/open.js';
 import { CompanionError } from '../companion/companion.js';
 import * as P from '../companion/persona-port.js';
+import { registerKeyCommands } from './keys.js';
 
 type Opts = CommonOptions & Record<string, unknown>;
 
@@ -22,10 +23,12 @@ function devicesText(devices: P.DeviceView[], thisDevice?: string): string {
 /** Renders the table for people (also used by the demo). */
 export function personasText(personas: P.PersonaView[]): string {
   if (personas.length === 0) return '(no personas yet)';
-  const rows: string[][] = [['PERSONA', 'STATE', 'SEQ', 'DEVICES']];
+  const rows: string[][] = [['PERSONA', 'STATE', 'EPOCH', 'SEQ', 'DEVICES']];
   for (const p of personas) {
     const devs = p.devices.map((d) => `${d.name || shortKey(d.publicKey)}${d.active ? '*' : ''}${d.confirmed ? '' : '?'}${d.toxName && d.toxName !== d.name ? ` (${JSON.stringify(d.toxName)})` : ''}`).join(' ');
-    rows.push([shortKey(p.personaId), p.state + (p.pending ? ' (pending update)' : ''), String(p.seq ?? '-'), devs || '-']);
+    const held = p.pending?.some((x) => x.reason === 'FORK') ? ' (FORK held)' : p.pending ? ' (pending update)' : '';
+    const revoked = p.lastRevoked ? ` REVOKED_SIGNER seen: epoch ${p.lastRevoked.epoch} from ${shortKey(p.lastRevoked.from)}` : '';
+    rows.push([shortKey(p.personaId), p.state + held + revoked, String(p.epoch ?? '-'), String(p.seq ?? '-'), devs || '-']);
   }
   return `${columns(rows)}\n(* active, ? unconfirmed, "..." the friend's own Tox name)`;
 }
@@ -67,6 +70,7 @@ export function registerCommands(program: Command): void {
     .option('--network <MODE>', 'write network=public|local to config.json')
     .option('--policy <POLICY>', 'write policy=auto|manual to config.json')
     .option('--status-text <TEXT>', 'write the human status text to config.json')
+    .option('--join', 'join an existing persona without its root: make this device\'s signer key and print a request for "persona certify" on the machine with the root')
     .action(async (o: Opts) => {
       const dir = resolveDataDir(o.dir);
       const settings: Record<string, unknown> = {};
@@ -75,7 +79,8 @@ export function registerCommands(program: Command): void {
       if (o.statusText) settings.statusText = o.statusText;
       const personaExport = o.import !== undefined ? await readSecretInput(String(o.import)) : undefined;
       const pass = passphraseFromEnv(o.passphraseEnv as string | undefined);
-      const r = await initDataDir(dir, { ...(personaExport ? { personaExport } : {}), ...(pass ? { exportPassphrase: pass } : {}), settings, deviceName: String(o.name ?? '') });
+      const r = await initDataDir(dir, { ...(personaExport ? { personaExport } : {}), ...(pass ? { exportPassphrase: pass } : {}), settings, deviceName: String(o.name ?? ''), ...(o.join ? { join: true } : {}) });
+      if (r.request) return print(!!o.json, r, () => `initialized ${r.dir} (waiting for a certificate)\nTox ID:  ${r.toxId}\nrequest: ${r.request}\nnext: on the machine with the root: tox-persona persona certify '${r.request}'; then here: tox-persona persona join <CERTIFICATE>`);
       print(!!o.json, r, () => `initialized ${r.dir}\nTox ID:     ${r.toxId}\nPersonaID:  ${r.personaId}\nnext: tox-persona run --dir ${r.dir}`);
     });
 
@@ -113,6 +118,8 @@ export function registerCommands(program: Command): void {
         : `add it from a device that has the newest list: tox-persona device add ${r.publicKey}`;
       print(!!o.json, r, () => `imported persona ${r.personaId} into ${r.dir}\nthis device: ${r.publicKey}\n${next}`);
     });
+
+  registerKeyCommands(persona);
 
   const device = program.command('device').description('this persona\'s device list: each change re-signs and publishes');
   common(device.command('list'))
@@ -269,8 +276,9 @@ export function registerCommands(program: Command): void {
         alarms: Array<{ at: string; reason: string; personaId: string; detail: string; from?: string }>;
         friends: { online: number; total: number };
         devices: P.DeviceView[];
-        rejections?: Record<string, Array<{ at: string; reason: string; personaId?: string; detail?: string }>>;
+        rejections?: Record<string, Array<{ at: string; reason: string; personaId?: string; detail?: string; count?: number; lastAt?: string }>>;
         siblingsNotFriends: string[];
+        keys?: { epoch: number; root: boolean; signer: { epoch: number } | null; signerRevoked: boolean };
       };
       const rejected = Object.entries(r.rejections ?? {});
       print(!!o.json, r, () =>
@@ -282,14 +290,15 @@ export function registerCommands(program: Command): void {
           `libtoxcore: ${String(r.libtoxcore)}`,
           `friends:    ${r.friends.online}/${r.friends.total} online`,
           `devices:    ${r.devices.length} (seq ${String(r.seq)})`,
+          ...(r.keys ? [`keys:       epoch ${r.keys.epoch}, ${r.keys.signer ? `signer (epoch ${r.keys.signer.epoch})${r.keys.signerRevoked ? ' REVOKED' : ''}` : 'root signs'}, root ${r.keys.root ? 'on this device' : 'offline'}`] : []),
           ...r.siblingsNotFriends.map((k) => `  warning: own device ${k} is not a Tox friend of this one; add it (friend add with its Tox ID) so the two connect`),
           `policy:     ${String(r.policy)}, accept requests: ${String(r.acceptRequests)}`,
           `personas:   ${Object.entries(r.personas as Record<string, number>).map(([state, n]) => `${n} ${state}`).join(', ')}`,
-          `pending:    ${String(r.pendingApprovals)} approvals, ${String(r.pendingRequests)} friend requests`,
+          `pending:    ${String(r.pendingApprovals)} approvals, ${String(r.pendingRequests)} friend requests${Number(r.requestsDropped ?? 0) > 0 ? ` (${String(r.requestsDropped)} more dropped: the queue was full)` : ''}`,
           `alarms:     ${r.alarms.length === 0 ? 'none' : ''}`,
           ...r.alarms.map((a) => `  ${a.at} ${a.reason} persona ${shortKey(a.personaId)}${a.from ? ` from ${shortKey(a.from)}` : ''}: ${a.detail}`),
           `rejected:   ${rejected.length === 0 ? 'none' : 'lists from friends not applied, newest last'}`,
-          ...rejected.flatMap(([from, list]) => list.map((x) => `  ${x.at} from ${shortKey(from)}: ${x.reason}${x.personaId ? ` (persona ${shortKey(x.personaId)})` : ''}${x.detail ? `: ${x.detail}` : ''}`)),
+          ...rejected.flatMap(([from, list]) => list.map((x) => `  ${x.at} from ${shortKey(from)}: ${x.reason}${x.personaId ? ` (persona ${shortKey(x.personaId)})` : ''}${x.detail ? `: ${x.detail}` : ''}${x.count ? ` (${x.count} times, last ${x.lastAt ?? x.at})` : ''}`)),
         ].join('\n'));
     });
 }

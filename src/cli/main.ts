@@ -7,6 +7,7 @@ import { registerCommands } from './commands.js';
 import { registerRunCommand } from './run.js';
 import { registerDemoCommand } from './demo.js';
 import { registerProfileCommands } from './profile.js';
+import { registerGroupCommands } from './groups.js';
 import { EXIT, exitCodeFor, printError } from './output.js';
 import { useNativeCrypto } from '../crypto/native-sodium.js';
 
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerDemoCommand(program);
   registerProfileCommands(program);
+  registerGroupCommands(program);
   // Every subcommand throws instead of exiting, so that main() alone decides the exit code.
   const override = (cmd: Command) => {
     cmd.exitOverride();

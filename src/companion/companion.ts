@@ -14,17 +14,23 @@ import type { NodePort, NodePortBootstrap, NodePortEvents, SelfConnection } from
 import { CompanionMetrics } from './metrics.js';
 import { ToxPersonaError } from '../util/errors.js';
 import * as P from './persona-port.js';
+import { loadOwnKeys } from './signer.js';
+import { keysView } from './key-ops.js';
 import {
   activeDevice, CompanionError, initialState, MAX_PENDING_REQUESTS, reduce, userProvenance,
   type AlarmRecord, type AutoAdd, type Command, type CompanionEvent, type CompanionState, type Effect, type FriendProvenance, type PendingRequest, type Reduction, type ReducerEnv,
 } from './reducer.js';
 import { rekeyProfile } from '../profile/rekey.js';
 import { createProfileFile, enrollTempPath, isIntentBase, resolveEnrollIntent, sha256Hex, type EnrollIntent } from './enroll.js';
+import { boundRequests } from './requests.js';
+import { loadRecords, recordsText, type RecordsFile } from './records-file.js';
 import { generateKeyPair, toxAddress } from '../profile/keys.js';
 import { bytesToHex } from '../util/bytes.js';
 import { resolve as resolvePath } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
+import { CompanionGroups } from './groups.js';
+import type { OwnSigner } from '../persona/own.js';
 
 export { CompanionError, MAX_PENDING_REQUESTS, type AlarmRecord, type PendingRequest, type CompanionState };
 
@@ -68,7 +74,8 @@ export interface CompanionEvents {
   selfConnection: [SelfConnection];
   friendConnection: [{ publicKey: string; connection: SelfConnection; online: number; total: number }];
   alarm: [AlarmRecord];
-  saved: [];
+  /** A save committed; `startedAt` (ms since the epoch) is when it began, what the at-most-one-per-second rule spaces. */
+  saved: [{ startedAt: number }];
   /** A save failed (the disk refused); `status` and /healthz say why until one succeeds. */
   saveFailed: [];
 }
@@ -88,10 +95,15 @@ export interface CompanionComponents {
 
 /** Persisted state loaded from a data directory by {@link loadCompanionState}. */
 export interface LoadedState {
-  key: P.PersonaKey;
+  /** This device's keys (root and/or certified signer). */
+  key: P.OwnKeys;
   own: P.SignedDeviceList;
   table: P.Table;
   requests: PendingRequest[];
+  /** Friend requests dropped so far because their bucket of the queue was full (requests.json). */
+  requestsDropped?: number;
+  /** alarms.json: alarms and recent rejections shown by `status`; none when absent. */
+  records?: RecordsFile;
   /** friends.json; undefined for a directory written before provenance was recorded. */
   friends?: FriendsFile;
   /** outcomes.json: outcomes of recent mutating requests; none when absent. */
@@ -120,6 +132,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
   private lastSavedAt: string | undefined;
   /** SHA-256 of what each file last received, so a save writes only the files whose content changed. */
   private readonly written = new Map<string, string>();
+  /** Key files waiting for the next commit (installKeys); cleared once it succeeded. */
+  private readonly keyFiles: CommitFile[] = [];
   /** Our own list as it is on disk: what `status` and `blob` show (a change whose save failed is not shown as done). */
   private durableOwn: P.SignedDeviceList;
   private outcomes: RequestOutcome[];
@@ -130,6 +144,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
   private republishTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
   private readonly unsubscribe: Array<() => void> = [];
+  private groupsModule: CompanionGroups | undefined;
 
   constructor(config: CompanionConfig, loaded: LoadedState, components: CompanionComponents) {
     super();
@@ -151,6 +166,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.state = {
       ...initialState(loaded.own, loaded.table),
       requests: loaded.requests,
+      requestsDropped: loaded.requestsDropped ?? 0,
+      ...(loaded.records ?? {}),
       ...(loaded.friends ?? migrateFriends(loaded.table, this.now())),
     };
     this.durableOwn = loaded.own;
@@ -266,9 +283,64 @@ export class Companion extends EventEmitter<CompanionEvents> {
     return P.personaIdHex(this.env.key);
   }
 
+  /** NGC groups (docs/GROUPS.md): this device's group identity statements, the groups' views, sibling invites. */
+  get groups(): CompanionGroups {
+    this.groupsModule ??= new CompanionGroups({
+      node: this.node,
+      log: this.log.child({ component: 'groups' }),
+      personaId: this.personaId,
+      thisDevice: this.node.publicKey,
+      ownList: () => this.state.own.list,
+      table: () => this.state.table,
+      signer: () => this.currentSigner(),
+      selfName: () => this.config.name || 'tox-persona',
+      now: this.now,
+    });
+    return this.groupsModule;
+  }
+
+  /**
+   * What signs for this device, as for our lists (the certified signer, else the root, which signs under our list's
+   * epoch so receivers do not take it for a revoked one); null when this device holds neither.
+   */
+  currentSigner(): OwnSigner | null {
+    let s: OwnSigner;
+    try {
+      s = P.ownSigner(this.env.key);
+    } catch {
+      return null;
+    }
+    return s.cert ? s : { ...s, epoch: Math.max(s.epoch, this.state.own.list.epoch ?? 0) };
+  }
+
   /** Our own current signed list. */
   get ownList(): P.SignedDeviceList {
     return this.state.own;
+  }
+
+  /** The companion's clock, Unix seconds. */
+  clock(): number {
+    return this.now();
+  }
+
+  /** This device's keys: the PersonaID, the root if present, the certified signer if any. */
+  get keys(): P.OwnKeys {
+    return P.ownKeysOf(this.env.key);
+  }
+
+  /**
+   * Makes `keys` this device's keys from now on, and commits `files` (the key files that changed) with the next save,
+   * together with the state it belongs to (a rotation's new list): both durable, or neither. Used by key-ops.ts.
+   */
+  installKeys(keys: P.OwnKeys, files: readonly CommitFile[]): void {
+    this.env.key = keys;
+    this.keyFiles.push(...files);
+    this.dirty = true;
+  }
+
+  /** Adopts and publishes a list signed outside the reducer (a rotation, a certification), saved before it is published. */
+  adoptSigned(signed: P.SignedDeviceList, why: string): P.DeviceView[] {
+    return this.command({ cmd: 'adoptOwn', signed, why }).result as P.DeviceView[];
   }
 
   /** The reducer's current state (read-only view, for tests and views). */
@@ -311,6 +383,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
       this.log.warn({ code: (err as ToxPersonaError).code, err: (err as Error).message }, 'bootstrap failed; retrying in the background');
     }
     this.node.start();
+    this.groups.start();
     this.timers.push(setInterval(() => this.guard('timer', () => this.dispatch({ type: 'timer', now: this.now() })), this.config.saveIntervalSeconds * 1000));
     this.scheduleRepublish();
     // A failing save (full disk) does not stop the daemon: it is logged, shown in status and /healthz, and retried.
@@ -338,6 +411,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.retryTimer = undefined;
     this.retryWake?.();
     for (const off of this.unsubscribe.splice(0)) off();
+    this.groupsModule?.stop();
     if (this.running) {
       this.running = false;
       await this.node.stop();
@@ -448,7 +522,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
     const s = this.state;
     const text = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
     const devices = text(P.ownListToJson(s.own));
-    const requests = text({ version: 1, requests: s.requests });
+    const requests = text({ version: 1, requests: s.requests, dropped: s.requestsDropped });
+    const records = recordsText({ alarms: s.alarms, rejections: s.rejections });
     const friends = text({ version: 1, friends: s.friends, blocked: s.blocked, expired: s.expired, vouched: s.vouched, autoAdds: s.autoAdds } satisfies FriendsFile & { version: 1 });
     const outcomes = `${JSON.stringify({ version: 1, outcomes: this.outcomes })}\n`;
     const table = P.tableText(s.table);
@@ -461,6 +536,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
       { name: FILES.requests, data: () => requests, key: requests },
       { name: FILES.friends, data: () => friends, key: friends },
       { name: FILES.outcomes, data: () => outcomes, key: outcomes },
+      { name: FILES.alarms, data: () => records, key: records },
     ];
   }
 
@@ -475,7 +551,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
       return;
     }
     this.dirty = false;
-    this.lastSaveAt = Date.now();
+    const startedAt = Date.now();
+    this.lastSaveAt = startedAt;
     const own = this.state.own;
     const files: CommitFile[] = [];
     const hashes = new Map<string, string>();
@@ -485,10 +562,14 @@ export class Companion extends EventEmitter<CompanionEvents> {
       files.push({ name: f.name, data: f.data() });
       hashes.set(f.name, h);
     }
+    // Key files first: a list signed by a new signer is never on disk without that signer's files.
+    const keyFiles = this.keyFiles.splice(0);
+    files.unshift(...keyFiles);
     try {
       await commitFiles(this.config.dir, files);
     } catch (err) {
       this.dirty = true;
+      this.keyFiles.unshift(...keyFiles);
       const e = err as NodeJS.ErrnoException;
       this.saveFailure = { at: new Date().toISOString(), code: e.code ?? 'EIO', message: e.message };
       this.metrics.saveFailures.inc();
@@ -505,7 +586,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     faultPoint('after-save');
     this.metrics.saves.inc();
     this.log.debug({ why, files: files.map((f) => f.name) }, 'saved');
-    this.emit('saved');
+    this.emit('saved', { startedAt });
   }
 
   /** A background save in `ms` (the retry after a failure). */
@@ -605,6 +686,10 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.metrics.friendsOnline.set(online);
     this.metrics.friendsTotal.set(total);
     this.metrics.setPersonaCounts(P.countByState(this.state.table));
+    const fromPersona = this.state.requests.filter((r) => r.persona !== undefined).length;
+    this.metrics.requestsPending.set({ from: 'persona' }, fromPersona);
+    this.metrics.requestsPending.set({ from: 'stranger' }, this.state.requests.length - fromPersona);
+    this.metrics.requestsDropped.set(this.state.requestsDropped);
     return { online, total };
   }
 
@@ -657,6 +742,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
       /** Other devices of our list that are not Tox friends of this one: they never see each other's lists. */
       siblingsNotFriends: P.devicesOf(this.durableOwn.list).filter((d) => d.publicKey !== this.node.publicKey && !this.node.friend(d.publicKey)).map((d) => d.publicKey),
       seq: this.durableOwn.list.seq,
+      /** Our epoch, and which key signs here (docs/KEYS.md). */
+      keys: keysView(this),
       issuedAt: this.durableOwn.list.issuedAt,
       ttl: this.durableOwn.list.ttl,
       policy: this.config.policy,
@@ -664,6 +751,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
       personas: P.countByState(s.table),
       pendingApprovals: P.tableView(s.table).filter((p) => p.pending).length,
       pendingRequests: s.requests.length,
+      /** Friend requests dropped because their bucket of the queue was full (a flood of new keys); older requests were kept. */
+      requestsDropped: s.requestsDropped,
       blocked: s.blocked.length,
       alarms: [...s.alarms],
       rejections: s.rejections,
@@ -709,7 +798,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     const pair = generateKeyPair();
     const pk = bytesToHex(pair.publicKey);
     const devices = [...P.devicesOf(this.state.own.list), { publicKey: pk, name }];
-    const next = P.signNext(this.state.own.list, devices, this.env.key.pair, this.now(), this.config.ttlSeconds);
+    const next = P.signNext(this.state.own.list, devices, this.env.key, this.now(), this.config.ttlSeconds);
     const status = P.buildStatusMessage(next, this.config.statusText);
     // The new profile has this device as a friend and this device adds it: siblings connect without a request.
     const r = rekeyProfile(this.node.savedata(), { keyPair: pair, statusMessage: status, addOriginalAsFriend: true, ...(this.profilePassphrase ? { newPassphrase: this.profilePassphrase } : {}) });
@@ -862,7 +951,7 @@ function migrateFriends(table: P.Table, now: number): FriendsFile {
   return { friends, blocked: [], expired: [], vouched: [], autoAdds: [] };
 }
 
-function recoverOwnList(dir: string, devicesPath: string, key: P.PersonaKey, devicePublicKey: string, statusMessage: string | Uint8Array | undefined, now: number, ttl: number, log: Logger | undefined): P.SignedDeviceList {
+function recoverOwnList(dir: string, devicesPath: string, key: P.OwnKeys, devicePublicKey: string, statusMessage: string | Uint8Array | undefined, now: number, ttl: number, log: Logger | undefined): P.SignedDeviceList {
   const v = statusMessage === undefined || statusMessage.length === 0 ? undefined : P.decodeOwnList(statusMessage);
   let why = 'our status message carries no device list';
   if (v?.ok) {
@@ -879,7 +968,7 @@ function recoverOwnList(dir: string, devicesPath: string, key: P.PersonaKey, dev
   // one: nothing of this persona can have been seen through this device, so a first list names only it, as init does.
   if (!existsSync(dataPath(dir, 'table')) && (v === undefined || (!v.ok && v.reason === 'NO_BLOB'))) {
     log?.info({ file: devicesPath }, 'fresh data directory: signed a first device list naming this device');
-    return P.signNext(undefined, [{ publicKey: devicePublicKey, name: '' }], key.pair, now, ttl);
+    return P.signNext(undefined, [{ publicKey: devicePublicKey, name: '' }], key, now, ttl);
   }
   throw new DataDirError('NOT_INITIALIZED', `${devicesPath} is missing and cannot be rebuilt (${why}); restore it from a backup, or re-create the data directory with "tox-persona init --list <a current status message of this persona>"`);
 }
@@ -903,7 +992,7 @@ export interface LoadStateOptions {
  * published a list) gets a first list naming this device, as init writes one.
  */
 export async function loadCompanionState(dir: string, devicePublicKey: string, ttl: number, now = Date.now() / 1000, options: LoadStateOptions = {}): Promise<LoadedState> {
-  const key = await P.loadPersonaKey(dataPath(dir, 'personaKey'));
+  const key = (await loadOwnKeys(dir)).keys;
   const devicesPath = dataPath(dir, 'devices');
   let own: P.SignedDeviceList;
   if (existsSync(devicesPath)) {
@@ -928,7 +1017,8 @@ export async function loadCompanionState(dir: string, devicePublicKey: string, t
   }
   const table = await P.loadTable(dataPath(dir, 'table'));
   const friends = loadFriends(dataPath(dir, 'friends'));
-  return { key, own, table, requests: loadRequests(dataPath(dir, 'requests')), ...(friends ? { friends } : {}), outcomes: loadOutcomes(dataPath(dir, 'outcomes')) };
+  const requests = loadRequests(dataPath(dir, 'requests'));
+  return { key, own, table, ...requests, ...(friends ? { friends } : {}), outcomes: loadOutcomes(dataPath(dir, 'outcomes')), records: loadRecords(dataPath(dir, 'alarms')) };
 }
 
 const OutcomesFileSchema = z.object({
@@ -952,7 +1042,7 @@ function loadOutcomes(path: string): RequestOutcome[] {
 }
 
 /** The list in our own status message when it is a valid list of our persona that names this device. */
-function ownListInStatus(key: P.PersonaKey, devicePublicKey: string, statusMessage: string | Uint8Array | undefined): P.SignedDeviceList | undefined {
+function ownListInStatus(key: P.OwnKeys, devicePublicKey: string, statusMessage: string | Uint8Array | undefined): P.SignedDeviceList | undefined {
   if (statusMessage === undefined || statusMessage.length === 0) return undefined;
   const v = P.decodeOwnList(statusMessage);
   if (!v.ok || P.listPersonaIdHex(v.signed.list) !== P.personaIdHex(key) || !P.verifyOwnList(v.signed)) return undefined;
@@ -990,12 +1080,14 @@ const RequestsFileSchema = z.object({
       publicKey: z.string().regex(/^[0-9A-F]{64}$/),
       message: z.string(),
       receivedAt: z.string(),
+      persona: z.string().regex(/^[0-9A-F]{64}$/).optional(),
     }).strip(),
   ),
+  dropped: z.number().int().nonnegative().optional(),
 });
 
 /** requests.json (missing → none); anything but the shape we write is `BAD_FILE`, as for the table. */
-function loadRequests(path: string): PendingRequest[] {
+function loadRequests(path: string): { requests: PendingRequest[]; requestsDropped: number } {
   const raw = readJsonFile<unknown>(path, { requests: [] });
   const r = RequestsFileSchema.safeParse(raw);
   if (!r.success) {
@@ -1003,8 +1095,8 @@ function loadRequests(path: string): PendingRequest[] {
     const where = first && first.path.length > 0 ? first.path.join('.') : 'top level';
     throw new DataDirError('BAD_FILE', `${path}: not a pending-requests file (${where}: ${first?.message ?? 'invalid'}); fix or delete it`);
   }
-  // An older or hand-edited file may hold more than the cap: keep the newest, as the queue does.
-  return r.data.requests.slice(-MAX_PENDING_REQUESTS);
+  // An older or hand-edited file may hold more than the buckets' bounds: keep what the queue would have kept.
+  return { requests: boundRequests(r.data.requests as PendingRequest[]), requestsDropped: r.data.dropped ?? 0 };
 }
 
 export type { Policy };

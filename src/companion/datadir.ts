@@ -15,8 +15,12 @@ export class DataDirError extends ToxPersonaError {}
 export const FILES = Object.freeze({
   /** Tox savedata of this device (0600). */
   profile: 'profile.tox',
-  /** Persona signing key (0600). */
+  /** The persona's root key (0600); absent on a device the root was removed from (it lives in the recovery key). */
   personaKey: 'persona.key',
+  /** This device's signer key (0600), certified by the root; alone, without signer.cert, it is a request waiting for the root. */
+  signerKey: 'signer.key',
+  /** The root's certificate of this device's signer and its epoch (JSON). */
+  signerCert: 'signer.cert',
   /** The PersonaID table: friends' verified lists and pending updates. */
   table: 'personas.json',
   /** Our own device list and its latest signed form. */
@@ -27,6 +31,8 @@ export const FILES = Object.freeze({
   friends: 'friends.json',
   /** Outcomes of the latest mutating requests by request id, saved in the same commit as the change they made. */
   outcomes: 'outcomes.json',
+  /** Alarms and recent rejections of friends' lists, shown by `status` (bounded per friend). */
+  alarms: 'alarms.json',
   /** Optional settings (see docs/CLI.md). */
   config: 'config.json',
   /** Bearer token for the admin endpoint's state-changing calls (0600). */
@@ -48,9 +54,9 @@ export function dataPath(dir: string, file: keyof typeof FILES): string {
   return join(dir, FILES[file]);
 }
 
-/** True when `dir` holds an initialized data directory (profile and persona key). */
+/** True when `dir` holds an initialized data directory (profile, and the root key or a certified signer). */
 export function isInitialized(dir: string): boolean {
-  return existsSync(dataPath(dir, 'profile')) && existsSync(dataPath(dir, 'personaKey'));
+  return existsSync(dataPath(dir, 'profile')) && (existsSync(dataPath(dir, 'personaKey')) || existsSync(dataPath(dir, 'signerCert')));
 }
 
 /** Throws `NOT_INITIALIZED` unless {@link isInitialized}. */

@@ -6,8 +6,8 @@ export type { Logger } from 'pino';
 
 /** Field paths pino replaces with "[redacted]" wherever they appear (one and two levels deep). */
 export const REDACT_PATHS: readonly string[] = [
-  'secretKey', 'secret', 'token', 'passphrase', 'password', 'savedata', 'personaSecretKey', 'authorization',
-  '*.secretKey', '*.secret', '*.token', '*.passphrase', '*.password', '*.savedata', '*.personaSecretKey', '*.authorization',
+  'secretKey', 'secret', 'token', 'passphrase', 'password', 'savedata', 'personaSecretKey', 'authorization', 'recoveryKey',
+  '*.secretKey', '*.secret', '*.token', '*.passphrase', '*.password', '*.savedata', '*.personaSecretKey', '*.authorization', '*.recoveryKey',
   'headers.authorization', 'req.headers.authorization',
 ];
 

@@ -20,6 +20,10 @@ export class CompanionMetrics {
   readonly iterateLag: Histogram;
   readonly iterateDuration: Histogram;
   readonly libtoxcore: Gauge<'version'>;
+  /** Friend requests waiting, by bucket kind (`persona`: from a device of a persona; `stranger`). */
+  readonly requestsPending: Gauge<'from'>;
+  /** Friend requests dropped because their bucket was full (persisted, so it survives restarts). */
+  readonly requestsDropped: Gauge;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -40,6 +44,8 @@ export class CompanionMetrics {
     this.iterateLag = new Histogram({ name: 'tox_persona_iterate_lag_seconds', help: 'How late each tox_iterate turn began, behind tox_iteration_interval.', buckets, registers });
     this.iterateDuration = new Histogram({ name: 'tox_persona_iterate_duration_seconds', help: 'How long each tox_iterate turn took, event handling included.', buckets, registers });
     this.libtoxcore = new Gauge({ name: 'tox_persona_libtoxcore_info', help: 'The libtoxcore version the node runs on, as the label; always 1.', labelNames: ['version'], registers });
+    this.requestsPending = new Gauge({ name: 'tox_persona_friend_requests_pending', help: 'Friend requests waiting for accept/decline, by sender: a device of a persona, or a stranger.', labelNames: ['from'], registers });
+    this.requestsDropped = new Gauge({ name: 'tox_persona_friend_requests_dropped', help: 'Friend requests dropped because their bucket of the queue was full (older requests are kept); a count kept across restarts.', registers });
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'tox_persona_' });
   }
 

@@ -16,6 +16,10 @@ import * as P from './persona-port.js';
 import { useNativeCrypto } from '../crypto/native-sodium.js';
 import { startBootstrapd, type Bootstrapd } from '../tox/bootstrapd.js';
 import { commitFiles } from '../util/fs.js';
+import { certifyNewSigner, rootKeyFile } from './signer.js';
+import { decodeRecoveryKey, encodeSignerRequest, isRecoveryKeyText } from '../persona/recovery.js';
+import { generatePersonaKey, personaKeyFileText, type PersonaKeyPair } from '../persona/keys.js';
+import { hexToBytes } from '../util/bytes.js';
 import { defaultNodes } from '../tox/nodes.js';
 import { StartupTimer, sinceProcessStart } from './startup.js';
 
@@ -51,6 +55,8 @@ export interface InitOptions {
    * device starts from that list plus itself, instead of a list of itself alone that would drop the other devices.
    */
   baseList?: string;
+  /** Join an existing persona without its root: make a signer key and a request for the root to certify (`persona join` installs the answer). */
+  join?: boolean;
 }
 
 /** What {@link initDataDir} created. */
@@ -59,11 +65,13 @@ export interface InitResult {
   toxId: string;
   publicKey: string;
   personaId: string;
+  /** `join`: the signer request to certify on the machine with the root (`persona certify`). */
+  request?: string;
 }
 
 /** Throws `ALREADY_INITIALIZED` when any file init would create is already there. */
 function refuseInitialized(dir: string): void {
-  for (const f of ['profile', 'personaKey', 'devices', 'table'] as const) {
+  for (const f of ['profile', 'personaKey', 'signerKey', 'signerCert', 'devices', 'table'] as const) {
     if (existsSync(dataPath(dir, f))) throw new DataDirError('ALREADY_INITIALIZED', `${dataPath(dir, f)} already exists; init never overwrites a data directory`);
   }
 }
@@ -79,7 +87,10 @@ export async function initDataDir(dir: string, options: InitOptions = {}): Promi
     await repairDataDir(dir);
     // Checked again under the lock: another init may have created the directory between the first check and the lock.
     refuseInitialized(dir);
-    const key = options.personaExport ? await P.importKey(options.personaExport, options.exportPassphrase) : await P.newPersonaKey();
+    const keyPass = keyPassphrase();
+    // A device that joins an existing persona without its root: a signer key and a request for the root to certify.
+    if (options.join) return await initJoining(dir, options, keyPass);
+    const root = options.personaExport ? (await rootFromText(options.personaExport, options.exportPassphrase)) : (await P.newPersonaKey()).pair;
     // With $TOX_PERSONA_PASSPHRASE set, the new profile is written encrypted (toxEsave).
     const pass = profilePassphrase();
     const node = await openNode({ profilePath: dataPath(dir, 'profile'), create: true, ...(pass ? { passphrase: pass } : {}) });
@@ -90,31 +101,61 @@ export async function initDataDir(dir: string, options: InitOptions = {}): Promi
       if (options.baseList) {
         const v = P.decodeOwnList(options.baseList);
         if (!v.ok) throw new DataDirError('BAD_ARGUMENT', `--list: ${v.reason}: ${v.detail}`);
-        if (P.listPersonaIdHex(v.signed.list) !== P.personaIdHex(key)) throw new DataDirError('BAD_ARGUMENT', '--list: that list belongs to another persona than the imported key');
+        if (P.listPersonaIdHex(v.signed.list) !== P.personaIdHex({ pair: root })) throw new DataDirError('BAD_ARGUMENT', '--list: that list belongs to another persona than the imported key');
         prev = v.signed.list;
         devices = [...P.devicesOf(prev).filter((d) => d.publicKey !== me.publicKey), me];
       }
-      const own = P.signNext(prev, devices, key.pair, Date.now() / 1000, options.ttlSeconds ?? prev?.ttl ?? 7 * 24 * 3600);
+      // Every device signs with its own signer, certified by the root for the persona's current epoch: the root can then
+      // leave the device (persona root remove) without friends seeing any change. The key files are 0600 and encrypted
+      // with $TOX_PERSONA_KEY_PASSPHRASE when it is set; loading them later reads the same variable.
+      const signer = await certifyNewSigner(root, prev?.epoch ?? 0, keyPass);
+      const keys: P.OwnKeys = { personaId: root.publicKey, root, signer: signer.signer };
+      const own = P.signNext(prev, devices, keys, Date.now() / 1000, options.ttlSeconds ?? prev?.ttl ?? 7 * 24 * 3600);
       // The device name is also the Tox name, so friends see "phone" rather than libtoxcore's empty name ("Anonymous").
       if (options.deviceName) node.setName(options.deviceName);
       node.setStatusMessage(P.buildStatusMessage(own, typeof options.settings?.statusText === 'string' ? options.settings.statusText : 'tox-persona'));
-      // With $TOX_PERSONA_KEY_PASSPHRASE set, the key file is written encrypted; loading it later reads the same variable.
-      const keyPass = keyPassphrase();
-      await P.writePersonaKey(dataPath(dir, 'personaKey'), key, keyPass ? { passphrase: keyPass } : {});
-      // Profile, first list and table in one commit: a crash leaves all of them or none (then init can run again).
+      // Keys, profile, first list and table in one commit: a crash leaves all of them or none (then init can run again).
       await commitFiles(dir, [
+        await rootKeyFile(root, keyPass),
+        ...signer.files,
         { name: FILES.profile, data: node.profileBytes() },
         { name: FILES.devices, data: `${JSON.stringify(P.ownListToJson(own), null, 2)}\n` },
         { name: FILES.table, data: P.tableText(P.emptyTable()) },
       ]);
       if (!existsSync(configPath(dir))) await writeJsonFile(configPath(dir), options.settings ?? {});
       await readOrCreateToken(dir);
-      return { dir, toxId: node.address, publicKey: node.publicKey, personaId: P.personaIdHex(key) };
+      return { dir, toxId: node.address, publicKey: node.publicKey, personaId: P.personaIdHex(keys) };
     } finally {
       await node.close();
     }
   } finally {
     await release();
+  }
+}
+
+/** The root from an export string or a recovery key. */
+async function rootFromText(text: string, passphrase: string | undefined): Promise<PersonaKeyPair> {
+  return isRecoveryKeyText(text) ? decodeRecoveryKey(text) : (await P.importKey(text, passphrase)).pair;
+}
+
+/** `init --join`: a profile and a signer key waiting for its certificate (`persona join`); no list, no root. */
+async function initJoining(dir: string, options: InitOptions, keyPass: string | undefined): Promise<InitResult> {
+  const pass = profilePassphrase();
+  const node = await openNode({ profilePath: dataPath(dir, 'profile'), create: true, ...(pass ? { passphrase: pass } : {}) });
+  try {
+    await P.ready();
+    const signer = await generatePersonaKey();
+    if (options.deviceName) node.setName(options.deviceName);
+    const request = encodeSignerRequest({ signerKey: signer.publicKey, device: hexToBytes(node.publicKey, 32, 'device'), name: options.deviceName ?? '' });
+    await commitFiles(dir, [
+      { name: FILES.signerKey, data: await personaKeyFileText(signer, keyPass ? { passphrase: keyPass } : {}) },
+      { name: FILES.profile, data: node.profileBytes() },
+    ]);
+    if (!existsSync(configPath(dir))) await writeJsonFile(configPath(dir), options.settings ?? {});
+    await readOrCreateToken(dir);
+    return { dir, toxId: node.address, publicKey: node.publicKey, personaId: '', request };
+  } finally {
+    await node.close();
   }
 }
 

@@ -2,6 +2,7 @@
 import type { Companion } from './companion.js';
 import { CompanionError } from './companion.js';
 import * as P from './persona-port.js';
+import * as K from './key-ops.js';
 import { ToxPersonaError } from '../util/errors.js';
 
 /** One operation: takes JSON arguments (and the request id, when the client sent one), returns a JSON-friendly result. */
@@ -51,10 +52,28 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
   requests: (c) => ({ requests: c.pendingRequests() }),
   accept: (c, a) => c.accept(str(a, 'publicKey')),
   decline: (c, a) => c.decline(str(a, 'publicKey')),
+  // Root and signers (key-ops.ts, docs/KEYS.md). `recoveryKey` is the root for this one operation when it is not on this device.
+  personaKeys: (c) => K.keysView(c),
+  personaCertify: (c, a) => K.certifyRequest(c, str(a, 'request'), str(a, 'recoveryKey', false) || undefined),
+  personaRotate: (c, a) => K.rotate(c, { recovery: str(a, 'recoveryKey', false) || undefined, drop: strings(a, 'drop') }),
+  personaSignerRenew: (c, a) => K.renewSigner(c, str(a, 'recoveryKey', false) || undefined),
+  personaRootRemove: (c, a) => K.removeRoot(c, { recovery: str(a, 'recoveryKey', false) || undefined, force: a.force === true }),
+  personaRootRestore: (c, a) => K.restoreRoot(c, str(a, 'recoveryKey')),
+  groups: (c) => c.groups.list(),
+  groupCreate: (c, a) => c.groups.create(str(a, 'name'), a.public === true ? 'public' : 'private'),
+  groupJoin: (c, a) => c.groups.join(str(a, 'chatId'), str(a, 'password', false)),
+  groupLeave: (c, a) => c.groups.leave(str(a, 'group')),
 });
 
+function strings(args: Record<string, unknown>, key: string): string[] {
+  const v = args[key];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new CompanionError('BAD_ARGUMENT', `argument "${key}" must be a list of strings`);
+  return v as string[];
+}
+
 /** Operations that only read: run offline, they leave the data directory's files untouched. */
-export const READ_ONLY_OPERATIONS: ReadonlySet<string> = new Set(['status', 'personaShow', 'deviceList', 'blob', 'personas', 'syncSource', 'friendList', 'requests']);
+export const READ_ONLY_OPERATIONS: ReadonlySet<string> = new Set(['personaKeys', 'status', 'personaShow', 'deviceList', 'blob', 'personas', 'syncSource', 'friendList', 'requests', 'groups']);
 
 /** A request id: what a client sends so that a retry of the same request returns the first outcome. */
 const REQUEST_ID_RE = /^[A-Za-z0-9_-]{8,64}$/;

@@ -6,11 +6,12 @@ import { signOwnChange, signOwnRefresh, judgeOwnList, type OwnSigner, type OwnLi
 import { encodeStatusMessage, decodeStatusMessage, statusMessageBudget } from '../persona/codec.js';
 import { generatePersonaKey, savePersonaKey, loadPersonaKey as loadKeyFile, exportPersonaKey, importPersonaKey, type PersonaKeyPair } from '../persona/keys.js';
 import { personaReady } from '../persona/sodium.js';
+import { useNativeCrypto } from '../crypto/native-sodium.js';
 import { separateHumanText } from '../profile/sync.js';
 import { emptyTable as emptyPersonaTable, DEFAULT_MAX_CLOCK_SKEW_SECONDS, type PersonaTable, type PendingUpdate } from '../persona/table.js';
 import { loadTable as loadTableFile, saveTable as saveTableFile, serializeTable } from '../persona/store.js';
 
-export type { DeviceList, SignedDeviceList };
+export type { DeviceList, SignedDeviceList, OwnSigner };
 
 /** A device as the companion shows it: hex key and name. */
 export interface DeviceView {
@@ -23,39 +24,61 @@ export function devicesOf(list: DeviceList): DeviceView[] {
   return list.devices.map((d) => ({ publicKey: bytesToHex(d.publicKey), name: d.name }));
 }
 
-/** The root key signing for itself (what a persona key on this device does until signers are certified). */
-function rootSigner(key: { publicKey: Uint8Array; secretKey: Uint8Array }): OwnSigner {
-  return { key, cert: null, epoch: 0 };
+/**
+ * The keys this device signs with: the PersonaID, the root keypair when the device holds it, and the certified signer
+ * when it has one. The signer signs whenever there is one; without one the root signs for itself (a data directory
+ * from before signers, which keeps working unchanged: PROTOCOL.md section 10).
+ */
+export interface OwnKeys {
+  /** The PersonaID (the root's public key). */
+  readonly personaId: Uint8Array;
+  /** The root keypair, or null when the root was removed from this device (it lives in the recovery key). */
+  readonly root: PersonaKeyPair | null;
+  /** This device's certified signer, or null. */
+  readonly signer: OwnSigner | null;
+}
+
+/** What signs: a bare root keypair (tests, older callers), a loaded persona key, or this device's keys. */
+export type SigningKeys = { publicKey: Uint8Array; secretKey: Uint8Array } | PersonaKey | OwnKeys;
+
+/** The keys as OwnKeys (a bare keypair or a PersonaKey is a root without a signer). */
+export function ownKeysOf(k: SigningKeys): OwnKeys {
+  if ('personaId' in k) return k;
+  const pair = 'pair' in k ? k.pair : k;
+  return { personaId: pair.publicKey, root: pair, signer: null };
+}
+
+/** Who signs our lists: the certified signer, else the root for itself; `NO_SIGNER` when this device has neither. */
+export function ownSigner(k: SigningKeys): OwnSigner {
+  const o = ownKeysOf(k);
+  if (o.signer) return o.signer;
+  if (o.root) return { key: o.root, cert: null, epoch: 0 };
+  throw new ToxPersonaError('NO_SIGNER', 'this device holds neither a signer nor the root key, so it cannot sign; install a signer (persona join) or restore the root (persona recover)');
 }
 
 /** Signs a new version with the given devices, chained to `prev` (the newest list of our persona we know), or a first list. */
-export function signNext(
-  prev: DeviceList | undefined,
-  devices: readonly DeviceView[],
-  key: { publicKey: Uint8Array; secretKey: Uint8Array },
-  now: number,
-  ttl: number,
-): SignedDeviceList {
+export function signNext(prev: DeviceList | undefined, devices: readonly DeviceView[], key: SigningKeys, now: number, ttl: number): SignedDeviceList {
+  const keys = ownKeysOf(key);
   return signOwnChange(
     prev ? { list: prev } : undefined,
     devices.map((d) => ({ publicKey: hexToBytes(d.publicKey, 32, 'device public key'), name: d.name })),
-    rootSigner(key),
-    key.publicKey,
+    ownSigner(keys),
+    keys.personaId,
     now,
     ttl,
   );
 }
 
 /** Re-signs `current` as the same version (same seq, chain and devices) with a new issuedAt and ttl: a refresh, never a new version. */
-export function signRefresh(current: DeviceList, key: { publicKey: Uint8Array; secretKey: Uint8Array }, now: number, ttl: number): SignedDeviceList {
-  return signOwnRefresh({ list: current }, rootSigner(key), now, ttl);
+export function signRefresh(current: DeviceList, key: SigningKeys, now: number, ttl: number): SignedDeviceList {
+  return signOwnRefresh({ list: current }, ownSigner(key), now, ttl);
 }
 
 /** Judges a status message of our own persona from device `from` (hex) against our list; see judgeOwnList. Not a list of ours → no adoption. */
 export function judgeOwnStatus(
   current: SignedDeviceList,
   text: string | Uint8Array,
-  o: { thisDevice: string; from: string; now: number },
+  o: { thisDevice: string; from: string; now: number; signerEpoch?: number | null },
 ): OwnListJudgement & { signed?: SignedDeviceList } {
   const r = decodeStatusMessage(typeof text === 'string' ? text : text);
   if (!r.ok) return { adopt: false };
@@ -64,7 +87,7 @@ export function judgeOwnStatus(
     from: hexToBytes(o.from, 32, 'from'),
     now: o.now,
     maxClockSkew: DEFAULT_MAX_CLOCK_SKEW_SECONDS,
-    signerEpoch: null,
+    signerEpoch: o.signerEpoch ?? null,
   });
   return { ...j, signed: r.signed };
 }
@@ -93,14 +116,15 @@ export interface PersonaKey {
   pair: PersonaKeyPair;
 }
 
-/** Waits for libsodium. */
+/** Waits for libsodium and injects the native one when it loads (argon2id for encrypted keys comes only from it). */
 export async function ready(): Promise<void> {
+  useNativeCrypto();
   await personaReady();
 }
 
-/** The PersonaID of a key, 64 uppercase hex. */
-export function personaIdHex(key: PersonaKey): string {
-  return bytesToHex(key.pair.publicKey);
+/** The PersonaID of a key (or of this device's keys), 64 uppercase hex. */
+export function personaIdHex(key: PersonaKey | OwnKeys): string {
+  return bytesToHex('personaId' in key ? key.personaId : key.pair.publicKey);
 }
 
 /** The PersonaID a list belongs to, 64 uppercase hex. */
@@ -110,31 +134,31 @@ export function listPersonaIdHex(list: DeviceList): string {
 
 /** Generates a new persona key. */
 export async function newPersonaKey(): Promise<PersonaKey> {
-  await personaReady();
+  await ready();
   return { pair: await generatePersonaKey() };
 }
 
 /** Writes the key file (0600); refuses to replace one unless `overwrite`. */
 export async function writePersonaKey(path: string, key: PersonaKey, options: { passphrase?: string; overwrite?: boolean } = {}): Promise<void> {
-  await personaReady();
+  await ready();
   await savePersonaKey(path, key.pair, options);
 }
 
 /** Reads the key file (`passphrase` when it is encrypted, from `$TOX_PERSONA_KEY_PASSPHRASE` by default). */
 export async function loadPersonaKey(path: string, passphrase = process.env.TOX_PERSONA_KEY_PASSPHRASE): Promise<PersonaKey> {
-  await personaReady();
+  await ready();
   return { pair: await loadKeyFile(path, passphrase ? { passphrase } : {}) };
 }
 
 /** The copy-pasteable export string of a key (encrypted when a passphrase is given). */
 export async function exportKey(key: PersonaKey, passphrase?: string): Promise<string> {
-  await personaReady();
+  await ready();
   return exportPersonaKey(key.pair, passphrase);
 }
 
 /** Parses an export string. */
 export async function importKey(text: string, passphrase?: string): Promise<PersonaKey> {
-  await personaReady();
+  await ready();
   return { pair: await importPersonaKey(text.trim(), passphrase) };
 }
 
@@ -198,6 +222,10 @@ export interface PersonaView {
   personaId: string;
   state: string;
   seq: number | null;
+  /** The epoch of the applied list (null for a persona not in the table yet). */
+  epoch?: number | null;
+  /** The last list that came under a revoked epoch (a stolen or stale signer), kept for the user. */
+  lastRevoked?: { at: number; epoch: number; signer: string; from: string } | null;
   issuedAt: number | null;
   ttl: number | null;
   lastSeen: number | null;
@@ -252,6 +280,8 @@ export function tableView(table: Table): PersonaView[] {
         personaId: e.personaId,
         state: e.state,
         seq: e.seq,
+        epoch: e.epoch,
+        lastRevoked: e.lastRevoked ? { at: e.lastRevoked.at, epoch: e.lastRevoked.epoch, signer: e.lastRevoked.signer, from: e.lastRevoked.from } : null,
         issuedAt: e.issuedAt,
         ttl: e.ttl,
         lastSeen: e.lastSeen,

@@ -2,6 +2,8 @@
 // why, what to publish, save, alarm and log. The daemon (companion.ts) only feeds events in and performs the effects.
 import { ToxPersonaError } from '../util/errors.js';
 import * as P from './persona-port.js';
+import { queueRequest, MAX_PENDING_REQUESTS, type PendingRequest } from './requests.js';
+import { recordAlarm, recordRejection, MAX_ALARMS_PER_FRIEND, MAX_REJECTIONS_PER_FRIEND, type AlarmRecord, type RejectionRecord } from './records.js';
 import {
   applyStatusMessage, approvePending, forgetFriend, observeFriend, refreshStaleness, rejectPending,
   type Action, type Outcome, type PersonaTable,
@@ -10,48 +12,19 @@ import {
 /** A refused companion operation. Codes: `UNKNOWN_DEVICE`, `DEVICE_EXISTS`, `LAST_DEVICE`, `OWN_DEVICE`, `UNKNOWN_PERSONA`, `NO_PENDING`, `UNKNOWN_REQUEST`, `UNKNOWN_FRIEND`, `BAD_ARGUMENT`, `NOT_RUNNING`, `APPROVE_REFUSED`, `AMBIGUOUS`, `OUTPUT_EXISTS`, `UNKNOWN_OPERATION`. */
 export class CompanionError extends ToxPersonaError {}
 
-/** Most friend requests kept waiting for accept/decline; a new one beyond it drops the oldest. */
-export const MAX_PENDING_REQUESTS = 100;
+export { MAX_PENDING_REQUESTS, MAX_ALARMS_PER_FRIEND, MAX_REJECTIONS_PER_FRIEND, type PendingRequest, type AlarmRecord, type RejectionRecord };
 /** Most devices of one persona added automatically and not yet confirmed (a list can name up to 18 strangers). */
 export const MAX_UNCONFIRMED_PER_PERSONA = 4;
 /** Most unconfirmed devices added automatically because of lists one friend sent. */
 export const MAX_UNCONFIRMED_PER_INTRODUCER = 4;
 /** A device added automatically that has not confirmed its persona this long after is deleted again, seconds (3 days). */
 export const UNCONFIRMED_TIMEOUT_SECONDS = 3 * 24 * 3600;
-/** Alarms kept per sending friend for `status` (the log has them all): one friend's flood cannot evict another's alarm. */
-export const MAX_ALARMS_PER_FRIEND = 8;
-/** Recent rejected or ignored lists kept per friend for `status`. */
-export const MAX_REJECTIONS_PER_FRIEND = 4;
 /** Keys deleted because they never confirmed, remembered so the same lists do not add them again (oldest forgotten first). */
 export const MAX_EXPIRED_KEPT = 256;
 /** Personas recorded per automatically added friend (on whose behalf it was added). */
 export const MAX_PERSONAS_PER_FRIEND = 8;
 /** Saves of changes that matter little (lastSeen, a repeated request) wait for the periodic timer; others are saved at once. */
 export type Dirty = 'none' | 'soft' | 'hard';
-
-/** An incoming friend request waiting for accept/decline. */
-export interface PendingRequest {
-  publicKey: string;
-  message: string;
-  receivedAt: string;
-}
-
-/** One alarm kept for `status`. */
-export interface AlarmRecord {
-  at: string;
-  personaId: string;
-  reason: string;
-  detail: string;
-  from?: string;
-}
-
-/** A friend's list that was not applied, kept for `status`. */
-export interface RejectionRecord {
-  at: string;
-  reason: string;
-  personaId?: string;
-  detail?: string;
-}
 
 /** Why a key is our friend. A friend is deleted automatically only when no reason is left. */
 export interface FriendProvenance {
@@ -93,11 +66,13 @@ export interface CompanionState {
   vouched: string[];
   /** Recent automatic adds (bounded by the budgets), whether the friend is still there or not. */
   autoAdds: AutoAdd[];
-  /** Friend requests waiting for the user. */
+  /** Friend requests waiting for the user, in bounded buckets (requests.ts). */
   requests: PendingRequest[];
-  /** Alarms for `status`, at most MAX_ALARMS_PER_FRIEND per sender (not persisted). */
+  /** Friend requests dropped because their bucket was full, in all. */
+  requestsDropped: number;
+  /** Alarms for `status`, at most MAX_ALARMS_PER_FRIEND per sender (records.ts); saved by the periodic save. */
   alarms: AlarmRecord[];
-  /** Recent rejected/ignored lists per friend (not persisted). */
+  /** Recent rejected/ignored lists per friend; saved by the periodic save. */
   rejections: Record<string, RejectionRecord[]>;
   /** The last status message seen per friend, so an identical re-delivery is dropped before decoding (not persisted). */
   lastStatus: Record<string, string>;
@@ -113,8 +88,8 @@ export interface ReducerEnv {
   statusText: string;
   /** This device's Tox public key. */
   selfKey: string;
-  /** The persona key that signs our list. */
-  key: P.PersonaKey;
+  /** The keys that sign our list: this device's certified signer, else the root (P.OwnKeys; a bare root PersonaKey in tests). */
+  key: P.PersonaKey | P.OwnKeys;
   /** Overrides of the budgets and timeout (tests). */
   limits?: Partial<{ perPersona: number; perIntroducer: number; unconfirmedTimeout: number }>;
 }
@@ -174,7 +149,7 @@ export interface Reduction {
 
 /** A state with nothing in it but our list and a table (tests, a fresh directory). */
 export function initialState(own: P.SignedDeviceList, table: PersonaTable = P.emptyTable()): CompanionState {
-  return { own, table, friends: {}, blocked: [], expired: [], vouched: [], autoAdds: [], requests: [], alarms: [], rejections: {}, lastStatus: {}, softDirty: false };
+  return { own, table, friends: {}, blocked: [], expired: [], vouched: [], autoAdds: [], requests: [], requestsDropped: 0, alarms: [], rejections: {}, lastStatus: {}, softDirty: false };
 }
 
 /** Provenance for a friend found without a record (older data directories, a profile copied to an enrolled device): kept as the user's. */
@@ -296,8 +271,10 @@ class Run {
 
   rejection(from: string, o: Extract<Outcome, { kind: 'rejected' | 'ignored' }>): void {
     const rec: RejectionRecord = { at: iso(this.now), reason: o.reason, ...('personaId' in o ? { personaId: o.personaId } : {}), ...('detail' in o ? { detail: o.detail } : {}) };
-    const list = [...(this.s.rejections[from] ?? []), rec].slice(-MAX_REJECTIONS_PER_FRIEND);
-    this.s.rejections = { ...this.s.rejections, [from]: list };
+    const r = recordRejection(this.s.rejections, from, rec);
+    this.s.rejections = r.rejections;
+    // Kept for `status` across restarts, by the periodic save: a flood of refused lists causes no save of its own.
+    if (r.changed) this.touch('soft', 'rejection recorded');
   }
 
   /**
@@ -306,7 +283,7 @@ class Run {
    * raises an alarm (PROTOCOL.md, judgeOwnList).
    */
   adoptOwn(from: string, text: string | Uint8Array): void {
-    const j = P.judgeOwnStatus(this.s.own, text, { thisDevice: this.env.selfKey, from, now: this.now });
+    const j = P.judgeOwnStatus(this.s.own, text, { thisDevice: this.env.selfKey, from, now: this.now, signerEpoch: P.ownKeysOf(this.env.key).signer?.epoch ?? null });
     if (j.alarm) this.alarm({ at: iso(this.now), personaId: P.personaIdHex(this.env.key), reason: j.alarm.code, detail: j.alarm.detail, from });
     if (!j.adopt || !j.signed) return;
     const l = j.signed.list;
@@ -332,10 +309,8 @@ class Run {
   }
 
   alarm(rec: AlarmRecord): void {
-    const key = rec.from ?? '';
-    const mine = this.s.alarms.filter((a) => (a.from ?? '') === key);
-    const drop = mine.length >= MAX_ALARMS_PER_FRIEND ? mine[0] : undefined;
-    this.s.alarms = [...this.s.alarms.filter((a) => a !== drop), rec];
+    this.s.alarms = recordAlarm(this.s.alarms, rec, (pk) => !!this.s.friends[pk]);
+    this.touch('soft', 'alarm recorded');
     this.effects.push({ type: 'alarm', alarm: rec });
   }
 
@@ -473,22 +448,37 @@ class Run {
       this.effects.push({ type: 'addFriend', publicKey: pk });
       return this.done();
     }
-    const receivedAt = iso(this.now);
-    const at = this.s.requests.findIndex((r) => r.publicKey === pk);
-    if (at >= 0) {
+    const persona = this.requestPersona(pk);
+    const q = queueRequest(this.s.requests, { publicKey: pk, message, receivedAt: iso(this.now), ...(persona ? { persona } : {}) });
+    this.s.requests = q.requests;
+    if (q.stored === 'repeat') {
       // A repeat (clients resend until accepted) refreshes the entry but waits for the periodic save.
-      this.s.requests = this.s.requests.map((r, i) => (i === at ? { publicKey: pk, message, receivedAt } : r));
       this.touch('soft', 'repeated request');
       this.log('debug', 'repeated friend request', { from: pk });
-      return this.done();
+    } else if (q.stored === 'dropped') {
+      // Counted and saved with the next save; a flood logs a warning at 1, 2, 4, 8, ... drops, not one per request.
+      this.s.requestsDropped += 1;
+      this.touch('soft', 'request dropped');
+      const n = this.s.requestsDropped;
+      this.log((n & (n - 1)) === 0 ? 'warn' : 'debug', 'friend request dropped: its bucket of the queue is full (older requests are kept)', { from: pk, bucket: q.bucket, max: q.max, droppedInAll: n });
+    } else {
+      this.touch('hard', 'request stored');
+      this.log('info', 'friend request waiting for accept/decline', { from: pk, policy, bucket: q.bucket });
     }
-    const all = [...this.s.requests, { publicKey: pk, message, receivedAt }];
-    const dropped = all.slice(0, Math.max(0, all.length - MAX_PENDING_REQUESTS));
-    this.s.requests = all.slice(dropped.length);
-    if (dropped.length > 0) this.log('warn', 'pending friend requests full: dropped the oldest', { dropped: dropped.map((r) => r.publicKey), max: MAX_PENDING_REQUESTS });
-    this.touch('hard', 'request stored');
-    this.log('info', 'friend request waiting for accept/decline', { from: pk, policy });
     return this.done();
+  }
+
+  /**
+   * The persona a request's key speaks for, which decides its bucket in the queue: the persona it is pinned to (it
+   * confirmed it), else a verified persona the user stands behind that lists it; none for a stranger.
+   */
+  requestPersona(pk: string): string | undefined {
+    const pin = this.s.table.pins[pk];
+    if (pin) return pin;
+    for (const e of Object.values(this.s.table.personas)) {
+      if ((e.state === 'verified' || e.state === 'stale') && e.devices.some((d) => d.publicKey === pk) && this.vouched(e.personaId)) return e.personaId;
+    }
+    return undefined;
   }
 
   timer(): Reduction {
@@ -523,12 +513,20 @@ class Run {
 
   /** Signs a new version of our list with `devices`, chained to our newest list, and publishes it; throws StatusMessageTooLong before anything changes when it does not fit. */
   resign(devices: P.DeviceView[], why: string): void {
-    this.publishOwn(P.signNext(this.s.own.list, devices, this.env.key.pair, this.now, this.env.ttlSeconds), why);
+    this.publishOwn(signing(() => P.signNext(this.s.own.list, devices, this.env.key, this.now, this.env.ttlSeconds)), why);
   }
 
   /** Re-signs our list as the same version (same seq, new issuedAt): a refresh never outranks a newer list a sibling made. */
   refreshOwn(why: string): void {
-    this.publishOwn(P.signRefresh(this.s.own.list, this.env.key.pair, this.now, this.env.ttlSeconds), why);
+    let next: P.SignedDeviceList;
+    try {
+      next = signing(() => P.signRefresh(this.s.own.list, this.env.key, this.now, this.env.ttlSeconds));
+    } catch (err) {
+      // A revoked signer (our persona rotated without us) or a clock far behind: keep publishing what we have, say why.
+      this.log('warn', 'cannot refresh our list', { code: (err as ToxPersonaError).code, err: (err as Error).message });
+      return;
+    }
+    this.publishOwn(next, why);
   }
 
   publishOwn(next: P.SignedDeviceList, why: string): void {
@@ -723,6 +721,16 @@ export function normKey(text: string): string {
   const pk = /^[0-9A-F]{76}$/.test(t) ? t.slice(0, 64) : t;
   if (!/^[0-9A-F]{64}$/.test(pk)) throw new CompanionError('BAD_ARGUMENT', `not a Tox public key (64 hex) or Tox ID (76 hex): "${text}"`);
   return pk;
+}
+
+/** Runs a signing step; the signer's refusals (SIGNER_REVOKED, SEQ_AHEAD_OF_CLOCK, NO_SIGNER) become CompanionErrors with the same code. */
+function signing<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ToxPersonaError && (err.code === 'SIGNER_REVOKED' || err.code === 'SEQ_AHEAD_OF_CLOCK' || err.code === 'NO_SIGNER')) throw new CompanionError(err.code, err.message);
+    throw err;
+  }
 }
 
 function omit<T>(rec: Record<string, T>, key: string): Record<string, T> {

@@ -36,7 +36,8 @@ export type PersonaKeyErrorCode =
   | 'KEY_FILE_PERMISSIONS'
   | 'KEY_TEXT_CORRUPT'
   | 'PASSPHRASE_REQUIRED'
-  | 'WRONG_PASSPHRASE';
+  | 'WRONG_PASSPHRASE'
+  | 'PWHASH_UNAVAILABLE';
 
 /** Loading, saving, exporting or importing a persona key failed; the message never contains secret key material. */
 export class PersonaKeyError extends ToxPersonaError {

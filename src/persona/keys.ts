@@ -59,13 +59,12 @@ interface SealedSeed {
 }
 
 async function pwhash(passphrase: string, salt: Uint8Array, kdf: KdfParams): Promise<Uint8Array> {
-  // The injected crypto (native libsodium) has argon2id; only where none loads is the WebAssembly sumo build loaded,
-  // since the standard libsodium-wrappers build has no crypto_pwhash.
+  // argon2id comes from the injected crypto (the native libsodium). The libsodium-wrappers fallback has no
+  // crypto_pwhash, and a second, 12 MB WebAssembly build only for it was dropped: without a native libsodium an
+  // encrypted key is refused with a clear code (a plain key still works).
   const injected = personaCrypto();
   if (injected.pwhash) return injected.pwhash(32, passphrase, salt, kdf.opslimit, kdf.memlimit);
-  const { default: sumo } = await import('libsodium-wrappers-sumo');
-  await sumo.ready;
-  return sumo.crypto_pwhash(32, passphrase, salt, kdf.opslimit, kdf.memlimit, sumo.crypto_pwhash_ALG_ARGON2ID13);
+  throw new PersonaKeyError('PWHASH_UNAVAILABLE', `an encrypted persona key needs argon2id, which only the native libsodium provides, and the crypto in use (${injected.name}) has none; install libsodium (libsodium23 or libsodium26), or unset TOX_PERSONA_CRYPTO=wasm`);
 }
 
 async function seal(seed: Uint8Array, passphrase: string, kdf: KdfParams): Promise<SealedSeed> {
@@ -95,13 +94,9 @@ function checkKdf(kdf: KdfParams): KdfParams {
   return kdf;
 }
 
-/** Writes the key file atomically with mode 0600; refuses to replace an existing file unless `overwrite` is set. */
-export async function savePersonaKey(path: string, key: PersonaKeyPair, options: KeyProtectOptions & { overwrite?: boolean } = {}): Promise<void> {
+/** The key file's text (JSON; the seed plain or sealed with the passphrase), for a caller that commits it together with other files. */
+export async function personaKeyFileText(key: PersonaKeyPair, options: KeyProtectOptions = {}): Promise<string> {
   const seed = abytes(key.secretKey, 64, 'secretKey').slice(0, 32);
-  if (!options.overwrite) {
-    const exists = await readFile(path).then(() => true, () => false);
-    if (exists) throw new PersonaKeyError('KEY_FILE_EXISTS', `${path} already exists; refusing to replace a persona key`);
-  }
   let body: Record<string, unknown>;
   if (options.passphrase) {
     const s = await seal(seed, options.passphrase, checkKdf(options.kdf ?? DEFAULT_KDF));
@@ -122,7 +117,16 @@ export async function savePersonaKey(path: string, key: PersonaKeyPair, options:
     body = { format: FILE_FORMAT, version: 1, publicKey: bytesToHex(key.publicKey), seed: bytesToHex(seed) };
   }
   sodium.memzero(seed);
-  await writeFileAtomic(path, JSON.stringify(body, null, 2) + '\n', { mode: 0o600 });
+  return JSON.stringify(body, null, 2) + '\n';
+}
+
+/** Writes the key file atomically with mode 0600; refuses to replace an existing file unless `overwrite` is set. */
+export async function savePersonaKey(path: string, key: PersonaKeyPair, options: KeyProtectOptions & { overwrite?: boolean } = {}): Promise<void> {
+  if (!options.overwrite) {
+    const exists = await readFile(path).then(() => true, () => false);
+    if (exists) throw new PersonaKeyError('KEY_FILE_EXISTS', `${path} already exists; refusing to replace a persona key`);
+  }
+  await writeFileAtomic(path, await personaKeyFileText(key, options), { mode: 0o600 });
 }
 
 /** Reads a key file; typed errors for a missing file, a corrupt file, a missing passphrase and a wrong one. */

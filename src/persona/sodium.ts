@@ -17,7 +17,7 @@ export interface PersonaCrypto {
   sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array;
   /** Unkeyed BLAKE2b with an output of `length` bytes (default 32). */
   hash(message: Uint8Array | string, length?: number): Uint8Array;
-  /** argon2id13 (crypto_pwhash) when the implementation has it; without it the key file loads libsodium-wrappers-sumo. */
+  /** argon2id13 (crypto_pwhash) when the implementation has it (the native libsodium); without it an encrypted key is refused (`PWHASH_UNAVAILABLE`). */
   pwhash?(length: number, passphrase: string, salt: Uint8Array, opslimit: number, memlimit: number): Uint8Array;
 }
 

@@ -45,7 +45,7 @@ export const ERROR_KINDS = Object.freeze({
 /** A kind of failure. */
 export type ErrorKind = keyof typeof ERROR_KINDS;
 
-/** Codes whose kind is not `refused`, each with a one-line meaning. */
+/** Codes with their kind and a one-line meaning; a code not listed is `refused`. */
 export const ERROR_CODES: Readonly<Record<string, { kind: ErrorKind; doc: string }>> = Object.freeze({
   BAD_CONFIG: { kind: 'usage', doc: 'the configuration (file, environment, flags) is invalid; every problem is listed' },
   BAD_ARGUMENT: { kind: 'usage', doc: 'an argument is malformed (not a key, not a Tox ID, ...)' },
@@ -74,6 +74,7 @@ export const ERROR_CODES: Readonly<Record<string, { kind: ErrorKind; doc: string
   UNKNOWN_PERSONA: { kind: 'notFound', doc: 'no such persona in the table' },
   UNKNOWN_REQUEST: { kind: 'notFound', doc: 'no pending friend request from that key' },
   UNKNOWN_FRIEND: { kind: 'notFound', doc: 'no such friend' },
+  UNKNOWN_GROUP: { kind: 'notFound', doc: 'the companion is not in that group' },
   NO_PENDING: { kind: 'notFound', doc: 'no pending update for that persona' },
   NOT_FOUND: { kind: 'notFound', doc: 'no such admin endpoint' },
   DEVICE_EXISTS: { kind: 'conflict', doc: 'the device is already in our list' },
@@ -81,6 +82,19 @@ export const ERROR_CODES: Readonly<Record<string, { kind: ErrorKind; doc: string
   LIST_CHANGED: { kind: 'conflict', doc: 'our list changed while a device enroll ran (another change came first); nothing was applied, run it again' },
   KEY_FILE_EXISTS: { kind: 'conflict', doc: 'a persona.key exists and is not replaced' },
   UNAUTHORIZED: { kind: 'unauthorized', doc: 'the admin token is missing or wrong' },
+  // Root and signers (docs/KEYS.md).
+  RECOVERY_KEY_CORRUPT: { kind: 'usage', doc: 'the text is not a recovery key (prefix, length, or a character outside Crockford base32)' },
+  RECOVERY_KEY_MISTYPED: { kind: 'usage', doc: 'the recovery key\'s checksum does not match: a typo, located to its group when one character is off' },
+  SIGNER_TEXT_CORRUPT: { kind: 'usage', doc: 'a signer request or certificate text is damaged, incomplete or does not verify' },
+  RECOVERY_KEY_REQUIRED: { kind: 'refused', doc: 'the root is not on this device (or removing it needs proof): give the recovery key with --recovery-key' },
+  WRONG_ROOT: { kind: 'refused', doc: 'the recovery key given belongs to another persona' },
+  NO_ROOT: { kind: 'refused', doc: 'the operation needs the root key, which is not on this device' },
+  NO_SIGNER: { kind: 'refused', doc: 'this device holds neither a certified signer nor the root, so it cannot sign' },
+  SIGNER_REVOKED: { kind: 'refused', doc: 'this device\'s signer is of an older epoch than the persona\'s: renew it with the recovery key' },
+  SEQ_AHEAD_OF_CLOCK: { kind: 'refused', doc: 'our newest list runs more than the clock-skew allowance ahead of this clock: check the clock' },
+  NOT_FOR_THIS_DEVICE: { kind: 'refused', doc: 'a signer certificate is for another device\'s key, or its list does not name this device' },
+  EPOCH_EXHAUSTED: { kind: 'refused', doc: 'the persona used all 65,535 epochs' },
+  PWHASH_UNAVAILABLE: { kind: 'refused', doc: 'an encrypted key needs argon2id, which only the native libsodium provides here and it did not load' },
 });
 
 /** The kind of a code: its registry entry, else `refused`. */

@@ -58,3 +58,8 @@ export function waitForEvent<T = unknown>(
     source.on(event, listener);
   });
 }
+
+/** Lets the event loop run once (not a wait for anything): long synchronous test loops call it so the test runner's RPC is not starved. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -7,7 +7,8 @@ import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Companion, loadCompanionState, MAX_PENDING_REQUESTS } from '../../src/companion/companion.js';
+import { Companion, loadCompanionState } from '../../src/companion/companion.js';
+import { MAX_STRANGER_REQUESTS } from '../../src/companion/requests.js';
 import { loadConfig, type RawConfig } from '../../src/companion/config.js';
 import { createLogger } from '../../src/companion/log.js';
 import * as P from '../../src/companion/persona-port.js';
@@ -149,21 +150,26 @@ describe('companion logic (stub node)', () => {
     expect(node.friend(y)).toBeDefined();
   });
 
-  it('friend requests: the queue keeps the newest MAX_PENDING_REQUESTS, and a repeat updates its entry without a save of its own', async () => {
+  it('friend requests: strangers fill at most their bucket, the newest beyond it are dropped and counted, and a repeat updates its entry without a save of its own', async () => {
     await open({ acceptRequests: 'none' });
-    const keys = Array.from({ length: MAX_PENDING_REQUESTS + 5 }, () => pk());
+    const keys = Array.from({ length: MAX_STRANGER_REQUESTS + 5 }, () => pk());
     for (const k of keys) node.emitEvent('friendRequest', { publicKey: k, message: `from ${k.slice(0, 4)}` });
-    expect(bob.pendingRequests().map((r) => r.publicKey)).toEqual(keys.slice(5));
+    // The first ones stay: a flood of new keys is what gets dropped, not the requests that were waiting.
+    expect(bob.pendingRequests().map((r) => r.publicKey)).toEqual(keys.slice(0, MAX_STRANGER_REQUESTS));
+    expect(bob.status().requestsDropped).toBe(5);
     const saves = vi.spyOn(bob, 'requestSave');
-    const last = keys[keys.length - 1]!;
+    const last = keys[MAX_STRANGER_REQUESTS - 1]!;
     for (let i = 0; i < 50; i++) node.emitEvent('friendRequest', { publicKey: last, message: `again ${i}` });
-    expect(saves).not.toHaveBeenCalled();
-    expect(bob.pendingRequests()).toHaveLength(MAX_PENDING_REQUESTS);
+    for (const k of keys.slice(MAX_STRANGER_REQUESTS)) node.emitEvent('friendRequest', { publicKey: k, message: 'still here' });
+    expect(saves, 'repeats and drops saved on their own').not.toHaveBeenCalled();
+    expect(bob.pendingRequests()).toHaveLength(MAX_STRANGER_REQUESTS);
     expect(bob.pendingRequests().filter((r) => r.publicKey === last)).toEqual([expect.objectContaining({ message: 'again 49' })]);
-    // The update is still saved: by the next save, here the one at close.
+    expect(await bob.metrics.render()).toMatch(/tox_persona_friend_requests_dropped 10\n/);
+    // The update and the count are still saved: by the next save, here the one at close.
     await bob.close();
     const state = await loadCompanionState(dir, node.publicKey, 3600);
-    expect(state.requests).toHaveLength(MAX_PENDING_REQUESTS);
+    expect(state.requests).toHaveLength(MAX_STRANGER_REQUESTS);
+    expect(state.requestsDropped).toBe(10);
     expect(state.requests.find((r) => r.publicKey === last)?.message).toBe('again 49');
   });
 

@@ -23,6 +23,7 @@ interface Step {
     friends?: Record<string, Partial<{ personas: string[]; introducer: string; user: boolean; accepted: boolean }>>;
     absent?: string[];
     requests?: string[];
+    requestsDropped?: number;
     rejections?: Record<string, string[]>;
     evidence?: number;
     alarms?: number;
@@ -154,6 +155,7 @@ describe('companion reducer rule vectors (test/vectors/companion-rules.json)', (
         }
         for (const k of x.absent ?? []) expect(state.friends[n.device(k)], `${where}: ${k} must not be a friend`).toBeUndefined();
         if (x.requests) expect(state.requests.map((q) => n.name(q.publicKey)), `${where}: waiting requests`).toEqual(x.requests);
+        if (x.requestsDropped !== undefined) expect(state.requestsDropped, `${where}: requests dropped`).toBe(x.requestsDropped);
         for (const [k, reasons] of Object.entries(x.rejections ?? {})) expect(state.rejections[n.device(k)]?.map((q) => q.reason), `${where}: rejections of ${k}`).toEqual(reasons);
         if (x.evidence !== undefined) expect(state.table.evidence.length, `${where}: evidence kept`).toBe(x.evidence);
         if (x.alarms !== undefined) expect(alarms, `${where}: alarms raised`).toBe(x.alarms);

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportPersonaKey, generatePersonaKey, importPersonaKey, loadPersonaKey, PersonaKeyError, savePersonaKey, type PersonaKeyPair } from '../../src/persona/index.js';
 import { bytesToHex } from '../../src/util/bytes.js';
+import { useNativeCrypto } from '../../src/crypto/native-sodium.js';
+import { personaCrypto, setPersonaCrypto, wasmCrypto } from '../../src/persona/sodium.js';
 
 // Cheap argon2id costs keep the suite fast; the defaults are exercised once below.
 const kdf = { opslimit: 1, memlimit: 8 * 1024 * 1024 };
@@ -12,6 +14,8 @@ let dir: string;
 let key: PersonaKeyPair;
 
 beforeAll(async () => {
+  // argon2id comes only from the native libsodium (the WebAssembly fallback has none).
+  useNativeCrypto();
   dir = await mkdtemp(join(tmpdir(), 'persona-keys-'));
   key = await generatePersonaKey();
 });
@@ -98,5 +102,22 @@ describe('persona key export', () => {
     expect(await codeOf(importPersonaKey(text))).toBe('PASSPHRASE_REQUIRED');
     expect(await codeOf(importPersonaKey(text, 'nope'))).toBe('WRONG_PASSPHRASE');
     expect(bytesToHex((await importPersonaKey(text, 'pass phrase')).publicKey)).toBe(bytesToHex(key.publicKey));
+  });
+});
+
+describe('without a native libsodium', () => {
+  it('an encrypted key is refused with PWHASH_UNAVAILABLE (the WebAssembly fallback has no argon2id); a plain key still works', async () => {
+    const native = personaCrypto();
+    setPersonaCrypto(wasmCrypto);
+    try {
+      const p = join(dir, 'wasm-encrypted.key');
+      expect(await codeOf(savePersonaKey(p, key, { passphrase: 'pw', kdf }))).toBe('PWHASH_UNAVAILABLE');
+      expect(await codeOf(exportPersonaKey(key, 'pw', kdf))).toBe('PWHASH_UNAVAILABLE');
+      const plain = join(dir, 'wasm-plain.key');
+      await savePersonaKey(plain, key);
+      expect(bytesToHex((await loadPersonaKey(plain)).publicKey)).toBe(bytesToHex(key.publicKey));
+    } finally {
+      setPersonaCrypto(native);
+    }
   });
 });

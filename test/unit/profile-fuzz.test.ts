@@ -19,6 +19,7 @@ import {
 } from '../../src/profile/index.js';
 import { mutate, prng } from '../support/profile-mutate.js';
 import { buildNetworkedProfile, buildSocialProfile, getSavedata, newRawTox, selfPublicKey, RawToxNewError, type RawTox } from '../support/profile-tox.js';
+import { yieldToEventLoop } from '../support/wait.js';
 
 /** The fuzz property: a typed error, or a profile that writes back the same bytes, re-parses to the same structure, and inspects. */
 function checkOne(input: Uint8Array, label: string): 'parsed' | string {
@@ -65,11 +66,13 @@ beforeAll(async () => {
 }, 90_000);
 
 describe('mutated real profiles', () => {
-  it('4000 mutations: typed errors or clean parses, never a crash', () => {
+  it('4000 mutations: typed errors or clean parses, never a crash', async () => {
     const outcomes = new Map<string, number>();
     const seed = Number(process.env.PROFILE_FUZZ_SEED ?? 20261125);
     const rand = prng(seed);
     for (let i = 0; i < 4000; i++) {
+      // A long synchronous loop starves vitest's worker RPC on a loaded machine ("Timeout calling onTaskUpdate").
+      if (i % 250 === 0) await yieldToEventLoop();
       const base = bases[i % bases.length]!;
       const input = mutate(base.bytes, rand);
       const outcome = checkOne(input, `seed ${seed}, iteration ${i}, base ${base.name}`);
