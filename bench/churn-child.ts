@@ -22,6 +22,13 @@ const outcomes: Record<string, number> = {};
 c.on('statusProcessed', (e) => {
   outcomes[e.outcome.kind] = (outcomes[e.outcome.kind] ?? 0) + 1;
 });
+// The shortest gap between the starts of two saves since the last sample (the coalescing promises at least 1 s).
+let lastSaveStart = 0;
+let minSaveGapMs = Infinity;
+c.on('saved', (e) => {
+  if (lastSaveStart) minSaveGapMs = Math.min(minSaveGapMs, e.startedAt - lastSaveStart);
+  lastSaveStart = e.startedAt;
+});
 
 /** Counter value from the registry (prom-client's get() is async). */
 async function counter(name: string): Promise<number> {
@@ -54,7 +61,9 @@ process.on('message', (m: Request) => {
           bytesWritten: bytesWritten(),
           friendsOnline: c.node.friendCounts().online,
           outcomes: { ...outcomes },
+          minSaveGapMs: Number.isFinite(minSaveGapMs) ? minSaveGapMs : null,
         };
+        minSaveGapMs = Infinity;
       } else if (m.op === 'personas') result = c.personas().map((p) => ({ personaId: p.personaId, seq: p.seq, state: p.state }));
       else {
         await daemon.stop();
