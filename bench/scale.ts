@@ -13,6 +13,7 @@ import { initDataDir } from '../src/companion/open.js';
 import { openNode } from '../src/companion/node-adapter.js';
 import { Companion, loadCompanionState } from '../src/companion/companion.js';
 import * as P from '../src/companion/persona-port.js';
+import { buildStatusMessage, emptyTable, loadTable } from '../src/persona/index.js';
 import { decodeStatusMessage } from '../src/persona/codec.js';
 import { parseProfile, writeProfile } from '../src/profile/codec.js';
 import type { SavedFriend } from '../src/profile/format.js';
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
       const device = bytesToHex(generateKeyPair().publicKey);
       const devices = [{ publicKey: device, name: `friend${i}` }];
       if (i % 10 === 0) devices.push({ publicKey: bytesToHex(generateKeyPair().publicKey), name: 'second' });
-      const text = P.buildStatusMessage(P.signNext(undefined, devices, key.pair, now, 7 * 24 * 3600), `friend ${i}`);
+      const text = buildStatusMessage(P.signNext(undefined, devices, key.pair, now, 7 * 24 * 3600), `friend ${i}`);
       messages.push({ from: device, text });
       friends.push({
         status: 3, publicKey: Buffer.from(device, 'hex'), requestMessage: new Uint8Array(0), name: new TextEncoder().encode(`friend${i}`),
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
     const f0 = performance.now();
     await c.flush();
     const saveMs = performance.now() - f0;
-    const counts = P.countByState(P.loadTable ? (await P.loadTable(join(dir, 'personas.json'))) : P.emptyTable());
+    const counts = P.countByState(loadTable ? (await loadTable(join(dir, 'personas.json'))) : emptyTable());
     const rss1 = process.memoryUsage().rss;
     const friendsAfter = node.friends().length;
     await c.close();

@@ -1,5 +1,8 @@
 // `tox-persona groups`: the NGC groups the companion is in, their peers grouped by persona and alarms; create, join, leave.
 import type { Command } from 'commander';
+
+/** The subcommand's options with `groups`' own (`--dir`, `--json`...): commander gives a parent's options to the parent. */
+const all = (cmd: Command): Opts => cmd.optsWithGlobals<Opts>();
 import { common, callOperation, type CommonOptions } from './context.js';
 import { print, columns, shortKey } from './output.js';
 import type { GroupListing } from '../companion/groups.js';
@@ -40,7 +43,8 @@ export function registerGroupCommands(program: Command): void {
     .description('create a private group (this companion is its founder); its devices are invited')
     .argument('<NAME>', 'the group name')
     .option('--public', 'a public group: anyone with its chat id may join')
-    .action(async (name: string, o: Opts) => {
+    .action(async (name: string, _o: Opts, cmd: Command) => {
+      const o = all(cmd);
       const r = (await callOperation(o, 'groupCreate', { name, public: o.public === true })) as GroupListing;
       print(!!o.json, r, () => `created group ${r.group}: ${r.chatId}`);
     });
@@ -48,14 +52,16 @@ export function registerGroupCommands(program: Command): void {
     .description('join a public group by its chat id; the join completes in the background (see "groups")')
     .argument('<CHAT_ID>', '64 hex')
     .option('--password <PASSWORD>', 'the group password, if it has one')
-    .action(async (chatId: string, o: Opts) => {
+    .action(async (chatId: string, _o: Opts, cmd: Command) => {
+      const o = all(cmd);
       const r = (await callOperation(o, 'groupJoin', { chatId, ...(o.password ? { password: String(o.password) } : {}) })) as GroupListing;
       print(!!o.json, r, () => `joining group ${r.group}: ${r.chatId}`);
     });
   common(groups.command('leave'))
     .description('leave a group (its chat id, 8+ hex of it, or its number); devices of ours in it stay unless they leave themselves')
     .argument('<GROUP>', 'chat id, a unique prefix of 8+ hex, or the group number')
-    .action(async (group: string, o: Opts) => {
+    .action(async (group: string, _o: Opts, cmd: Command) => {
+      const o = all(cmd);
       const r = (await callOperation(o, 'groupLeave', { group })) as { chatId: string };
       print(!!o.json, r, () => `left group ${r.chatId}`);
     });

@@ -14,6 +14,7 @@ import type { NodePort, NodePortBootstrap, NodePortEvents, SelfConnection } from
 import { CompanionMetrics } from './metrics.js';
 import { ToxPersonaError } from '../util/errors.js';
 import * as P from './persona-port.js';
+import { buildStatusMessage, loadTable, serializeTable, verifySignedList, type PersonaTable } from '../persona/index.js';
 import { loadOwnKeys } from './signer.js';
 import { keysView } from './key-ops.js';
 import {
@@ -98,7 +99,7 @@ export interface LoadedState {
   /** This device's keys (root and/or certified signer). */
   key: P.OwnKeys;
   own: P.SignedDeviceList;
-  table: P.Table;
+  table: PersonaTable;
   requests: PendingRequest[];
   /** Friend requests dropped so far because their bucket of the queue was full (requests.json). */
   requestsDropped?: number;
@@ -350,7 +351,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
 
   /** The status message we publish: human text plus the signed blob of the saved list. */
   statusMessage(): string {
-    return P.buildStatusMessage(this.durableOwn, this.config.statusText);
+    return buildStatusMessage(this.durableOwn, this.config.statusText);
   }
 
   /**
@@ -364,11 +365,11 @@ export class Companion extends EventEmitter<CompanionEvents> {
       this.node.on(event, fn);
       this.unsubscribe.push(() => this.node.off(event, fn));
     };
-    on('friendStatusMessage', (e) => this.guard('friendStatusMessage', () => this.onStatusMessage(e.publicKey, e.message)));
+    on('friendStatusMessage', (e) => this.guard('friendStatusMessage', () => this.onStatusMessage(e.publicKey, e.bytes)));
     on('friendRequest', (e) => this.guard('friendRequest', () => this.dispatch({ type: 'friendRequest', publicKey: e.publicKey, message: e.message, now: this.now() })));
-    on('selfConnection', (e) => this.guard('selfConnection', () => this.onSelfConnection(e.connection)));
-    on('friendConnection', (e) => this.guard('friendConnection', () => this.onFriendConnection(e.publicKey, e.connection)));
-    on('error', (e) => this.log.error({ err: e.error.message }, 'tox node error'));
+    on('selfConnection', (e) => this.guard('selfConnection', () => this.onSelfConnection(e.status)));
+    on('friendConnection', (e) => this.guard('friendConnection', () => this.onFriendConnection(e.publicKey, e.status)));
+    on('error', (e) => this.log.error({ err: e.message }, 'tox node error'));
     on('iterate', (e) => this.metrics.observeIterate(e.lagMs, e.durationMs));
 
     if (this.config.name) this.node.setName(this.config.name);
@@ -526,7 +527,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     const records = recordsText({ alarms: s.alarms, rejections: s.rejections });
     const friends = text({ version: 1, friends: s.friends, blocked: s.blocked, expired: s.expired, vouched: s.vouched, autoAdds: s.autoAdds } satisfies FriendsFile & { version: 1 });
     const outcomes = `${JSON.stringify({ version: 1, outcomes: this.outcomes })}\n`;
-    const table = P.tableText(s.table);
+    const table = serializeTable(s.table);
     // The profile is compared in plain form: an encrypted one differs at every save (fresh nonce) even when unchanged.
     const plain = this.node.savedata();
     return [
@@ -799,7 +800,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     const pk = bytesToHex(pair.publicKey);
     const devices = [...P.devicesOf(this.state.own.list), { publicKey: pk, name }];
     const next = P.signNext(this.state.own.list, devices, this.env.key, this.now(), this.config.ttlSeconds);
-    const status = P.buildStatusMessage(next, this.config.statusText);
+    const status = buildStatusMessage(next, this.config.statusText);
     // The new profile has this device as a friend and this device adds it: siblings connect without a request.
     const r = rekeyProfile(this.node.savedata(), { keyPair: pair, statusMessage: status, addOriginalAsFriend: true, ...(this.profilePassphrase ? { newPassphrase: this.profilePassphrase } : {}) });
     const result = { out: outPath, publicKey: pk, toxId: bytesToHex(toxAddress(r.publicKey, r.nospam)), devices: P.devicesOf(next.list), friends: r.friendCount };
@@ -938,7 +939,7 @@ export interface FriendsFile {
  * Provenance for a directory written before friends.json existed: a friend the table says we added becomes one added
  * for the personas that list it (its clock starts now); every other friend is the user's and is never deleted by lists.
  */
-function migrateFriends(table: P.Table, now: number): FriendsFile {
+function migrateFriends(table: PersonaTable, now: number): FriendsFile {
   const friends: Record<string, FriendProvenance> = {};
   for (const [pk, f] of Object.entries(table.friends)) {
     if (!f.addedByUs) {
@@ -1001,7 +1002,7 @@ export async function loadCompanionState(dir: string, devicePublicKey: string, t
       throw new DataDirError('BAD_FILE', `${devicesPath}: the device list belongs to another persona than persona.key`);
     }
     // Checked before it is ever re-signed: a list edited on disk must not be laundered into a validly signed one.
-    if (!P.verifyOwnList(own)) throw new DataDirError('BAD_FILE', `${devicesPath}: the device list's signature does not verify with persona.key; restore it from a backup`);
+    if (!verifySignedList(own)) throw new DataDirError('BAD_FILE', `${devicesPath}: the device list's signature does not verify with persona.key; restore it from a backup`);
     // One save is one state, but a directory written by an older version (which published before it saved) or put
     // back from a backup may hold a devices.json older than the list in our own status message, which friends may
     // have seen: continue from the newer one, or friends refuse what we publish as a rollback.
@@ -1015,7 +1016,7 @@ export async function loadCompanionState(dir: string, devicePublicKey: string, t
     own = recoverOwnList(dir, devicesPath, key, devicePublicKey, options.selfStatusMessage, now, ttl, options.log);
     await writeJsonFile(devicesPath, P.ownListToJson(own));
   }
-  const table = await P.loadTable(dataPath(dir, 'table'));
+  const table = await loadTable(dataPath(dir, 'table'));
   const friends = loadFriends(dataPath(dir, 'friends'));
   const requests = loadRequests(dataPath(dir, 'requests'));
   return { key, own, table, ...requests, ...(friends ? { friends } : {}), outcomes: loadOutcomes(dataPath(dir, 'outcomes')), records: loadRecords(dataPath(dir, 'alarms')) };
@@ -1045,7 +1046,7 @@ function loadOutcomes(path: string): RequestOutcome[] {
 function ownListInStatus(key: P.OwnKeys, devicePublicKey: string, statusMessage: string | Uint8Array | undefined): P.SignedDeviceList | undefined {
   if (statusMessage === undefined || statusMessage.length === 0) return undefined;
   const v = P.decodeOwnList(statusMessage);
-  if (!v.ok || P.listPersonaIdHex(v.signed.list) !== P.personaIdHex(key) || !P.verifyOwnList(v.signed)) return undefined;
+  if (!v.ok || P.listPersonaIdHex(v.signed.list) !== P.personaIdHex(key) || !verifySignedList(v.signed)) return undefined;
   return P.devicesOf(v.signed.list).some((d) => d.publicKey === devicePublicKey.toUpperCase()) ? v.signed : undefined;
 }
 

@@ -20,7 +20,7 @@ export class GroupsError extends ToxPersonaError {}
 /** Seconds a statement counts (receivers refuse more than 7 days); it is re-signed at half of it. */
 export const GROUP_STATEMENT_TTL_SECONDS = 24 * 3600;
 /** After a peer joins, our statement is sent again at these delays (ms): its direct connection may not be up at once. */
-export const GROUP_RESEND_DELAYS_MS: readonly number[] = [1_000, 4_000, 12_000];
+export const GROUP_RESEND_DELAYS_MS: readonly number[] = [250, 1_000, 4_000, 12_000];
 /** Every group's statement is sent again this often (ms), for peers that missed the others. */
 export const GROUP_RESEND_EVERY_MS = 5 * 60_000;
 /** Most group invites from non-siblings kept for `groups` (oldest out): a hostile friend can't grow the list. */

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { dataPath, DataDirError, FILES, lockDataDir, repairDataDir } from './datadir.js';
 import { openNode } from './node-adapter.js';
 import * as P from './persona-port.js';
+import { emptyTable, serializeTable } from '../persona/index.js';
 import { loadPersonaKey } from '../persona/keys.js';
 import { decodeSignerGrant } from '../persona/recovery.js';
 import { signerCertText, KeyOpError } from './signer.js';
@@ -51,7 +52,7 @@ export async function joinDataDir(dir: string, certificateText: string): Promise
     await commitFiles(dir, [
       { name: FILES.signerCert, data: signerCertText(grant.list.list.personaId, grant.epoch, grant.cert) },
       { name: FILES.devices, data: `${JSON.stringify(P.ownListToJson(grant.list), null, 2)}\n` },
-      { name: FILES.table, data: P.tableText(P.emptyTable()) },
+      { name: FILES.table, data: serializeTable(emptyTable()) },
     ]);
     return { dir, personaId: bytesToHex(grant.list.list.personaId), publicKey: me, epoch: grant.epoch, devices };
   } finally {

@@ -1,15 +1,24 @@
 // Maps the companion's NodePort onto ToxNode (src/tox): hex keys, events with the friend's public key, save to the profile path.
-import { ToxNode, type ConnectionStatus } from '../tox/node.js';
+import { ToxNode, type ConnectionStatus, type ToxNodeEvents } from '../tox/node.js';
 import { bytesToHex } from '../util/bytes.js';
-import type { FriendInfo, NodePort, NodePortEvents, NodePortOptions, NodePortBootstrap } from './node-port.js';
+import type { ByKey, FriendInfo, NodePort, NodePortEvents, NodePortOptions, NodePortBootstrap } from './node-port.js';
 
 type Listener = (payload: never) => void;
+
+/** A ToxNode: payload with the friend named by public key: `friend` (a number) or `publicKey` (bytes) become hex. */
+function byKey<T>(payload: T, keyOf: (friend: number) => string): ByKey<T> {
+  if (payload === null || typeof payload !== 'object' || payload instanceof Error) return payload as ByKey<T>;
+  const { friend, publicKey, ...rest } = payload as { friend?: unknown; publicKey?: unknown };
+  if (typeof friend === 'number') return { ...rest, publicKey: keyOf(friend) } as ByKey<T>;
+  if (publicKey instanceof Uint8Array) return { ...rest, publicKey: bytesToHex(publicKey) } as ByKey<T>;
+  return payload as ByKey<T>;
+}
 
 /** A NodePort backed by a real ToxNode. */
 export class ToxNodePort implements NodePort {
   /** The underlying node (for tests and the demo). */
   readonly tox: ToxNode;
-  private readonly wrapped = new Map<Listener, (...args: never[]) => void>();
+  private readonly wrapped = new Map<Listener, (payload: never) => void>();
 
   constructor(tox: ToxNode) {
     this.tox = tox;
@@ -27,52 +36,26 @@ export class ToxNodePort implements NodePort {
     return this.tox.libtoxcore.version;
   }
 
+  /** Listens to the node's event of the same name, the friend named by its key (a deleted friend's is ''). */
   on<K extends keyof NodePortEvents>(event: K, listener: (payload: NodePortEvents[K]) => void): void {
-    const t = this.tox;
-    const pkOf = (friend: number) => {
+    const keyOf = (friend: number) => {
       try {
-        return bytesToHex(t.friendPublicKey(friend));
+        return bytesToHex(this.tox.friendPublicKey(friend));
       } catch {
         return '';
       }
     };
-    let fn: (...args: never[]) => void;
-    switch (event) {
-      case 'selfConnection':
-        fn = ((e: { status: ConnectionStatus }) => listener({ connection: e.status } as NodePortEvents[K])) as never;
-        t.on('selfConnection', fn as never);
-        break;
-      case 'friendConnection':
-        fn = ((e: { friend: number; status: ConnectionStatus }) => listener({ friendNumber: e.friend, publicKey: pkOf(e.friend), connection: e.status } as NodePortEvents[K])) as never;
-        t.on('friendConnection', fn as never);
-        break;
-      case 'friendStatusMessage':
-        fn = ((e: { friend: number; bytes: Uint8Array }) => listener({ friendNumber: e.friend, publicKey: pkOf(e.friend), message: e.bytes } as NodePortEvents[K])) as never;
-        t.on('friendStatusMessage', fn as never);
-        break;
-      case 'friendRequest':
-        fn = ((e: { publicKey: Uint8Array; message: string }) => listener({ publicKey: bytesToHex(e.publicKey), message: e.message } as NodePortEvents[K])) as never;
-        t.on('friendRequest', fn as never);
-        break;
-      case 'error':
-        fn = ((e: Error) => listener({ error: e } as NodePortEvents[K])) as never;
-        t.on('error', fn as never);
-        break;
-      case 'iterate':
-        fn = ((e: { lagMs: number; durationMs: number }) => listener({ lagMs: e.lagMs, durationMs: e.durationMs } as NodePortEvents[K])) as never;
-        t.on('iterate', fn as never);
-        break;
-      default:
-        return;
-    }
-    this.wrapped.set(listener as Listener, fn);
+    const fn = (payload: ToxNodeEvents[K][0]) => listener(byKey(payload, keyOf) as NodePortEvents[K]);
+    // TypeScript cannot match a generic K against EventEmitter's conditional listener type; fn's own type is exact.
+    this.tox.on(event, fn as never);
+    this.wrapped.set(listener as Listener, fn as (payload: never) => void);
   }
 
   off<K extends keyof NodePortEvents>(event: K, listener: (payload: NodePortEvents[K]) => void): void {
     const fn = this.wrapped.get(listener as Listener);
     if (!fn) return;
     this.wrapped.delete(listener as Listener);
-    this.tox.off(event as never, fn as never);
+    this.tox.off(event, fn as never);
   }
 
   selfConnection(): ConnectionStatus {

@@ -1,18 +1,24 @@
 // The slice of the Tox node the companion uses, as an interface: the companion is written against this, and an adapter maps it onto ToxNode.
+import type { ToxNodeEvents } from '../tox/node.js';
 
 /** Own DHT connection: none, over a TCP relay, or direct UDP. */
 export type SelfConnection = 'none' | 'tcp' | 'udp';
 
-/** Events the companion listens to. Public keys are 64 uppercase hex characters throughout the companion. */
-export interface NodePortEvents {
-  selfConnection: { connection: SelfConnection };
-  friendConnection: { friendNumber: number; publicKey: string; connection: SelfConnection };
-  friendStatusMessage: { friendNumber: number; publicKey: string; message: string | Uint8Array };
-  friendRequest: { publicKey: string; message: string };
-  error: { error: Error };
-  /** One turn of the node's iterate loop: how late it began and how long it took, in ms. */
-  iterate: { lagMs: number; durationMs: number };
-}
+/**
+ * A ToxNode event payload as the companion sees it: the friend named by its public key (64 uppercase hex) instead of
+ * its friend number (`friend`) or key bytes (`publicKey`); everything else as the node sends it.
+ */
+export type ByKey<T> = T extends { friend: number }
+  ? Omit<T, 'friend'> & { publicKey: string }
+  : T extends { publicKey: Uint8Array }
+    ? Omit<T, 'publicKey'> & { publicKey: string }
+    : T;
+
+/** The node's events the companion listens to. */
+export type NodePortEventName = 'selfConnection' | 'friendConnection' | 'friendStatusMessage' | 'friendRequest' | 'error' | 'iterate';
+
+/** Events the companion listens to: ToxNode's own event map (src/tox/node.ts), with friends named by public key. */
+export type NodePortEvents = { [K in NodePortEventName]: ByKey<ToxNodeEvents[K][0]> };
 
 /** One friend as the companion sees it. */
 export interface FriendInfo {

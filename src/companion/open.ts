@@ -13,6 +13,7 @@ import type { NodePortBootstrap } from './node-port.js';
 import { startAdminServer, startProbeServer, type AdminHandlers, type AdminServer } from './admin.js';
 import { READ_ONLY_OPERATIONS, runOperation } from './ops.js';
 import * as P from './persona-port.js';
+import { buildStatusMessage, emptyTable, serializeTable } from '../persona/index.js';
 import { useNativeCrypto } from '../crypto/native-sodium.js';
 import { startBootstrapd, type Bootstrapd } from '../tox/bootstrapd.js';
 import { commitFiles } from '../util/fs.js';
@@ -113,14 +114,14 @@ export async function initDataDir(dir: string, options: InitOptions = {}): Promi
       const own = P.signNext(prev, devices, keys, Date.now() / 1000, options.ttlSeconds ?? prev?.ttl ?? 7 * 24 * 3600);
       // The device name is also the Tox name, so friends see "phone" rather than libtoxcore's empty name ("Anonymous").
       if (options.deviceName) node.setName(options.deviceName);
-      node.setStatusMessage(P.buildStatusMessage(own, typeof options.settings?.statusText === 'string' ? options.settings.statusText : 'tox-persona'));
+      node.setStatusMessage(buildStatusMessage(own, typeof options.settings?.statusText === 'string' ? options.settings.statusText : 'tox-persona'));
       // Keys, profile, first list and table in one commit: a crash leaves all of them or none (then init can run again).
       await commitFiles(dir, [
         await rootKeyFile(root, keyPass),
         ...signer.files,
         { name: FILES.profile, data: node.profileBytes() },
         { name: FILES.devices, data: `${JSON.stringify(P.ownListToJson(own), null, 2)}\n` },
-        { name: FILES.table, data: P.tableText(P.emptyTable()) },
+        { name: FILES.table, data: serializeTable(emptyTable()) },
       ]);
       if (!existsSync(configPath(dir))) await writeJsonFile(configPath(dir), options.settings ?? {});
       await readOrCreateToken(dir);

@@ -2,6 +2,7 @@
 import type { Companion } from './companion.js';
 import { CompanionError } from './companion.js';
 import * as P from './persona-port.js';
+import { encodeStatusMessage } from '../persona/index.js';
 import * as K from './key-ops.js';
 import { ToxPersonaError } from '../util/errors.js';
 
@@ -30,7 +31,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
   deviceEnroll: (c, a, id) => c.enroll(str(a, 'out'), str(a, 'name', false), id),
   blob: (c) => ({
     statusMessage: c.statusMessage(),
-    blob: P.blobOnly(c.ownList),
+    blob: encodeStatusMessage(c.ownList),
     humanBytesLeft: P.humanBudget(c.ownList),
     expiresAt: c.ownList.list.issuedAt + c.ownList.list.ttl,
   }),
@@ -38,7 +39,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
   syncSource: (c) => ({
     personaId: c.personaId,
     ownDevices: P.devicesOf(c.ownList.list),
-    blob: P.blobOnly(c.ownList),
+    blob: encodeStatusMessage(c.ownList),
     expiresAt: c.ownList.list.issuedAt + c.ownList.list.ttl,
     personas: c.personas(),
     blocked: c.current.blocked,

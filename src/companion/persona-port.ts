@@ -1,15 +1,14 @@
-// The companion's helpers over the persona layer (own-list signing, key files, the status-message codec, table views), with hex keys at its edge. The decisions are in reducer.ts.
+// The companion's helpers over the persona layer that do more than rename (own-list signing with hex device keys, key
+// files, own-list judging, devices.json, table views). Plain persona functions are imported from src/persona directly.
 import { bytesToHex, hexToBytes } from '../util/bytes.js';
 import { ToxPersonaError } from '../util/errors.js';
-import { signedRecord, parseSignedRecord, verifySignedList, type DeviceList, type SignedDeviceList } from '../persona/list.js';
+import { signedRecord, parseSignedRecord, type DeviceList, type SignedDeviceList } from '../persona/list.js';
 import { signOwnChange, signOwnRefresh, judgeOwnList, type OwnSigner, type OwnListJudgement } from '../persona/own.js';
-import { encodeStatusMessage, decodeStatusMessage, statusMessageBudget } from '../persona/codec.js';
+import { decodeStatusMessage, statusMessageBudget } from '../persona/codec.js';
 import { generatePersonaKey, savePersonaKey, loadPersonaKey as loadKeyFile, exportPersonaKey, importPersonaKey, type PersonaKeyPair } from '../persona/keys.js';
 import { personaReady } from '../persona/sodium.js';
 import { useNativeCrypto } from '../crypto/native-sodium.js';
-import { separateHumanText } from '../profile/sync.js';
-import { emptyTable as emptyPersonaTable, DEFAULT_MAX_CLOCK_SKEW_SECONDS, type PersonaTable, type PendingUpdate } from '../persona/table.js';
-import { loadTable as loadTableFile, saveTable as saveTableFile, serializeTable } from '../persona/store.js';
+import { DEFAULT_MAX_CLOCK_SKEW_SECONDS, type PersonaTable, type PendingUpdate } from '../persona/table.js';
 
 export type { DeviceList, SignedDeviceList, OwnSigner };
 
@@ -106,11 +105,6 @@ export function ownListFromJson(value: unknown, where: string): SignedDeviceList
   return parsed.value;
 }
 
-/** True when our own stored list's signature verifies (with the PersonaID it names). */
-export function verifyOwnList(signed: SignedDeviceList): boolean {
-  return verifySignedList(signed);
-}
-
 /** The persona key as the companion holds it. */
 export interface PersonaKey {
   pair: PersonaKeyPair;
@@ -162,16 +156,6 @@ export async function importKey(text: string, passphrase?: string): Promise<Pers
   return { pair: await importPersonaKey(text.trim(), passphrase) };
 }
 
-/** The status message: human text, a separating space, marker + blob (throws StatusMessageTooLong with the budget when it does not fit). */
-export function buildStatusMessage(signed: SignedDeviceList, humanText: string): string {
-  return encodeStatusMessage(signed, separateHumanText(humanText));
-}
-
-/** The blob alone (marker included), for pasting into another client. */
-export function blobOnly(signed: SignedDeviceList): string {
-  return encodeStatusMessage(signed, '');
-}
-
 /** Bytes left for human text next to this list (less the space that separates it from the marker). */
 export function humanBudget(signed: SignedDeviceList): number {
   return Math.max(0, statusMessageBudget(signed).humanBytes - 1);
@@ -215,8 +199,6 @@ export function decodeOwnList(text: string | Uint8Array): { ok: true; signed: Si
 
 // ---------------------------------------------------------------- the table
 
-export type Table = PersonaTable;
-
 /** A persona entry as `personas` shows it. */
 export interface PersonaView {
   personaId: string;
@@ -235,28 +217,8 @@ export interface PersonaView {
   pending?: Array<{ id: string; seq: number; from: string; reason: string; receivedAt: number }>;
 }
 
-/** A fresh table. */
-export function emptyTable(): Table {
-  return emptyPersonaTable();
-}
-
-/** Loads the table file (missing → empty; corrupt → typed error, file untouched). */
-export async function loadTable(path: string): Promise<Table> {
-  return loadTableFile(path);
-}
-
-/** The table file's text, for a save that commits several files at once. */
-export function tableText(table: Table): string {
-  return serializeTable(table);
-}
-
-/** Saves the table file atomically (the previous good copy kept as .bak). */
-export async function saveTable(path: string, table: Table): Promise<void> {
-  await saveTableFile(path, table);
-}
-
 /** Pending updates of a persona (by PersonaID or 8+ hex prefix) or the one with this pending id; a prefix naming several personas throws `AMBIGUOUS`. */
-export function pendingFor(table: Table, ref: string): PendingUpdate[] {
+export function pendingFor(table: PersonaTable, ref: string): PendingUpdate[] {
   const up = ref.trim().toUpperCase();
   const low = ref.trim().toLowerCase();
   const byId = table.pending.filter((p) => p.id === low);
@@ -271,7 +233,7 @@ export function pendingFor(table: Table, ref: string): PendingUpdate[] {
 }
 
 /** The table as views, verified personas first. */
-export function tableView(table: Table): PersonaView[] {
+export function tableView(table: PersonaTable): PersonaView[] {
   const order: Record<string, number> = { verified: 0, stale: 1, conflict: 2, provisional: 3 };
   return Object.values(table.personas)
     .map((e) => {
@@ -304,7 +266,7 @@ export function tableView(table: Table): PersonaView[] {
 }
 
 /** Persona counts by state (for metrics and status). */
-export function countByState(table: Table): Record<string, number> {
+export function countByState(table: PersonaTable): Record<string, number> {
   const out: Record<string, number> = { provisional: 0, verified: 0, stale: 0, conflict: 0 };
   for (const e of Object.values(table.personas)) out[e.state] = (out[e.state] ?? 0) + 1;
   return out;

@@ -2,6 +2,7 @@
 // why, what to publish, save, alarm and log. The daemon (companion.ts) only feeds events in and performs the effects.
 import { ToxPersonaError } from '../util/errors.js';
 import * as P from './persona-port.js';
+import { buildStatusMessage, emptyTable } from '../persona/index.js';
 import { queueRequest, MAX_PENDING_REQUESTS, type PendingRequest } from './requests.js';
 import { recordAlarm, recordRejection, MAX_ALARMS_PER_FRIEND, MAX_REJECTIONS_PER_FRIEND, type AlarmRecord, type RejectionRecord } from './records.js';
 import {
@@ -148,7 +149,7 @@ export interface Reduction {
 }
 
 /** A state with nothing in it but our list and a table (tests, a fresh directory). */
-export function initialState(own: P.SignedDeviceList, table: PersonaTable = P.emptyTable()): CompanionState {
+export function initialState(own: P.SignedDeviceList, table: PersonaTable = emptyTable()): CompanionState {
   return { own, table, friends: {}, blocked: [], expired: [], vouched: [], autoAdds: [], requests: [], requestsDropped: 0, alarms: [], rejections: {}, lastStatus: {}, softDirty: false };
 }
 
@@ -289,7 +290,7 @@ class Run {
     const l = j.signed.list;
     let status: string;
     try {
-      status = P.buildStatusMessage(j.signed, this.env.statusText);
+      status = buildStatusMessage(j.signed, this.env.statusText);
     } catch {
       return; // does not fit next to our human text; keep ours
     }
@@ -530,7 +531,7 @@ class Run {
   }
 
   publishOwn(next: P.SignedDeviceList, why: string): void {
-    const status = P.buildStatusMessage(next, this.env.statusText);
+    const status = buildStatusMessage(next, this.env.statusText);
     this.s.own = next;
     this.touch('hard', why);
     this.log('info', 'published device list', { why, seq: next.list.seq, devices: next.list.devices.length });
@@ -552,7 +553,7 @@ class Run {
       case 'start': {
         const l = this.s.own.list;
         if (this.now - l.issuedAt > l.ttl / 2 || l.ttl !== this.env.ttlSeconds) this.refreshOwn('refresh');
-        else this.effects.push({ type: 'publish', statusMessage: P.buildStatusMessage(this.s.own, this.env.statusText), seq: l.seq, why: 'start' });
+        else this.effects.push({ type: 'publish', statusMessage: buildStatusMessage(this.s.own, this.env.statusText), seq: l.seq, why: 'start' });
         return this.done();
       }
       case 'deviceAdd': {
@@ -578,7 +579,7 @@ class Run {
         return this.done({ result: P.devicesOf(this.s.own.list) });
       }
       case 'adoptOwn': {
-        const status = P.buildStatusMessage(c.signed, this.env.statusText);
+        const status = buildStatusMessage(c.signed, this.env.statusText);
         this.s.own = c.signed;
         this.touch('hard', c.why);
         this.effects.push({ type: 'publish', statusMessage: status, seq: c.signed.list.seq, why: c.why });

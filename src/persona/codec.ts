@@ -64,6 +64,19 @@ export function rawBlobBytes(recordBytes: number): number {
   return STATUS_MARKER.length + base64urlLength(1 + recordBytes);
 }
 
+/**
+ * Human text as it goes in front of the marker: non-empty text that does not already end in white space gets one
+ * space, so a client that shows the raw status message shows the text apart from the blob (docs/PROTOCOL.md section 5).
+ */
+export function separateHumanText(human: string): string {
+  return human === '' || /\s$/u.test(human) ? human : `${human} `;
+}
+
+/** The status message a device publishes: its human text, separated by {@link separateHumanText}, then the list's blob; throws StatusMessageTooLong when it does not fit. */
+export function buildStatusMessage(signed: SignedDeviceList, humanText: string): string {
+  return encodeStatusMessage(signed, separateHumanText(humanText));
+}
+
 /** Builds the status message `humanText + marker + blob`; throws StatusMessageTooLong (with the byte budget) when it would pass 1007 bytes. */
 export function encodeStatusMessage(signed: SignedDeviceList, humanText = ''): string {
   if (typeof humanText !== 'string' || !isWellFormed(humanText)) throw new TypeError('humanText must be a well-formed string');

@@ -70,6 +70,8 @@ export {
   ENVELOPE_DEFLATE,
   MAX_INFLATED_RECORD_BYTES,
   encodeStatusMessage,
+  buildStatusMessage,
+  separateHumanText,
   decodeStatusMessage,
   statusMessageBudget,
   encodeBlob,
@@ -113,5 +115,5 @@ export type {
   KeyInput,
   UpdateMode,
 } from './table.js';
-export { loadTable, saveTable, parseTable, TABLE_BACKUP_SUFFIX } from './store.js';
+export { loadTable, saveTable, parseTable, serializeTable, TABLE_BACKUP_SUFFIX } from './store.js';
 export { base64urlEncode, base64urlDecodeStrict } from './base64url.js';

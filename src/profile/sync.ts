@@ -3,6 +3,9 @@ import { bytesToHex, hexToBytes } from '../util/bytes.js';
 import { ProfileError } from './errors.js';
 import { MAX_STATUS_MESSAGE_LENGTH, type Profile, type SavedFriend } from './format.js';
 import { findSection, withSection } from './sections.js';
+import { separateHumanText } from '../persona/codec.js';
+
+export { separateHumanText };
 
 /** The marker that starts the signed blob in a status message (docs/PROTOCOL.md section 5). */
 const MARKER = '~tp1:';
@@ -67,14 +70,6 @@ export interface SyncPlan {
 /** An empty record for the profile with public key `profile`. */
 export function emptySyncRecord(profile: string): SyncRecord {
   return { version: 1, profile, added: {}, pending: {}, declined: [] };
-}
-
-/**
- * Human text as it goes in front of the marker: non-empty text that does not already end in white space gets one
- * space, so a client that shows the raw status message shows the text apart from the blob (docs/PROTOCOL.md section 5).
- */
-export function separateHumanText(human: string): string {
-  return human === '' || /\s$/u.test(human) ? human : `${human} `;
 }
 
 /** Human text and blob (`~tp1:...`) joined as a status message, with {@link separateHumanText}. */

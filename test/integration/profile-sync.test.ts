@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseProfile, writeProfile, planProfileSync, profileInUse, joinStatusMessage, humanTextOf, SectionType, type SyncSource } from '../../src/profile/index.js';
 import * as P from '../../src/companion/persona-port.js';
+import { encodeStatusMessage } from '../../src/persona/index.js';
 import { generateKeyPair } from '../../src/profile/keys.js';
 import { bytesToHex } from '../../src/util/bytes.js';
 import { acquireKernelLock } from '../../src/util/lock.js';
@@ -25,7 +26,7 @@ async function aliceSource(opts: { laptopConfirmed?: boolean; laptop?: string; p
   const source: SyncSource = {
     personaId: P.personaIdHex(bobKey),
     ownDevices: P.devicesOf(own.list),
-    blob: P.blobOnly(own),
+    blob: encodeStatusMessage(own),
     expiresAt: own.list.issuedAt + own.list.ttl,
     personas: [
       {

@@ -28,6 +28,15 @@ export class FakeNode implements NodePort {
   emitEvent<K extends keyof NodePortEvents>(event: K, payload: NodePortEvents[K]): void {
     this.events.emit(event, payload);
   }
+  /** `from` (a friend) sends `text` as its status message, as the node delivers it. */
+  deliverStatus(from: string, text: string | Uint8Array): void {
+    const bytes = typeof text === 'string' ? new TextEncoder().encode(text) : text;
+    this.emitEvent('friendStatusMessage', { publicKey: from, message: new TextDecoder().decode(bytes), bytes });
+  }
+  /** `from` sends a friend request with `message`. */
+  request(from: string, message = ''): void {
+    this.emitEvent('friendRequest', { publicKey: from, message, bytes: new TextEncoder().encode(message) });
+  }
   selfConnection(): SelfConnection {
     return this.connection;
   }

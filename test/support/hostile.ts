@@ -7,6 +7,7 @@ import { createLogger } from '../../src/companion/log.js';
 import { openNode, type ToxNodePort } from '../../src/companion/node-adapter.js';
 import { initDataDir } from '../../src/companion/open.js';
 import * as P from '../../src/companion/persona-port.js';
+import { buildStatusMessage } from '../../src/persona/index.js';
 import type { BootstrapNode } from '../../src/tox/nodes.js';
 
 /** A random Tox public key, 64 uppercase hex; valid as toxcore checks one (last byte below 0x80), as device add and friend add require. */
@@ -44,13 +45,13 @@ export async function makePersona(): Promise<TestPersona> {
       const s = P.signNext(prev, devices.map(view), key.pair, issuedAt, 3600);
       before = prev;
       prev = s.list;
-      return P.buildStatusMessage(s, human);
+      return buildStatusMessage(s, human);
     },
     equivocate(devices, human = '') {
       if (!prev) throw new Error('equivocate: publish a list first');
       const s = P.signNext(before, devices.map(view), key.pair, prev.issuedAt, 3600);
       if (s.list.seq !== prev.seq) throw new Error(`equivocate: seq ${s.list.seq} differs from ${prev.seq}`);
-      return P.buildStatusMessage(s, human);
+      return buildStatusMessage(s, human);
     },
   };
 }

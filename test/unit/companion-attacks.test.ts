@@ -28,7 +28,7 @@ describe('issue 10 attacks on the companion (stub node)', () => {
     return bob;
   };
   /** `from` publishes `text`; Bob's node delivers it to the companion. */
-  const deliver = (from: string, text: string) => node.emitEvent('friendStatusMessage', { friendNumber: node.friend(from)?.friendNumber ?? 0, publicKey: from, message: text });
+  const deliver = (from: string, text: string) => node.deliverStatus(from, text);
   /** Bob adds `pk` by hand (`friend add`); the friend accepts. */
   const addByHand = async (pk: string) => {
     await runOperation(bob, 'friendAdd', { toxId: `${pk}000000000000` });
@@ -83,7 +83,7 @@ describe('issue 10 attacks on the companion (stub node)', () => {
     expect(personaOf(mal.id)?.devices.find((d) => d.active)?.publicKey, 'an unconfirmed device is Mallory\'s active device').toBe(m1);
     // Bob removes the laptop by hand; its friend request then waits, since no persona it confirmed vouches for it.
     if (node.friend(laptop)) await runOperation(bob, 'friendRemove', { friend: laptop });
-    node.emitEvent('friendRequest', { publicKey: laptop, message: 'hi' });
+    node.request(laptop, 'hi');
     expect(node.friend(laptop), 'a request from an unconfirmed device was auto-accepted').toBeUndefined();
     expect(bob.pendingRequests().map((r) => r.publicKey)).toContain(laptop);
     void alice;
@@ -121,8 +121,8 @@ describe('issue 10 attacks on the companion (stub node)', () => {
     await open({ acceptRequests: 'none' });
     const a = `ABCDEF01${randomKey().slice(8)}`;
     const b = `ABCDEF01${randomKey().slice(8)}`;
-    node.emitEvent('friendRequest', { publicKey: a, message: '' });
-    node.emitEvent('friendRequest', { publicKey: b, message: '' });
+    node.request(a, '');
+    node.request(b, '');
     expect(() => bob.accept('abcdef01')).toThrow(expect.objectContaining({ code: 'AMBIGUOUS' }));
     expect(() => bob.decline('ABCDEF01')).toThrow(expect.objectContaining({ code: 'AMBIGUOUS' }));
     expect(node.friend(a)).toBeUndefined();

@@ -12,6 +12,7 @@ import { MAX_STRANGER_REQUESTS } from '../../src/companion/requests.js';
 import { loadConfig, type RawConfig } from '../../src/companion/config.js';
 import { createLogger } from '../../src/companion/log.js';
 import * as P from '../../src/companion/persona-port.js';
+import { buildStatusMessage } from '../../src/persona/index.js';
 import { FakeNode } from '../support/fake-node.js';
 
 // A valid Curve25519 public key as toxcore sees one: random, last byte below 0x80.
@@ -29,7 +30,7 @@ async function makeAlice() {
       t += 1;
       const s = P.signNext(prev, devices, key.pair, t, 3600);
       prev = s.list;
-      return P.buildStatusMessage(s, 'Alice');
+      return buildStatusMessage(s, 'Alice');
     },
   };
 }
@@ -123,9 +124,9 @@ describe('companion logic (stub node)', () => {
     bob.onStatusMessage(tablet, list); // the tablet confirms Alice's list; the laptop never does
     node.friendDelete(tablet); // the friendship got lost on the Tox side
     node.friendDelete(laptop);
-    node.emitEvent('friendRequest', { publicKey: tablet, message: 'hi' });
-    node.emitEvent('friendRequest', { publicKey: laptop, message: 'me too' });
-    node.emitEvent('friendRequest', { publicKey: stranger, message: 'let me in' });
+    node.request(tablet, 'hi');
+    node.request(laptop, 'me too');
+    node.request(stranger, 'let me in');
     expect(node.friend(tablet)).toBeDefined();
     expect(node.friend(laptop)).toBeUndefined();
     expect(node.friend(stranger)).toBeUndefined();
@@ -139,28 +140,28 @@ describe('companion logic (stub node)', () => {
   it('friend requests: "none" keeps every request waiting, "all" accepts every one', async () => {
     await open({ acceptRequests: 'none' });
     const x = pk();
-    node.emitEvent('friendRequest', { publicKey: x, message: '' });
+    node.request(x, '');
     expect(node.friend(x)).toBeUndefined();
     bob.decline(x);
     expect(bob.pendingRequests()).toEqual([]);
     await bob.close();
     await open({ acceptRequests: 'all' });
     const y = pk();
-    node.emitEvent('friendRequest', { publicKey: y, message: '' });
+    node.request(y, '');
     expect(node.friend(y)).toBeDefined();
   });
 
   it('friend requests: strangers fill at most their bucket, the newest beyond it are dropped and counted, and a repeat updates its entry without a save of its own', async () => {
     await open({ acceptRequests: 'none' });
     const keys = Array.from({ length: MAX_STRANGER_REQUESTS + 5 }, () => pk());
-    for (const k of keys) node.emitEvent('friendRequest', { publicKey: k, message: `from ${k.slice(0, 4)}` });
+    for (const k of keys) node.request(k, `from ${k.slice(0, 4)}`);
     // The first ones stay: a flood of new keys is what gets dropped, not the requests that were waiting.
     expect(bob.pendingRequests().map((r) => r.publicKey)).toEqual(keys.slice(0, MAX_STRANGER_REQUESTS));
     expect(bob.status().requestsDropped).toBe(5);
     const saves = vi.spyOn(bob, 'requestSave');
     const last = keys[MAX_STRANGER_REQUESTS - 1]!;
-    for (let i = 0; i < 50; i++) node.emitEvent('friendRequest', { publicKey: last, message: `again ${i}` });
-    for (const k of keys.slice(MAX_STRANGER_REQUESTS)) node.emitEvent('friendRequest', { publicKey: k, message: 'still here' });
+    for (let i = 0; i < 50; i++) node.request(last, `again ${i}`);
+    for (const k of keys.slice(MAX_STRANGER_REQUESTS)) node.request(k, 'still here');
     expect(saves, 'repeats and drops saved on their own').not.toHaveBeenCalled();
     expect(bob.pendingRequests()).toHaveLength(MAX_STRANGER_REQUESTS);
     expect(bob.pendingRequests().filter((r) => r.publicKey === last)).toEqual([expect.objectContaining({ message: 'again 49' })]);
@@ -283,7 +284,7 @@ describe('companion logic (stub node)', () => {
     node.addFriend(laptop);
     // The laptop (same persona key) re-signed the list with itself added.
     const newer = P.signNext(bob.ownList.list, [...P.devicesOf(bob.ownList.list), { publicKey: laptop, name: 'laptop' }], key.pair, Date.now() / 1000 + 1, 3600);
-    bob.onStatusMessage(laptop, P.buildStatusMessage(newer, 'laptop'));
+    bob.onStatusMessage(laptop, buildStatusMessage(newer, 'laptop'));
     expect(bob.ownList.list.seq).toBe(newer.list.seq);
     await bob.flush();
     expect(P.verifyStatus(node.status, Date.now() / 1000)).toMatchObject({ ok: true, seq: newer.list.seq, human: 'tox-persona ' }) // the space separates the text from the marker;
@@ -294,7 +295,7 @@ describe('companion logic (stub node)', () => {
     const stranger = pk();
     node.addFriend(stranger);
     const forged = P.signNext(bob.ownList.list, [{ publicKey: node.publicKey, name: '' }], key.pair, Date.now() / 1000 + 5, 3600);
-    bob.onStatusMessage(stranger, P.buildStatusMessage(forged, ''));
+    bob.onStatusMessage(stranger, buildStatusMessage(forged, ''));
     expect(bob.ownList.list.devices).toHaveLength(3);
   });
 

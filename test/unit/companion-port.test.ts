@@ -1,11 +1,12 @@
 // The companion's adapter over the persona layer: which pending updates a reference names (an ambiguous prefix is refused).
 import { describe, expect, it } from 'vitest';
 import * as P from '../../src/companion/persona-port.js';
+import { buildStatusMessage, emptyTable, type PersonaTable } from '../../src/persona/index.js';
 import { DEFAULT_MAX_CLOCK_SKEW_SECONDS } from '../../src/persona/table.js';
 
 /** A table holding pending updates; pendingFor only reads id and personaId, the rest is filler of the right shape. */
-function tableWith(pending: Array<{ id: string; personaId: string }>): P.Table {
-  const t = P.emptyTable();
+function tableWith(pending: Array<{ id: string; personaId: string }>): PersonaTable {
+  const t = emptyTable();
   for (const p of pending) t.pending.push({ ...p, from: 'F'.repeat(64), seq: 1, record: '', receivedAt: 0, reason: 'MANUAL_POLICY' } as (typeof t.pending)[number]);
   return t;
 }
@@ -41,7 +42,7 @@ describe('verifyStatus: clock skew', () => {
     const key = await P.newPersonaKey();
     const now = Math.floor(Date.now() / 1000);
     const device = [{ publicKey: 'A'.repeat(64), name: 'phone' }];
-    const at = (issued: number) => P.buildStatusMessage(P.signNext(undefined, device, key.pair, issued, 3600), 'hi');
+    const at = (issued: number) => buildStatusMessage(P.signNext(undefined, device, key.pair, issued, 3600), 'hi');
     expect(P.verifyStatus(at(now), now)).toMatchObject({ ok: true });
     expect(P.verifyStatus(at(now + DEFAULT_MAX_CLOCK_SKEW_SECONDS), now)).toMatchObject({ ok: true });
     expect(P.verifyStatus(at(now + DEFAULT_MAX_CLOCK_SKEW_SECONDS + 1), now)).toMatchObject({ ok: false, reason: 'FUTURE_DATED' });

@@ -50,8 +50,8 @@ describe('bounds a hostile friend cannot flush (stub node)', () => {
     await bob.start([]);
     return bob;
   };
-  const deliver = (from: string, text: string) => node.emitEvent('friendStatusMessage', { friendNumber: node.friend(from)?.friendNumber ?? 0, publicKey: from, message: text });
-  const request = (from: string, message = 'hi') => node.emitEvent('friendRequest', { publicKey: from, message });
+  const deliver = (from: string, text: string) => node.deliverStatus(from, text);
+  const request = (from: string, message = 'hi') => node.request(from, message);
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tp-queue-'));

@@ -4,6 +4,7 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { sodium } from '../../src/persona/sodium.js';
 import * as P from '../../src/companion/persona-port.js';
+import { buildStatusMessage } from '../../src/persona/index.js';
 import { personaKeyFromSeed } from '../../src/persona/keys.js';
 import { initialState, reduce, type CompanionEvent, type CompanionState, type Effect, type ReducerEnv } from '../../src/companion/reducer.js';
 
@@ -81,7 +82,7 @@ describe('companion reducer rule vectors (test/vectors/companion-rules.json)', (
         const base = equivocate ? p?.before : p?.list;
         const s = P.signNext(base, devices.map((d) => ({ publicKey: n.device(d), name: '' })), n.persona(persona).pair, equivocate ? p!.list.issuedAt : now, 30 * 24 * 3600);
         if (!equivocate) prev.set(persona, { list: s.list, before: p?.list });
-        return P.buildStatusMessage(s, '');
+        return buildStatusMessage(s, '');
       };
 
       /** Runs one event; effects that have results (adds, deletes) are answered as the shell would, silently. */
@@ -171,7 +172,7 @@ describe('companion reducer rule vectors (test/vectors/companion-rules.json)', (
     const s0 = initialState(P.signNext(undefined, [{ publicKey: self, name: '' }], bobKey.pair, T0, 3600));
     const s1 = reduce(s0, { type: 'command', command: { cmd: 'friendAdd', address: `${n.device('alice-phone')}000000000000`, message: '' }, now: T0 }, env).state;
     const frozen = JSON.stringify(s1);
-    const text = P.buildStatusMessage(P.signNext(undefined, [{ publicKey: n.device('alice-phone'), name: '' }, { publicKey: n.device('alice-laptop'), name: '' }], n.persona('alice').pair, T0, 3600), '');
+    const text = buildStatusMessage(P.signNext(undefined, [{ publicKey: n.device('alice-phone'), name: '' }, { publicKey: n.device('alice-laptop'), name: '' }], n.persona('alice').pair, T0, 3600), '');
     const s2 = reduce(s1, { type: 'statusMessage', from: n.device('alice-phone'), text, now: T0 + 1 }, env).state;
     expect(JSON.stringify(s1)).toBe(frozen);
     expect(s2.friends[n.device('alice-laptop')]).toBeDefined();

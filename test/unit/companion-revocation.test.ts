@@ -12,6 +12,7 @@ import { createLogger } from '../../src/companion/log.js';
 import { runOperation } from '../../src/companion/ops.js';
 import { certifyNewSigner, rootKeyFile } from '../../src/companion/signer.js';
 import * as P from '../../src/companion/persona-port.js';
+import { buildStatusMessage } from '../../src/persona/index.js';
 import { commitFiles } from '../../src/util/fs.js';
 import { FILES } from '../../src/companion/datadir.js';
 import { encodeRecoveryKey } from '../../src/persona/recovery.js';
@@ -136,7 +137,7 @@ describe('issue 9 at the companion level: revocation that sticks', () => {
     // The phone is stolen with its signer. The thief signs the version-1 lockout: seq 2^48-1.
     const signer = thief.keys.signer!;
     const lockout = signDeviceList({ ...nextDeviceList(thief.ownList.list, [{ publicKey: bin(nT.publicKey), name: '' }], { now: t0 + 10 }), seq: 2 ** 48 - 1 }, signer.key, signer.cert);
-    const lockoutText = P.buildStatusMessage(lockout, '');
+    const lockoutText = buildStatusMessage(lockout, '');
     const bobBefore = personaAt(b.c);
     expect(b.c.onStatusMessage(nT.publicKey, lockoutText)).toMatchObject({ kind: 'rejected', reason: 'SEQ_AHEAD' });
     expect(personaAt(b.c)).toEqual(bobBefore);
@@ -209,7 +210,7 @@ describe('issue 9 at the companion level: revocation that sticks', () => {
     // The same seq with an honest issuedAt (a signer that bumps seq alone) is refused for its seq.
     const s = d2.keys.signer!;
     const ahead = signDeviceList({ ...nextDeviceList(first.own.list, [{ publicKey: bin(n1.publicKey), name: '' }, { publicKey: bin(n2.publicKey), name: '' }], { now: good }), seq: Math.floor(bad * 1000) }, s.key, s.cert);
-    expect(b.c.onStatusMessage(n2.publicKey, P.buildStatusMessage(ahead, ''))).toMatchObject({ kind: 'rejected', reason: 'SEQ_AHEAD' });
+    expect(b.c.onStatusMessage(n2.publicKey, buildStatusMessage(ahead, ''))).toMatchObject({ kind: 'rejected', reason: 'SEQ_AHEAD' });
     expect(personaAt(b.c)?.seq).toBe(seq0);
 
     // The server's next change, with the right clock, is applied at once.

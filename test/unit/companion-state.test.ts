@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadCompanionState } from '../../src/companion/companion.js';
 import * as P from '../../src/companion/persona-port.js';
+import { buildStatusMessage, emptyTable, saveTable } from '../../src/persona/index.js';
 
 // A valid Curve25519 public key as toxcore sees one: random, last byte below 0x80.
 const pk = () => { const b = randomBytes(32); b[31]! &= 0x7f; return b.toString('hex').toUpperCase(); };
@@ -22,14 +23,14 @@ describe('loadCompanionState: a missing devices.json', () => {
     await P.ready();
     key = await P.newPersonaKey();
     await P.writePersonaKey(join(dir, 'persona.key'), key);
-    await P.saveTable(join(dir, 'personas.json'), P.emptyTable()); // an initialized directory, not a fresh one
+    await saveTable(join(dir, 'personas.json'), emptyTable()); // an initialized directory, not a fresh one
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
   });
   const published = (devices: P.DeviceView[], k = key) => {
     const first = P.signNext(undefined, devices, k.pair, Date.now() / 1000 - 100, 3600);
-    return { signed: first, text: P.buildStatusMessage(first, 'hello') };
+    return { signed: first, text: buildStatusMessage(first, 'hello') };
   };
 
   it('is rebuilt from the list in our status message, other devices kept, and written back', async () => {
