@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalNetwork } from '../test/support/network.js';
 import * as P from '../src/companion/persona-port.js';
+import { buildStatusMessage } from '../src/persona/index.js';
 import type { ToxNode } from '../src/tox/node.js';
 
 const { values: opts } = parseArgs({
@@ -98,7 +99,7 @@ class Publisher {
   publish(): void {
     const s = P.signNext(this.prev, [{ publicKey: this.node.publicKeyHex.toUpperCase(), name: 'phone' }], this.key.pair, Math.floor(Date.now() / 1000), 3600);
     this.prev = s.list;
-    this.node.setStatusMessage(P.buildStatusMessage(s, 'churn'));
+    this.node.setStatusMessage(buildStatusMessage(s, 'churn'));
     this.sent++;
   }
 }

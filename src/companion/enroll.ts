@@ -10,6 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import { fsyncDir } from '../util/fs.js';
 import { ProfileError } from '../profile/errors.js';
 import * as P from './persona-port.js';
+import { verifySignedList } from '../persona/index.js';
 
 /** What a crash between committing an enroll intent and committing its list needs to finish or drop the enrollment. */
 export interface EnrollIntent {
@@ -98,7 +99,7 @@ export async function resolveEnrollIntent(intent: EnrollIntent, own: P.SignedDev
   } catch {
     return { finish: false, why: 'the intended list is damaged' };
   }
-  if (P.listPersonaIdHex(signed.list) !== P.listPersonaIdHex(own.list) || !P.verifyOwnList(signed)) return { finish: false, why: 'the intended list is not a valid list of our persona' };
+  if (P.listPersonaIdHex(signed.list) !== P.listPersonaIdHex(own.list) || !verifySignedList(signed)) return { finish: false, why: 'the intended list is not a valid list of our persona' };
   // A save between adopting the list and recording the final outcome may have made the list durable already.
   if (JSON.stringify(P.ownListToJson(own)) === JSON.stringify(P.ownListToJson(signed))) return { finish: true, signed, publicKey: intent.publicKey };
   if (!isIntentBase(intent, own)) return { finish: false, why: `our list (seq ${own.list.seq}) is not the one the enrollment extended` };
