@@ -1,6 +1,7 @@
 // The kill -9 soak (`npm run soak`): a real daemon over a real local tox-bootstrapd is SIGKILLed at random moments under concurrent device add/remove and friend add commands while a friend's companion watches; prints lost/corrupt/temp/mode counts, restart times and what the friend refused or alarmed on.
 //
-// SOAK_KILLS (default 200) kills; SOAK_SEED for a repeatable run. Exit 1 when any goal is missed (lost or corrupt > 0,
+// SOAK_KILLS (default 200) kills; SOAK_MINUTES (optional) stops earlier, after the kill that ends past that many minutes
+// (the figures then say how many kills were done); SOAK_SEED for a repeatable run. Exit 1 when any goal is missed (lost or corrupt > 0,
 // a temp file or a loose mode after a restart, a refusal or alarm at the friend).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -13,6 +14,8 @@ import { randomBytes } from 'node:crypto';
 
 const CLI = resolve(import.meta.dirname, '../dist/src/cli/main.js');
 const KILLS = Number(process.env.SOAK_KILLS ?? 200);
+const DEADLINE = process.env.SOAK_MINUTES ? Date.now() + Number(process.env.SOAK_MINUTES) * 60_000 : Infinity;
+let kills = 0;
 let seed = Number(process.env.SOAK_SEED ?? Date.now() % 100000);
 const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
 
@@ -196,7 +199,8 @@ function checkDir(): void {
   }
 }
 
-for (let k = 0; k < KILLS; k++) {
+for (let k = 0; k < KILLS && Date.now() < DEADLINE; k++) {
+  kills = k + 1;
   let stopped = false;
   const clients = [client(() => stopped), client(() => stopped), client(() => stopped)];
   await new Promise((r) => setTimeout(r, 300 + rand() * 2500));
@@ -237,7 +241,7 @@ const p95 = (xs: number[]) => {
   const s = xs.slice().sort((a, b) => a - b);
   return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor(0.95 * s.length))]!;
 };
-console.log(`soak: ${KILLS} kills (seed ${process.env.SOAK_SEED ?? 'time'}), ${acked} acknowledged changes, ${unknown} outcome unknown, ${refused} refused`);
+console.log(`soak: ${kills} kills${kills < KILLS ? ` (of ${KILLS} asked; SOAK_MINUTES ran out)` : ''} (seed ${process.env.SOAK_SEED ?? 'time'}), ${acked} acknowledged changes, ${unknown} outcome unknown, ${refused} refused`);
 console.log(`soak: lost ${lost}, corrupt ${corrupt}, temp files after restart ${temps}, files not 0600 ${loose}`);
 console.log(`soak: restart after SIGKILL to answering + DHT-connected: median ${q(0.5)} ms, p90 ${q(0.9)} ms, p95 ${q(0.95)} ms, max ${sorted[sorted.length - 1]} ms`);
 console.log(`soak: restart after SIGKILL to answering (/healthz of the new pid): median ${median(answerMs)} ms, p95 ${p95(answerMs)} ms`);
