@@ -760,6 +760,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
       devices: P.devicesOf(this.durableOwn.list),
       /** Other devices of our list that are not Tox friends of this one: they never see each other's lists. */
       siblingsNotFriends: P.devicesOf(this.durableOwn.list).filter((d) => d.publicKey !== this.node.publicKey && !this.node.friend(d.publicKey)).map((d) => d.publicKey),
+      /** Sibling sync counters: messages in and out, and what was dropped (a non-sibling's packets show as NOT_SIBLING). */
+      siblingSync: { messagesIn: this.siblings.stats.messagesIn, messagesOut: this.siblings.stats.messagesOut, dropped: { ...this.siblings.stats.dropped } },
       seq: this.durableOwn.list.seq,
       /** Our epoch, and which key signs here (docs/KEYS.md). */
       keys: keysView(this),

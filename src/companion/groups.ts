@@ -62,6 +62,8 @@ interface GroupRecord {
   invited: Set<string>;
   /** Siblings that were in this group and left by themselves: never invited back. */
   leftBySelf: Set<string>;
+  /** Peers the user says are siblings running an ordinary client (peer key → device key): our statement vouches for them. */
+  vouched: Map<string, string>;
   timers: NodeJS.Timeout[];
 }
 
@@ -194,6 +196,30 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
     return { chatId: g.chatId };
   }
 
+  /**
+   * The user's word that `peer` (a present peer's key, or 8+ hex of it) is our sibling `device` (key or unique prefix of
+   * one in our list) running an ordinary client, which cannot send a statement itself: our statement names it from now
+   * on, so companions show it under our persona as vouched, not confirmed (docs/GROUPS.md section 7).
+   */
+  vouch(ref: string, peerRef: string, deviceRef: string): GroupListing {
+    this.requireAvailable();
+    const g = this.find(ref);
+    const pick = (r: string, keys: string[], what: string): string => {
+      const k = String(r ?? '').trim().toUpperCase();
+      if (!/^[0-9A-F]{8,64}$/.test(k)) throw new GroupsError('BAD_ARGUMENT', `${what}: 8 to 64 hex`);
+      const hits = keys.filter((x) => x.startsWith(k));
+      if (hits.length > 1) throw new GroupsError('AMBIGUOUS', `${k} matches ${hits.length} ${what}s`);
+      if (hits.length === 0) throw new GroupsError(what === 'peer' ? 'UNKNOWN_PEER' : 'UNKNOWN_DEVICE', what === 'peer' ? `no peer ${k} in group ${g.chatId.slice(0, 8)}…` : `device ${k} is not another device of our list`);
+      return hits[0]!;
+    };
+    const peer = pick(peerRef, [...g.peers.values()], 'peer');
+    const device = pick(deviceRef, this.siblings(), 'device');
+    g.vouched.set(peer, device);
+    this.publish(g);
+    this.emit('changed', { chatId: g.chatId });
+    return this.listing(g);
+  }
+
   /** Every group we are in, each with its peers grouped by persona and its alarms. */
   list(): { groups: GroupListing[]; invites: Array<{ friend: string; groupName: string; at: number }> } {
     this.requireAvailable();
@@ -230,7 +256,7 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
     let g = this.groups.get(n);
     if (!g) {
       const id = chatId || bytesToHex(this.tox!.groupChatId(n));
-      g = { number: n, chatId: id, selfKey: '', joined: false, peers: new Map(), state: emptyGroupView(id), statement: null, invited: new Set(), leftBySelf: new Set(), timers: [] };
+      g = { number: n, chatId: id, selfKey: '', joined: false, peers: new Map(), state: emptyGroupView(id), statement: null, invited: new Set(), leftBySelf: new Set(), vouched: new Map(), timers: [] };
       this.groups.set(n, g);
     }
     return g;
@@ -265,6 +291,9 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
     const key = g.peers.get(e.peer);
     if (key === undefined) return;
     g.peers.delete(e.peer);
+    const vouchedDevice = g.vouched.get(key);
+    if (vouchedDevice !== undefined && e.exitType === 'QUIT') g.leftBySelf.add(vouchedDevice);
+    g.vouched.delete(key);
     // A sibling that quit by itself is the user's decision for that device: never invite it back into this group.
     const held = g.state.claims[key];
     if (held && held.personaId === this.host.personaId && e.exitType === 'QUIT') g.leftBySelf.add(held.deviceKey);
@@ -338,6 +367,11 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
     for (const [peer, h] of Object.entries(g.state.claims)) {
       if (out.length >= MAX_GROUP_ENTRIES) break;
       if (peer !== g.selfKey && h.personaId === this.host.personaId && listed.has(h.deviceKey) && !out.some((e) => e.deviceKey === h.deviceKey)) out.push({ peerKey: peer, deviceKey: h.deviceKey });
+    }
+    const present = new Set(g.peers.values());
+    for (const [peer, device] of g.vouched) {
+      if (out.length >= MAX_GROUP_ENTRIES) break;
+      if (present.has(peer) && listed.has(device) && !(peer in g.state.claims) && !out.some((e) => e.deviceKey === device || e.peerKey === peer)) out.push({ peerKey: peer, deviceKey: device });
     }
     return out;
   }

@@ -68,6 +68,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
   groupCreate: (c, a) => c.groups.create(str(a, 'name'), a.public === true ? 'public' : 'private'),
   groupJoin: (c, a) => c.groups.join(str(a, 'chatId'), str(a, 'password', false)),
   groupLeave: (c, a) => c.groups.leave(str(a, 'group')),
+  groupVouch: (c, a) => c.groups.vouch(str(a, 'group'), str(a, 'peer'), str(a, 'device')),
 });
 
 function strings(args: Record<string, unknown>, key: string): string[] {

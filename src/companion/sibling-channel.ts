@@ -22,6 +22,9 @@ export type SiblingHandler<T> = (from: string, value: T) => void;
 /** Completed messages a sibling may send in a burst, and per second after it; more are dropped (the next HELLO catches up). */
 export const SIBLING_RATE = Object.freeze({ burst: 64, perSecond: 8 });
 
+/** Least time between two full states sent to one sibling, ms. */
+export const FULL_STATE_INTERVAL_MS = 1000;
+
 /** Dependencies of a {@link SiblingChannel}. */
 export interface SiblingChannelComponents {
   node: Pick<NodePort, 'sendLosslessPacket' | 'friend'>;
@@ -43,7 +46,7 @@ export interface SiblingChannelStats {
   messagesOut: number;
   packetsOut: number;
   sendFailures: number;
-  /** Dropped packets or messages by reason (NOT_SIBLING, RATE_LIMITED, frame and body reasons, UNKNOWN_TYPE, HANDLER_FAILED). */
+  /** Dropped packets or messages by reason (NOT_SIBLING, RATE_LIMITED, frame and body reasons, UNKNOWN_TYPE, HANDLER_FAILED; FULL_STATE_SUPPRESSED on the sending side). */
   dropped: Record<string, number>;
 }
 
@@ -58,6 +61,7 @@ export class SiblingChannel {
   private readonly reassembler = new Reassembler();
   private readonly registry = new Map<number, Entry>();
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly fullSentAt = new Map<string, number>();
   private nextId = 1;
   private readonly nowMs: () => number;
 
@@ -84,7 +88,21 @@ export class SiblingChannel {
 
   /** Sends a core message (an effect of the reducer): to one sibling, or to every online sibling but `except`. */
   sendCore(message: CoreMessage, to: string | null, except?: string): number {
-    const targets = this.targets(to).filter((pk) => pk !== except);
+    let targets = this.targets(to).filter((pk) => pk !== except);
+    if (message.kind === 'state' && message.full) {
+      // A full state answers a HELLO: at most one per sibling per FULL_STATE_INTERVAL_MS, so a sibling's HELLOs cannot
+      // make us send our whole state many times a second (changes meanwhile travel as deltas).
+      const now = this.nowMs();
+      targets = targets.filter((pk) => {
+        const last = this.fullSentAt.get(pk);
+        if (last !== undefined && now - last < FULL_STATE_INTERVAL_MS) {
+          this.drop('FULL_STATE_SUPPRESSED');
+          return false;
+        }
+        this.fullSentAt.set(pk, now);
+        return true;
+      });
+    }
     if (targets.length === 0) return 0;
     const bodies = message.kind === 'state' ? encodeState(message) : [encodeCore(message).body];
     return this.sendBodies(message.kind === 'state' ? MESSAGE_TYPE.STATE : MESSAGE_TYPE.HELLO, bodies, targets);

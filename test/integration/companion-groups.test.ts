@@ -1,7 +1,8 @@
 // Issue 13 with real nodes and real companions in one NGC group (libtoxcore 0.2.19+; on 0.2.18 only the "no groups"
 // test runs): Alice's phone companion, her laptop companion (an enrolled copy of the phone), her ordinary tablet, and
 // Bob's companion. Bob sees Alice's two companion peers as one persona; Mallory claiming Alice's persona is flagged and
-// not merged; a device Alice enrolls is invited into the group; a rekeyed profile gets a group identity of its own.
+// not merged; a device Alice enrolls is invited into the group, and once Alice vouches for its peer Bob shows it under
+// her (not confirmed: an ordinary client cannot confirm); a rekeyed profile gets a group identity of its own.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFile, chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -162,9 +163,17 @@ describe.runIf(hasGroups)(`companions in an NGC group on libtoxcore ${version}`,
     // A rekeyed copy of the phone's profile: a group identity of its own, not the phone's (nor the laptop's).
     expect(tabletPeer).not.toBe(viewOf(phone, chatId)!.selfPeerKey);
     expect(tabletPeer).not.toBe(viewOf(laptop, chatId)!.selfPeerKey);
-    // An ordinary client sends no statement: Bob lists its peer apart, and never under Alice on anyone's word.
+    // An ordinary client sends no statement: Bob lists its peer apart...
     await waitFor(() => viewOf(bob, chatId)!.others.includes(tabletPeer), { what: 'Bob to see the tablet\'s peer in the group', timeoutMs: 60_000 });
     expect(alicePeers(bob, chatId, alice).map((p) => p.peerKey)).not.toContain(tabletPeer);
+    // ...until Alice says on her phone that this peer is her tablet: then it shows under Alice, vouched, not confirmed.
+    await runOperation(phone.companion, 'groupVouch', { group: chatId, peer: tabletPeer.slice(0, 12), device: enrolled.publicKey });
+    await waitFor(() => alicePeers(bob, chatId, alice).some((p) => p.peerKey === tabletPeer && p.deviceKey === enrolled.publicKey && !p.confirmed), {
+      what: `Bob to show the tablet's peer under Alice as vouched (now: ${JSON.stringify(viewOf(bob, chatId)?.personas)})`, timeoutMs: 60_000, intervalMs: 200,
+    });
+    expect(alicePeers(bob, chatId, alice).filter((p) => p.confirmed)).toHaveLength(2);
+    // Mallory's claims from before stay refused: the vouch covers only the peer Alice named.
+    expect(viewOf(bob, chatId)!.others).not.toContain(tabletPeer);
   });
 
   it('the laptop leaves by itself: the phone records it and does not invite it back', async () => {

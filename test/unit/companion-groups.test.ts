@@ -38,7 +38,7 @@ describe('companion groups without NGC (stub node, as on libtoxcore 0.2.18)', ()
 
   it('every group operation is GROUPS_UNAVAILABLE, and the daemon says so once, not per request', async () => {
     await c.start([]);
-    for (const [op, args] of [['groups', {}], ['groupCreate', { name: 'g' }], ['groupJoin', { chatId: 'AB'.repeat(32) }], ['groupLeave', { group: '0' }]] as const) {
+    for (const [op, args] of [['groups', {}], ['groupCreate', { name: 'g' }], ['groupJoin', { chatId: 'AB'.repeat(32) }], ['groupLeave', { group: '0' }], ['groupVouch', { group: '0', peer: 'AB'.repeat(4), device: 'CD'.repeat(4) }]] as const) {
       await expect(runOperation(c, op, args), op).rejects.toMatchObject({ code: 'GROUPS_UNAVAILABLE' });
     }
     expect(lines.filter((l) => l.includes('GROUPS_UNAVAILABLE'))).toHaveLength(1);
@@ -46,7 +46,7 @@ describe('companion groups without NGC (stub node, as on libtoxcore 0.2.18)', ()
   });
 
   it('group refusals are exit 5; UNKNOWN_GROUP is a 404', () => {
-    for (const code of ['GROUPS_UNAVAILABLE', 'GROUPS_NEED_DAEMON', 'UNKNOWN_GROUP']) expect(exitCodeForCode(code), code).toBe(5);
+    for (const code of ['GROUPS_UNAVAILABLE', 'GROUPS_NEED_DAEMON', 'UNKNOWN_GROUP', 'UNKNOWN_PEER']) expect(exitCodeForCode(code), code).toBe(5);
     expect(httpStatusForCode('UNKNOWN_GROUP')).toBe(404);
     expect(httpStatusForCode('GROUPS_UNAVAILABLE')).toBe(400);
   });

@@ -300,6 +300,17 @@ describe('sibling sync between Alice\'s companions (stub nodes, wired packets)',
     await settle();
   });
 
+  it('HELLOs with a differing digest, as fast as a sibling can send them, get at most one full state a second', async () => {
+    const [a, b] = await alice(2);
+    const hello = encodeCore({ kind: 'hello', own: Buffer.from(P.ownListToJson(a!.c.ownList).record, 'base64'), digest: new Uint8Array(32) });
+    const outBefore = b!.c.siblings.stats.messagesOut;
+    for (let i = 0; i < 20; i++) b!.c.siblings.receive(a!.node.publicKey, encodeFrames(hello.type, i, hello.body)[0]!);
+    await b!.c.flush();
+    expect(b!.c.siblings.stats.messagesOut - outBefore).toBe(1);
+    expect(b!.c.siblings.stats.dropped.FULL_STATE_SUPPRESSED).toBe(19);
+    await settle();
+  });
+
   it('extensions: a registered message type reaches siblings only; core and taken types are refused', async () => {
     const [a, b] = await alice(2);
     const got: Array<[string, string]> = [];
