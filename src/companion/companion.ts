@@ -314,6 +314,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
       signer: () => this.currentSigner(),
       selfName: () => this.config.name || 'tox-persona',
       now: this.now,
+      siblings: this.siblings,
     });
     return this.groupsModule;
   }
