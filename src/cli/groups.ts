@@ -65,4 +65,14 @@ export function registerGroupCommands(program: Command): void {
       const r = (await callOperation(o, 'groupLeave', { group })) as { chatId: string };
       print(!!o.json, r, () => `left group ${r.chatId}`);
     });
+  common(groups.command('vouch'))
+    .description('say that a peer of a group is one of our devices running an ordinary client (which cannot confirm itself): our statement names it, and companions show it under our persona as vouched, not confirmed')
+    .argument('<GROUP>', 'chat id, a unique prefix of 8+ hex, or the group number')
+    .argument('<PEER>', 'the peer\'s key in that group (8+ hex; "groups" lists them)')
+    .argument('<DEVICE>', 'our device it is (key or 8+ hex of one in our list)')
+    .action(async (group: string, peer: string, device: string, _o: Opts, cmd: Command) => {
+      const o = all(cmd);
+      const r = (await callOperation(o, 'groupVouch', { group, peer, device })) as GroupListing;
+      print(!!o.json, r, () => groupsText({ groups: [r], invites: [] }));
+    });
 }

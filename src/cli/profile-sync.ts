@@ -59,6 +59,8 @@ export interface ProfileSyncOutput {
   statusMessage: { changed: boolean; humanText: string };
   /** When the signed list now in the status message stops being fresh (ISO time). */
   listExpiresAt: string;
+  /** The companion re-signed its list (past half its lifetime) before the sync. */
+  listRefreshed: boolean;
 }
 
 function syncText(o: ProfileSyncOutput): string {
@@ -70,8 +72,8 @@ function syncText(o: ProfileSyncOutput): string {
     `removed: ${o.removed.length}`,
     ...o.removed.map(line),
     ...(o.declined.length > 0 ? [`removed by you in the client since the last sync (not added again): ${o.declined.join(', ')}`] : []),
-    `status message: ${o.statusMessage.changed ? 'signed list updated' : 'unchanged'}; the list expires ${o.listExpiresAt}${
-      Date.parse(o.listExpiresAt) < Date.now() ? ' (EXPIRED: run the companion, which re-signs it, then sync again)' : ': sync again before then'
+    `status message: ${o.statusMessage.changed ? 'signed list updated' : 'unchanged'}${o.listRefreshed ? ' (the companion re-signed it first)' : ''}; the list expires ${o.listExpiresAt}${
+      Date.parse(o.listExpiresAt) < Date.now() ? ' (EXPIRED: this device could not re-sign it; see `status`)' : ': sync again before then'
     }`,
     `record of what sync added: ${o.record}`,
   ].join('\n');
@@ -95,7 +97,8 @@ export function registerProfileSyncCommand(profile: Command, inputPassphrase: (f
       const raw = new Uint8Array(await readFile(path).catch(fail));
       const passphrase = await inputPassphrase(o.passphraseFile);
       const loaded = loadProfileBytes(raw, passphrase === undefined ? {} : { passphrase });
-      const source = (await callOperation(o, 'syncSource')) as SyncSource;
+      // A list past half its lifetime is re-signed first, by the daemon or (stopped) with this data directory's key.
+      const source = (await callOperation(o, 'syncSourceFresh')) as SyncSource & { refreshed?: boolean };
       const recordPath = syncRecordPath(path);
       const plan = planProfileSync(loaded.profile, source, await readSyncRecord(recordPath));
       if (plan.changed || plan.declined.length > 0) {
@@ -122,6 +125,7 @@ export function registerProfileSyncCommand(profile: Command, inputPassphrase: (f
         declined: plan.declined,
         statusMessage: { changed: plan.status.changed, humanText: humanTextOf(plan.status.after) },
         listExpiresAt: new Date(source.expiresAt * 1000).toISOString(),
+        listRefreshed: source.refreshed === true,
       };
       print(o.json === true, out, () => syncText(out));
     });

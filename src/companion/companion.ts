@@ -23,6 +23,8 @@ import {
 } from './reducer.js';
 import { rekeyProfile } from '../profile/rekey.js';
 import { createProfileFile, enrollTempPath, isIntentBase, resolveEnrollIntent, sha256Hex, type EnrollIntent } from './enroll.js';
+import { SiblingChannel } from './sibling-channel.js';
+import { emptySiblingState, type SiblingSyncState } from './sibling-sync.js';
 import { boundRequests } from './requests.js';
 import { loadRecords, recordsText, type RecordsFile } from './records-file.js';
 import { generateKeyPair, toxAddress } from '../profile/keys.js';
@@ -145,6 +147,9 @@ export class Companion extends EventEmitter<CompanionEvents> {
   private republishTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
   private readonly unsubscribe: Array<() => void> = [];
+  /** Typed messages between the devices of our persona (sibling sync; extensions register their own types on it). */
+  readonly siblings: SiblingChannel;
+  private siblingCache: { own: P.SignedDeviceList; keys: Set<string> } | undefined;
   private groupsModule: CompanionGroups | undefined;
 
   constructor(config: CompanionConfig, loaded: LoadedState, components: CompanionComponents) {
@@ -173,8 +178,23 @@ export class Companion extends EventEmitter<CompanionEvents> {
     };
     this.durableOwn = loaded.own;
     this.outcomes = loaded.outcomes ?? [];
+    this.siblings = new SiblingChannel({
+      node: this.node,
+      log: this.log,
+      isSibling: (pk) => this.siblingKeys().has(pk),
+      siblings: () => [...this.siblingKeys()],
+      onCore: (from, message) => this.dispatch({ type: 'sibling', from, message, now: this.now() }),
+    });
     this.metrics.refresher = () => this.refreshGauges();
     this.metrics.setLibtoxcoreVersion(this.node.libtoxcoreVersion);
+  }
+
+  /** The other devices of our current list (cached per list: every sibling packet asks). */
+  private siblingKeys(): Set<string> {
+    if (this.siblingCache?.own !== this.state.own) {
+      this.siblingCache = { own: this.state.own, keys: new Set(P.devicesOf(this.state.own.list).map((d) => d.publicKey).filter((pk) => pk !== this.node.publicKey)) };
+    }
+    return this.siblingCache.keys;
   }
 
   // ---------------------------------------------------------------- the one write path
@@ -274,6 +294,9 @@ export class Companion extends EventEmitter<CompanionEvents> {
       case 'log':
         this.log[e.level](e.fields, e.msg);
         break;
+      case 'sibling':
+        if (this.running) this.siblings.sendCore(e.message, e.to, e.except);
+        break;
     }
   }
 
@@ -296,6 +319,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
       signer: () => this.currentSigner(),
       selfName: () => this.config.name || 'tox-persona',
       now: this.now,
+      siblings: this.siblings,
     });
     return this.groupsModule;
   }
@@ -369,6 +393,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     on('friendRequest', (e) => this.guard('friendRequest', () => this.dispatch({ type: 'friendRequest', publicKey: e.publicKey, message: e.message, now: this.now() })));
     on('selfConnection', (e) => this.guard('selfConnection', () => this.onSelfConnection(e.status)));
     on('friendConnection', (e) => this.guard('friendConnection', () => this.onFriendConnection(e.publicKey, e.status)));
+    on('friendLosslessPacket', (e) => this.guard('siblingPacket', () => this.siblings.receive(e.publicKey, e.data)));
     on('error', (e) => this.log.error({ err: e.message }, 'tox node error'));
     on('iterate', (e) => this.metrics.observeIterate(e.lagMs, e.durationMs));
 
@@ -437,15 +462,25 @@ export class Companion extends EventEmitter<CompanionEvents> {
   /** Marks state dirty and saves soon: bursts coalesce into one write, at most one per MIN_SAVE_INTERVAL_MS. */
   requestSave(why: string): void {
     this.dirty = true;
-    if (this.saveTimer) return;
+    if (this.saveTimer || this.coalescing || this.closing) return;
     const wait = Math.max(0, this.lastSaveAt + MIN_SAVE_INTERVAL_MS - Date.now());
     this.saveTimer = setTimeout(() => {
       this.saveTimer = undefined;
+      this.coalescing = true;
       // A failure was logged by writeFiles, which also schedules the retry.
-      void this.saveNow(why).catch(() => undefined);
+      void this.saveNow(why, true)
+        .catch(() => undefined)
+        .finally(() => {
+          this.coalescing = false;
+          // Changes made while it was queued or written get the next slot, a second after the last save began.
+          if (this.dirty) this.requestSave(why);
+        });
     }, wait);
     this.saveTimer.unref();
   }
+
+  /** True while a coalesced save waits in the save chain or is written: further changes only mark the state dirty. */
+  private coalescing = false;
 
   private retryTimer: NodeJS.Timeout | undefined;
   /** Ends the wait before the next retry at once (close: one last try, then give up). */
@@ -497,8 +532,9 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.writesStopped = true;
   }
 
-  private saveNow(why: string): Promise<void> {
-    this.saveChain = this.saveChain.catch(() => undefined).then(() => this.writeFiles(why));
+  /** Chains a save after the one in progress; a `coalesced` one is skipped when another began less than a second before. */
+  private saveNow(why: string, coalesced = false): Promise<void> {
+    this.saveChain = this.saveChain.catch(() => undefined).then(() => this.writeFiles(why, coalesced));
     return this.saveChain;
   }
 
@@ -525,7 +561,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     const devices = text(P.ownListToJson(s.own));
     const requests = text({ version: 1, requests: s.requests, dropped: s.requestsDropped });
     const records = recordsText({ alarms: s.alarms, rejections: s.rejections });
-    const friends = text({ version: 1, friends: s.friends, blocked: s.blocked, expired: s.expired, vouched: s.vouched, autoAdds: s.autoAdds } satisfies FriendsFile & { version: 1 });
+    const friends = text({ version: 1, friends: s.friends, blocked: s.blocked, expired: s.expired, vouched: s.vouched, autoAdds: s.autoAdds, sibling: s.sibling } satisfies FriendsFile & { version: 1 });
     const outcomes = `${JSON.stringify({ version: 1, outcomes: this.outcomes })}\n`;
     const table = serializeTable(s.table);
     // The profile is compared in plain form: an encrypted one differs at every save (fresh nonce) even when unchanged.
@@ -545,8 +581,10 @@ export class Companion extends EventEmitter<CompanionEvents> {
    * One save: the state of this one moment (captured synchronously), the files whose content changed, as one atomic
    * commit (commitFiles: a redo journal first, so a crash leaves all of them or none). SAVE_FAILED when the disk refuses.
    */
-  private async writeFiles(why: string): Promise<void> {
+  private async writeFiles(why: string, coalesced = false): Promise<void> {
     if (!this.dirty) return;
+    // A save queued behind a slow one (or behind a flush) would start right after it: it waits for its own slot instead.
+    if (coalesced && Date.now() < this.lastSaveAt + MIN_SAVE_INTERVAL_MS) return;
     if (this.writesStopped) {
       this.log.warn({ why }, 'not saving: the data directory lock was lost');
       return;
@@ -678,6 +716,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
 
   private onFriendConnection(publicKey: string, connection: SelfConnection): void {
     const { online, total } = this.refreshGauges();
+    if (connection === 'none') this.siblings.forget(publicKey);
     this.dispatch({ type: 'connection', publicKey, connection, now: this.now() });
     this.emit('friendConnection', { publicKey, connection, online, total });
   }
@@ -742,6 +781,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
       devices: P.devicesOf(this.durableOwn.list),
       /** Other devices of our list that are not Tox friends of this one: they never see each other's lists. */
       siblingsNotFriends: P.devicesOf(this.durableOwn.list).filter((d) => d.publicKey !== this.node.publicKey && !this.node.friend(d.publicKey)).map((d) => d.publicKey),
+      /** Sibling sync counters: messages in and out, and what was dropped (a non-sibling's packets show as NOT_SIBLING). */
+      siblingSync: { messagesIn: this.siblings.stats.messagesIn, messagesOut: this.siblings.stats.messagesOut, dropped: { ...this.siblings.stats.dropped } },
       seq: this.durableOwn.list.seq,
       /** Our epoch, and which key signs here (docs/KEYS.md). */
       keys: keysView(this),
@@ -854,6 +895,19 @@ export class Companion extends EventEmitter<CompanionEvents> {
     await this.flush();
   }
 
+  /**
+   * Re-signs our list as a refresh (same version, new issuedAt) when half its time-to-live is gone, as the daemon's
+   * timer does: so `profile sync` with the daemon stopped still puts a fresh list into an ordinary client. True when it
+   * re-signed; a device that cannot sign (no signer, revoked) keeps the list and says why in the log.
+   */
+  refreshIfDue(): boolean {
+    const l = this.state.own.list;
+    if (this.now() - l.issuedAt <= l.ttl / 2 && l.ttl === this.config.ttlSeconds) return false;
+    const before = this.state.own;
+    this.command({ cmd: 'start' });
+    return this.state.own !== before;
+  }
+
   /** Applies the newest pending update of a persona (PersonaID, 8+ hex prefix, or a pending id); APPROVE_REFUSED when the table refuses it. */
   approve(ref: string): P.PersonaView {
     const r = this.command({ cmd: 'approve', ref });
@@ -933,6 +987,8 @@ export interface FriendsFile {
   expired: string[];
   vouched: string[];
   autoAdds: AutoAdd[];
+  /** Sibling sync's stamped registers, decisions and dropped own devices (absent in older files). */
+  sibling?: SiblingSyncState;
 }
 
 /**
@@ -1060,6 +1116,11 @@ const FriendsFileSchema = z.object({
   expired: z.array(Hex64),
   vouched: z.array(Hex64),
   autoAdds: z.array(z.object({ publicKey: Hex64, personaId: Hex64, introducer: Hex64.nullable(), at: z.number().finite() }).strip()).default([]),
+  sibling: z.object({
+    registers: z.record(Hex64, z.object({ kind: z.enum(['blocked', 'user', 'auto']), t: z.number().int().nonnegative(), by: Hex64, personas: z.array(Hex64) }).strip()),
+    decisions: z.array(z.object({ personaId: Hex64, version: z.string().regex(/^[0-9a-f]{64}$/), decision: z.enum(['approve', 'reject']), t: z.number().int().nonnegative(), by: Hex64 }).strip()),
+    dropped: z.array(Hex64),
+  }).strip().optional(),
 });
 
 /** friends.json (missing → undefined, and provenance is derived from the table); a wrong shape is `BAD_FILE`. */
@@ -1070,8 +1131,8 @@ function loadFriends(path: string): FriendsFile | undefined {
     const first = r.error.issues[0];
     throw new DataDirError('BAD_FILE', `${path}: not a friends file (${first && first.path.length > 0 ? first.path.join('.') : 'top level'}: ${first?.message ?? 'invalid'}); fix or delete it`);
   }
-  const { friends, blocked, expired, vouched, autoAdds } = r.data;
-  return { friends, blocked, expired, vouched, autoAdds };
+  const { friends, blocked, expired, vouched, autoAdds, sibling } = r.data;
+  return { friends, blocked, expired, vouched, autoAdds, sibling: sibling ?? emptySiblingState() };
 }
 
 const RequestsFileSchema = z.object({

@@ -1,5 +1,6 @@
 // Maps the companion's NodePort onto ToxNode (src/tox): hex keys, events with the friend's public key, save to the profile path.
 import { ToxNode, type ConnectionStatus, type ToxNodeEvents } from '../tox/node.js';
+import { ToxError } from '../tox/errors.js';
 import { bytesToHex } from '../util/bytes.js';
 import type { ByKey, FriendInfo, NodePort, NodePortEvents, NodePortOptions, NodePortBootstrap } from './node-port.js';
 
@@ -112,6 +113,12 @@ export class ToxNodePort implements NodePort {
   friendDelete(publicKey: string): void {
     const n = this.tox.friendByPublicKey(publicKey);
     if (n !== undefined) this.tox.friendDelete(n);
+  }
+
+  sendLosslessPacket(publicKey: string, data: Uint8Array): void {
+    const n = this.tox.friendByPublicKey(publicKey);
+    if (n === undefined) throw new ToxError('sendLosslessPacket', 'FRIEND_NOT_FOUND', `no friend ${publicKey.slice(0, 8)}…`);
+    this.tox.sendLosslessPacket(n, data);
   }
 
   bootstrap(nodes: readonly NodePortBootstrap[]): void {

@@ -15,7 +15,7 @@ export type ByKey<T> = T extends { friend: number }
     : T;
 
 /** The node's events the companion listens to. */
-export type NodePortEventName = 'selfConnection' | 'friendConnection' | 'friendStatusMessage' | 'friendRequest' | 'error' | 'iterate';
+export type NodePortEventName = 'selfConnection' | 'friendConnection' | 'friendStatusMessage' | 'friendRequest' | 'friendLosslessPacket' | 'error' | 'iterate';
 
 /** Events the companion listens to: ToxNode's own event map (src/tox/node.ts), with friends named by public key. */
 export type NodePortEvents = { [K in NodePortEventName]: ByKey<ToxNodeEvents[K][0]> };
@@ -61,6 +61,8 @@ export interface NodePort {
   /** Sends a friend request to a Tox ID; returns its friend number. */
   friendAdd(address: string, message: string): number;
   friendDelete(publicKey: string): void;
+  /** Sends a lossless custom packet (1-1373 bytes, first byte 160-191) to an online friend; throws a ToxError when it cannot. */
+  sendLosslessPacket(publicKey: string, data: Uint8Array): void;
   bootstrap(nodes: readonly NodePortBootstrap[]): void;
   /** Current savedata (plaintext), e.g. to rekey it for a new device. */
   savedata(): Uint8Array;

@@ -36,6 +36,11 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
     expiresAt: c.ownList.list.issuedAt + c.ownList.list.ttl,
   }),
   personas: (c) => ({ personas: c.personas() }),
+  // The same, after re-signing a list past half its time-to-live (profile sync while the daemon is stopped).
+  syncSourceFresh: (c) => {
+    const refreshed = c.refreshIfDue();
+    return { ...(OPERATIONS.syncSource!(c, {}) as Record<string, unknown>), refreshed };
+  },
   syncSource: (c) => ({
     personaId: c.personaId,
     ownDevices: P.devicesOf(c.ownList.list),
@@ -64,6 +69,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
   groupCreate: (c, a) => c.groups.create(str(a, 'name'), a.public === true ? 'public' : 'private'),
   groupJoin: (c, a) => c.groups.join(str(a, 'chatId'), str(a, 'password', false)),
   groupLeave: (c, a) => c.groups.leave(str(a, 'group')),
+  groupVouch: (c, a) => c.groups.vouch(str(a, 'group'), str(a, 'peer'), str(a, 'device')),
 });
 
 function strings(args: Record<string, unknown>, key: string): string[] {

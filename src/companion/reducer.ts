@@ -9,6 +9,8 @@ import {
   applyStatusMessage, approvePending, forgetFriend, observeFriend, refreshStaleness, rejectPending,
   type Action, type Outcome, type PersonaTable,
 } from '../persona/table.js';
+import { applyDecisions, deltaOf, emptySiblingState, helloOf, isSibling, receiveSibling, reconcileSiblings, recordDecision, siblingTimer, stamp, type SiblingSyncState } from './sibling-sync.js';
+import type { CoreMessage } from './sibling-codec.js';
 
 /** A refused companion operation. Codes: `UNKNOWN_DEVICE`, `DEVICE_EXISTS`, `LAST_DEVICE`, `OWN_DEVICE`, `UNKNOWN_PERSONA`, `NO_PENDING`, `UNKNOWN_REQUEST`, `UNKNOWN_FRIEND`, `BAD_ARGUMENT`, `NOT_RUNNING`, `APPROVE_REFUSED`, `AMBIGUOUS`, `OUTPUT_EXISTS`, `UNKNOWN_OPERATION`. */
 export class CompanionError extends ToxPersonaError {}
@@ -79,6 +81,8 @@ export interface CompanionState {
   lastStatus: Record<string, string>;
   /** Unsaved changes that wait for the periodic save. */
   softDirty: boolean;
+  /** Sibling sync: stamped registers, decisions, dropped own devices (sibling-sync.ts). */
+  sibling: SiblingSyncState;
 }
 
 /** What the reducer needs besides the state: settings, our keys (signing is pure, deterministic Ed25519). */
@@ -123,6 +127,8 @@ export type CompanionEvent =
   | { type: 'friendRequest'; publicKey: string; message: string; now: number }
   | { type: 'connection'; publicKey: string | null; connection: 'none' | 'tcp' | 'udp'; now: number }
   | { type: 'command'; command: Command; now: number }
+  /** A sibling-sync message from a friend (sibling-sync.ts decides whether it speaks for anything). */
+  | { type: 'sibling'; from: string; message: CoreMessage; now: number }
   | { type: 'timer'; now: number };
 
 /** What the shell must do, in order. */
@@ -134,7 +140,9 @@ export type Effect =
   | { type: 'publish'; statusMessage: string; seq: number; why: string }
   | { type: 'save'; why: string }
   | { type: 'alarm'; alarm: AlarmRecord }
-  | { type: 'log'; level: 'debug' | 'info' | 'warn'; msg: string; fields: Record<string, unknown> };
+  | { type: 'log'; level: 'debug' | 'info' | 'warn'; msg: string; fields: Record<string, unknown> }
+  /** Send a sibling-sync message to one sibling, or (`to` null) to every online sibling but `except`. */
+  | { type: 'sibling'; to: string | null; except?: string; message: CoreMessage };
 
 /** The result of one event. */
 export interface Reduction {
@@ -150,7 +158,7 @@ export interface Reduction {
 
 /** A state with nothing in it but our list and a table (tests, a fresh directory). */
 export function initialState(own: P.SignedDeviceList, table: PersonaTable = emptyTable()): CompanionState {
-  return { own, table, friends: {}, blocked: [], expired: [], vouched: [], autoAdds: [], requests: [], requestsDropped: 0, alarms: [], rejections: {}, lastStatus: {}, softDirty: false };
+  return { own, table, friends: {}, blocked: [], expired: [], vouched: [], autoAdds: [], requests: [], requestsDropped: 0, alarms: [], rejections: {}, lastStatus: {}, softDirty: false, sibling: emptySiblingState() };
 }
 
 /** Provenance for a friend found without a record (older data directories, a profile copied to an enrolled device): kept as the user's. */
@@ -170,7 +178,13 @@ export function reduce(state: CompanionState, event: CompanionEvent, env: Reduce
       return r.friendDeleted(event.publicKey, event.ok);
     case 'friendRequest':
       return r.friendRequest(event.publicKey, event.message);
+    case 'sibling':
+      r.origin = event.from;
+      receiveSibling(r, event.from, event.message);
+      return r.done();
     case 'connection':
+      // A sibling that comes online hears our digest (and answers with its state when ours differs).
+      if (event.publicKey !== null && event.connection !== 'none' && isSibling(state, env, event.publicKey)) r.effects.push({ type: 'sibling', to: event.publicKey, message: helloOf(state) });
       r.log('info', event.publicKey === null ? (event.connection === 'none' ? 'DHT disconnected' : 'DHT connected') : event.connection === 'none' ? 'friend offline' : 'friend online', { friend: event.publicKey, connection: event.connection });
       return r.done();
     case 'timer':
@@ -186,12 +200,18 @@ class Run {
   readonly effects: Effect[] = [];
   dirty: Dirty = 'none';
   saveWhy = '';
+  /** The sibling whose message this run handles: it is not sent its own news back. */
+  origin: string | undefined;
 
-  constructor(state: CompanionState, readonly env: ReducerEnv, readonly now: number) {
-    this.s = { ...state };
+  constructor(readonly before: CompanionState, readonly env: ReducerEnv, readonly now: number) {
+    this.s = { ...before };
   }
 
   done(extra: Partial<Reduction> = {}): Reduction {
+    // Our list changed: siblings it adds are befriended, those it drops deleted; siblings hear what changed.
+    if (this.s.own !== this.before.own) reconcileSiblings(this, this.before.own);
+    const delta = this.s.own.list.devices.length > 1 || this.before.own.list.devices.length > 1 ? deltaOf(this.before, this.s) : undefined;
+    if (delta) this.effects.push({ type: 'sibling', to: null, ...(this.origin ? { except: this.origin } : {}), message: delta });
     if (this.dirty === 'hard') {
       // Saved before whatever it decided becomes visible: a save effect goes first.
       this.effects.unshift({ type: 'save', why: this.saveWhy });
@@ -253,6 +273,7 @@ class Run {
     if (!(o.kind === 'rejected' && o.reason === 'FUTURE_DATED')) this.s.lastStatus = { ...this.s.lastStatus, [from]: seenAs };
     this.touch(tableChange(before, r.table, from, o), 'table update');
     if (o.kind === 'rejected' || o.kind === 'ignored') this.rejection(from, o);
+    if (o.kind === 'pending') applyDecisions(this, o.pendingId);
     if ('personaId' in o && o.personaId === P.personaIdHex(this.env.key)) this.adoptOwn(from, text);
     this.log(o.kind === 'applied' || o.kind === 'pending' ? 'info' : 'debug', 'friend status message processed', {
       from, outcome: o.kind, ...('reason' in o ? { reason: o.reason } : {}), ...('personaId' in o ? { persona: o.personaId } : {}),
@@ -339,6 +360,7 @@ class Run {
       return;
     }
     this.setFriend(pk, { user: false, accepted: false, personas: [personaId], introducer: from ?? null, autoAddedAt: this.now });
+    stamp(this, pk, 'auto', [personaId]);
     this.s.autoAdds = [...this.s.autoAdds, { publicKey: pk, personaId, introducer: from ?? null, at: this.now }];
     this.touch('hard', 'device added');
     this.log('info', 'adding a device of a verified persona', { persona: personaId, device: pk, introducer: from });
@@ -444,6 +466,7 @@ class Run {
     if (!this.s.blocked.includes(pk) && (policy === 'all' || (policy === 'personas' && known))) {
       this.setFriend(pk, { ...(this.s.friends[pk] ?? userProvenance()), user: this.s.friends[pk]?.user ?? false, accepted: true });
       this.s.requests = this.s.requests.filter((r) => r.publicKey !== pk);
+      stamp(this, pk, 'user');
       this.touch('hard', 'request accepted');
       this.log('info', 'friend request accepted by policy', { from: pk, policy, known });
       this.effects.push({ type: 'addFriend', publicKey: pk });
@@ -506,6 +529,7 @@ class Run {
     }
     const l = this.s.own.list;
     if (this.now >= l.issuedAt + l.ttl / 2) this.refreshOwn('ttl refresh');
+    siblingTimer(this);
     if (this.s.softDirty && this.dirty !== 'hard') this.touch('hard', 'periodic');
     return this.done();
   }
@@ -605,6 +629,7 @@ class Run {
         this.setFriend(pk, { ...(this.s.friends[pk] ?? userProvenance()), user: true });
         this.s.blocked = this.s.blocked.filter((k) => k !== pk);
         this.s.expired = this.s.expired.filter((k) => k !== pk);
+        stamp(this, pk, 'user');
         this.touch('hard', 'friend added');
         this.effects.push({ type: 'addFriend', publicKey: pk, address: addr, message: c.message || 'tox-persona' });
         return this.done({ result: { publicKey: pk } });
@@ -613,6 +638,7 @@ class Run {
         const pk = pickOne(Object.keys(this.s.friends), c.ref, 'UNKNOWN_FRIEND', 'friend');
         // The user's removal is final for automatic adds: the block list keeps it out until the user adds it again.
         if (!this.s.blocked.includes(pk)) this.s.blocked = [...this.s.blocked, pk];
+        if (!this.isOurs(pk)) stamp(this, pk, 'blocked');
         this.touch('hard', 'friend removed');
         this.effects.push({ type: 'deleteFriend', publicKey: pk });
         return this.done({ result: { publicKey: pk } });
@@ -624,6 +650,7 @@ class Run {
         this.s.blocked = this.s.blocked.filter((k) => k !== pk);
         const had = this.s.friends[pk];
         this.setFriend(pk, { ...(had ?? userProvenance()), user: had?.user ?? false, accepted: true });
+        stamp(this, pk, 'user');
         this.touch('hard', 'request accepted');
         if (!had) this.effects.push({ type: 'addFriend', publicKey: pk });
         return this.done({ result: req });
@@ -640,7 +667,10 @@ class Run {
       case 'reject': {
         const pend = P.pendingFor(this.s.table, c.ref);
         if (pend.length === 0) throw new CompanionError('NO_PENDING', `no pending update for "${c.ref}"`);
-        for (const p of pend) this.s.table = rejectPending(this.s.table, p.id);
+        for (const p of pend) {
+          recordDecision(this, p.personaId, p.record, 'reject');
+          this.s.table = rejectPending(this.s.table, p.id);
+        }
         this.touch('hard', 'rejected');
         this.log('info', 'pending update rejected', { persona: pend[0]!.personaId, count: pend.length });
         return this.done({ result: pend[0]!.personaId });
@@ -660,6 +690,7 @@ class Run {
     const pend = P.pendingFor(this.s.table, ref).sort((x, y) => y.seq - x.seq);
     if (pend.length === 0) throw new CompanionError('NO_PENDING', `no pending update for "${ref}"`);
     const personaId = pend[0]!.personaId;
+    recordDecision(this, personaId, pend[0]!.record, 'approve');
     const r = approvePending(this.s.table, pend[0]!.id, this.now, { selfDevices: this.selfDevices() });
     this.s.table = r.table;
     // Approving is vouching: the user looked at this persona's list.

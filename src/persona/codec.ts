@@ -1,8 +1,8 @@
 // The status-message codec: `<human text><marker><base64url blob>`, at most 1007 UTF-8 bytes, decoded strictly and without throwing.
 import { base64urlDecodeStrict, base64urlEncode, base64urlLength } from './base64url.js';
-import { deflateRaw, inflateCapped } from './inflate.js';
+import { deflateRaw, inflateRawInto } from './inflate.js';
 import { StatusMessageTooLong } from './errors.js';
-import { isWellFormed, parseSignedRecord, policyFailure, reject, signedRecord, verifyFailure, type Rejection, type SignedDeviceList } from './list.js';
+import { isWellFormed, parseSignedRecordInPlace, policyFailure, SIGNING_CONTEXT_LENGTH, reject, signedRecord, verifyFailure, type Rejection, type SignedDeviceList } from './list.js';
 
 /** Tox's TOX_MAX_STATUS_MESSAGE_LENGTH: the whole status message, in UTF-8 bytes. */
 export const MAX_STATUS_MESSAGE_BYTES = 1007;
@@ -117,23 +117,26 @@ function decodeUnsafe(input: string | Uint8Array, verify: boolean): DecodeResult
   }
   const at = text.lastIndexOf(STATUS_MARKER);
   if (at < 0) return reject('NO_BLOB', 'no persona marker in the status message');
-  const blob = base64urlDecodeStrict(text, at + STATUS_MARKER.length);
+  // One byte less than the context: the envelope byte's place is taken by the context's last byte once it was read.
+  const blob = base64urlDecodeStrict(text, at + STATUS_MARKER.length, text.length, SIGNING_CONTEXT_LENGTH - 1);
   if (!blob) return reject('BAD_BASE64', 'the text after the marker is not canonical unpadded base64url');
   if (blob.length < 1) return reject('TRUNCATED', 'empty blob after the marker');
+  // `record` sits in a buffer of its own with SIGNING_CONTEXT_LENGTH free bytes before it: parsed without copies, and
+  // verified over context || payload in place.
   let record: Uint8Array;
   let envelope: Envelope;
   if (blob[0] === ENVELOPE_RAW) {
     record = blob.subarray(1);
     envelope = 'raw';
   } else if (blob[0] === ENVELOPE_DEFLATE) {
-    const inflated = inflateCapped(blob.subarray(1), MAX_INFLATED_RECORD_BYTES, true);
+    const inflated = inflateRawInto(blob.subarray(1), MAX_INFLATED_RECORD_BYTES, SIGNING_CONTEXT_LENGTH);
     if (!inflated.ok) return reject(inflated.reason, inflated.reason === 'INFLATE_TOO_LARGE' ? `inflates past ${MAX_INFLATED_RECORD_BYTES} bytes` : 'corrupt DEFLATE stream');
     record = inflated.bytes;
     envelope = 'deflate';
   } else {
     return reject('BAD_ENVELOPE', `unknown envelope byte 0x${(blob[0] as number).toString(16).padStart(2, '0')}`);
   }
-  const parsed = parseSignedRecord(record);
+  const parsed = parseSignedRecordInPlace(new Uint8Array(record.buffer, record.byteOffset - SIGNING_CONTEXT_LENGTH, record.length + SIGNING_CONTEXT_LENGTH));
   if (!parsed.ok) return parsed;
   if (verify) {
     const bad = verifyFailure(parsed.value) ?? policyFailure(parsed.value.list);

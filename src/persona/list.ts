@@ -286,12 +286,12 @@ export function encodeDeviceListPayload(list: DeviceList, cert: SignerCert | nul
 }
 
 /** Parses the device records starting at `o`; shared by both versions. */
-function parseDevices(record: Uint8Array, o: number, count: number, named: boolean, personaId: Uint8Array): { ok: true; devices: Device[]; end: number } | Rejection {
+function parseDevices(record: Uint8Array, o: number, count: number, named: boolean, personaId: Uint8Array, copy: boolean): { ok: true; devices: Device[]; end: number } | Rejection {
   const devices: Device[] = [];
   let anyName = false;
   for (let i = 0; i < count; i++) {
     if (o + 32 > record.length) return reject('TRUNCATED', `record ends inside device ${i}`);
-    const publicKey = record.slice(o, o + 32);
+    const publicKey = copy ? record.slice(o, o + 32) : record.subarray(o, o + 32);
     o += 32;
     let name = '';
     if (named) {
@@ -318,73 +318,96 @@ function parseDevices(record: Uint8Array, o: number, count: number, named: boole
   return { ok: true, devices, end: o };
 }
 
-function splitSignature(record: Uint8Array, o: number): { ok: true; payload: Uint8Array; signature: Uint8Array } | Rejection {
+function splitSignature(record: Uint8Array, o: number, copy: boolean): { ok: true; payload: Uint8Array; signature: Uint8Array } | Rejection {
   const remaining = record.length - o;
   if (remaining < SIGNATURE_BYTES) return reject('TRUNCATED', `signature is ${remaining} bytes, expected ${SIGNATURE_BYTES}`);
   if (remaining > SIGNATURE_BYTES) return reject('TRAILING_BYTES', `${remaining - SIGNATURE_BYTES} bytes after the signature`);
-  return { ok: true, payload: record.slice(0, o), signature: record.slice(o) };
+  return copy ? { ok: true, payload: record.slice(0, o), signature: record.slice(o) } : { ok: true, payload: record.subarray(0, o), signature: record.subarray(o) };
 }
 
 /**
  * Parses a signed record (payload || signature) of either version with every structural check of PROTOCOL.md,
  * "Decoding", but verifies no signature. Never throws.
  */
-export function parseSignedRecord(record: Uint8Array): { ok: true; value: SignedDeviceList } | Rejection {
+export function parseSignedRecord(record: Uint8Array, options: { copy?: boolean } = {}): { ok: true; value: SignedDeviceList } | Rejection {
   if (record.length < 1) return reject('TRUNCATED', 'empty record');
   const version = record[0] as number;
-  if (version === DEVICE_LIST_VERSION_1) return parseV1(record);
-  if (version === DEVICE_LIST_VERSION) return parseV2(record);
+  // copy: false (the status-message decoder, which owns a fresh buffer per message) shares the record's memory instead
+  // of copying every key, the payload and the signature out of it.
+  const copy = options.copy ?? true;
+  if (version === DEVICE_LIST_VERSION_1) return parseV1(record, copy);
+  if (version === DEVICE_LIST_VERSION) return parseV2(record, copy);
   if (record.length < HEADER_BYTES_V1) return reject('TRUNCATED', `record is ${record.length} bytes, the shortest header is ${HEADER_BYTES_V1}`);
   return reject('UNSUPPORTED_VERSION', `version ${version}, this decoder knows 1 and 2`);
 }
 
-function parseV1(record: Uint8Array): { ok: true; value: SignedDeviceList } | Rejection {
+function parseV1(record: Uint8Array, copy: boolean): { ok: true; value: SignedDeviceList } | Rejection {
   if (record.length < HEADER_BYTES_V1) return reject('TRUNCATED', `record is ${record.length} bytes, the header alone is ${HEADER_BYTES_V1}`);
   const flags = record[1] as number;
   if ((flags & ~FLAG_NAMES) !== 0) return reject('BAD_FLAGS', `unknown flag bits 0x${(flags & ~FLAG_NAMES).toString(16)}`);
   const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
-  const personaId = record.slice(2, 34);
+  const personaId = copy ? record.slice(2, 34) : record.subarray(2, 34);
   const seq = getU48(view, 34);
   const issuedAt = view.getUint32(40);
   const ttl = view.getUint32(44);
   const count = record[48] as number;
   if (ttl === 0) return reject('BAD_FIELD', 'ttl is 0');
   if (count === 0) return reject('BAD_FIELD', 'device count is 0');
-  const d = parseDevices(record, HEADER_BYTES_V1, count, (flags & FLAG_NAMES) !== 0, personaId);
+  const d = parseDevices(record, HEADER_BYTES_V1, count, (flags & FLAG_NAMES) !== 0, personaId, copy);
   if (!d.ok) return d;
-  const s = splitSignature(record, d.end);
+  const s = splitSignature(record, d.end, copy);
   if (!s.ok) return s;
   return { ok: true, value: { list: { version: 1, personaId, epoch: 0, seq, issuedAt, ttl, devices: d.devices }, payload: s.payload, signature: s.signature, cert: null } };
 }
 
-function parseV2(record: Uint8Array): { ok: true; value: SignedDeviceList } | Rejection {
+function parseV2(record: Uint8Array, copy: boolean): { ok: true; value: SignedDeviceList } | Rejection {
   if (record.length < HEADER_BYTES) return reject('TRUNCATED', `record is ${record.length} bytes, the header alone is ${HEADER_BYTES}`);
   const flags = record[1] as number;
   if ((flags & ~(FLAG_NAMES | FLAG_CERT)) !== 0) return reject('BAD_FLAGS', `unknown flag bits 0x${(flags & ~(FLAG_NAMES | FLAG_CERT)).toString(16)}`);
   const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
-  const personaId = record.slice(2, 34);
+  const personaId = copy ? record.slice(2, 34) : record.subarray(2, 34);
   const epoch = view.getUint16(34);
   const seq = getU48(view, 36);
   const issuedAt = view.getUint32(42);
   const ttl = view.getUint32(46);
-  const prev: ChainRef = { seq: getU48(view, 50), hash: record.slice(56, 60) };
+  const prev: ChainRef = { seq: getU48(view, 50), hash: copy ? record.slice(56, 60) : record.subarray(56, 60) };
   const count = record[60] as number;
   if (ttl === 0) return reject('BAD_FIELD', 'ttl is 0');
   if (count === 0) return reject('BAD_FIELD', 'device count is 0');
   if (!isGenesis(prev) && prev.seq >= seq) return reject('BAD_CHAIN', `built from seq ${prev.seq}, which is not below its own seq ${seq}`);
-  const d = parseDevices(record, HEADER_BYTES, count, (flags & FLAG_NAMES) !== 0, personaId);
+  const d = parseDevices(record, HEADER_BYTES, count, (flags & FLAG_NAMES) !== 0, personaId, copy);
   if (!d.ok) return d;
   let o = d.end;
   let cert: SignerCert | null = null;
   if (flags & FLAG_CERT) {
     if (o + CERT_BYTES > record.length) return reject('TRUNCATED', 'record ends inside the signer certificate');
-    cert = { signerKey: record.slice(o, o + 32), signature: record.slice(o + 32, o + CERT_BYTES) };
+    cert = copy ? { signerKey: record.slice(o, o + 32), signature: record.slice(o + 32, o + CERT_BYTES) } : { signerKey: record.subarray(o, o + 32), signature: record.subarray(o + 32, o + CERT_BYTES) };
     o += CERT_BYTES;
     if (bytesEqual(cert.signerKey, personaId)) return reject('BAD_CERT', 'the certificate names the PersonaID itself as signer');
   }
-  const s = splitSignature(record, o);
+  const s = splitSignature(record, o, copy);
   if (!s.ok) return s;
   return { ok: true, value: { list: { version: 2, personaId, epoch, seq, issuedAt, ttl, prev, devices: d.devices }, payload: s.payload, signature: s.signature, cert } };
+}
+
+/** Signing inputs the status-message decoder laid out in place (context || payload, a view of its own buffer). */
+const preparedInputs = new WeakMap<SignedDeviceList, Uint8Array>();
+/** Length of both signing contexts (v1 and v2 have the same length). */
+export const SIGNING_CONTEXT_LENGTH = SIGNING_CONTEXT_BYTES.length;
+
+/**
+ * Parses a record that sits in `buffer` after SIGNING_CONTEXT_LENGTH free bytes, without copying: the context of the
+ * record's version is written into those bytes, so verification reads context || payload in place. `buffer` must be
+ * the caller's own (the result shares its memory). Same checks and results as {@link parseSignedRecord}.
+ */
+export function parseSignedRecordInPlace(buffer: Uint8Array): { ok: true; value: SignedDeviceList } | Rejection {
+  const n = SIGNING_CONTEXT_LENGTH;
+  const record = buffer.subarray(n);
+  const parsed = parseSignedRecord(record, { copy: false });
+  if (!parsed.ok) return parsed;
+  buffer.set(record[0] === DEVICE_LIST_VERSION_1 ? SIGNING_CONTEXT_V1_BYTES : SIGNING_CONTEXT_BYTES, 0);
+  preparedInputs.set(parsed.value, buffer.subarray(0, n + parsed.value.payload.length));
+  return parsed;
 }
 
 /** The bytes an Ed25519 signature of a list covers: the version's context string followed by the payload. */
@@ -480,7 +503,7 @@ export function verifyFailure(signed: SignedDeviceList): Rejection | undefined {
   if (signed.cert && !verifyCert(signed.list.personaId, signed.list.epoch ?? 0, signed.cert)) {
     return reject('SIGNER_NOT_CERTIFIED', `the certificate of signer ${bytesToHex(signed.cert.signerKey).slice(0, 16)}… does not verify under this PersonaID and epoch ${signed.list.epoch ?? 0} (made for another persona, or forged)`);
   }
-  if (!crypto().verify(signed.signature, signingInput(signed.payload), signerOf(signed))) {
+  if (!crypto().verify(signed.signature, preparedInputs.get(signed) ?? signingInput(signed.payload), signerOf(signed))) {
     return reject('BAD_SIGNATURE', signed.cert ? 'signature does not verify under the certified signer' : 'signature does not verify under the PersonaID');
   }
   return undefined;

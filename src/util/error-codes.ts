@@ -75,6 +75,7 @@ export const ERROR_CODES: Readonly<Record<string, { kind: ErrorKind; doc: string
   UNKNOWN_REQUEST: { kind: 'notFound', doc: 'no pending friend request from that key' },
   UNKNOWN_FRIEND: { kind: 'notFound', doc: 'no such friend' },
   UNKNOWN_GROUP: { kind: 'notFound', doc: 'the companion is not in that group' },
+  UNKNOWN_PEER: { kind: 'notFound', doc: 'no such peer in that group' },
   NO_PENDING: { kind: 'notFound', doc: 'no pending update for that persona' },
   NOT_FOUND: { kind: 'notFound', doc: 'no such admin endpoint' },
   DEVICE_EXISTS: { kind: 'conflict', doc: 'the device is already in our list' },

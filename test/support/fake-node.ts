@@ -74,6 +74,12 @@ export class FakeNode implements NodePort {
     this.calls.push(`delete ${publicKey}`);
     this.friendMap.delete(publicKey);
   }
+  /** Lossless packets sent, in order. */
+  readonly packets: Array<{ to: string; data: Uint8Array }> = [];
+  sendLosslessPacket(publicKey: string, data: Uint8Array): void {
+    if (!this.friendMap.has(publicKey)) throw new Error(`no friend ${publicKey}`);
+    this.packets.push({ to: publicKey, data: data.slice() });
+  }
   bootstrap(_nodes: readonly NodePortBootstrap[]): void {}
   savedata(): Uint8Array {
     return new Uint8Array(0);
