@@ -320,6 +320,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
       selfName: () => this.config.name || 'tox-persona',
       now: this.now,
       siblings: this.siblings,
+      requestSave: (why) => this.requestSave(why),
     });
     return this.groupsModule;
   }

@@ -66,6 +66,8 @@ export interface CompanionConfig {
   readonly udp: boolean;
   readonly ipv6: boolean;
   readonly localDiscovery: boolean;
+  /** Keep NGC groups in profile.tox so a restarted companion is back in its groups (libtoxcore 0.2.19+). */
+  readonly groupsPersistence: boolean;
 }
 
 const KEY_RE = /^[0-9A-Fa-f]{64}$/;
@@ -128,6 +130,7 @@ export interface RawConfig {
   udp?: unknown;
   ipv6?: unknown;
   localDiscovery?: unknown;
+  groupsPersistence?: unknown;
 }
 
 const boolish = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes')]);
@@ -180,6 +183,7 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
   { path: 'udp', schema: boolish.default(true), env: 'TOX_PERSONA_UDP', flag: '--no-udp', doc: 'use UDP; `false`: TCP relays only', defaultText: '`true`' },
   { path: 'ipv6', schema: boolish.default(false), env: 'TOX_PERSONA_IPV6', doc: 'use IPv6', defaultText: '`false`' },
   { path: 'localDiscovery', schema: boolish.default(false), doc: 'LAN discovery', defaultText: '`false`' },
+  { path: 'groupsPersistence', schema: boolish.default(true), env: 'TOX_PERSONA_GROUPS_PERSISTENCE', doc: 'keep NGC groups in `profile.tox` (libtoxcore\'s `experimental_groups_persistence`), so a restarted companion is back in its groups; no effect on libtoxcore 0.2.18', defaultText: '`true`' },
 ] satisfies SettingSpec[]);
 
 /** The validation schema, built from {@link SETTINGS}: groups (admin, probe) are strict nested objects. */
@@ -213,6 +217,7 @@ interface ParsedSettings {
   udp: boolean;
   ipv6: boolean;
   localDiscovery: boolean;
+  groupsPersistence: boolean;
 }
 
 const schema = buildSchema() as unknown as z.ZodType<ParsedSettings>;
@@ -402,6 +407,7 @@ export function loadConfig(input: LoadConfigInput): CompanionConfig {
     udp: d.udp,
     ipv6: d.ipv6,
     localDiscovery: d.localDiscovery,
+    groupsPersistence: d.groupsPersistence,
   };
   return Object.freeze(config);
 }

@@ -73,6 +73,8 @@ export interface GroupHost {
   now(): number;
   /** The sibling channel (typed messages between our devices), for GROUP_KEYS; absent in tests without one. */
   readonly siblings?: SiblingChannel;
+  /** Marks the companion's state (profile.tox, which holds the groups) dirty so it is saved; absent in tests. */
+  requestSave?(why: string): void;
 }
 
 /** One group this companion is in. */
@@ -175,6 +177,8 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
       for (const g of this.groups.values()) this.publish(g);
     }), GROUP_RESEND_EVERY_MS);
     this.resendTimer.unref();
+    // Groups libtoxcore loaded from profile.tox (groupsPersistence): we are still in them after a restart.
+    for (const n of t.groupNumbers()) this.guard('loadedGroup', () => this.onSelfJoin(n));
   }
 
   /** Stops listening and every timer; the node itself (and its groups) belongs to the companion. */
@@ -198,7 +202,7 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
     if (!this.available) {
       throw new GroupsError('GROUPS_UNAVAILABLE', `NGC groups need libtoxcore 0.2.19 or newer; this companion runs on ${this.host.node.libtoxcoreVersion} and has no group features`);
     }
-    if (!this.running) throw new GroupsError('GROUPS_NEED_DAEMON', 'groups live in the running companion (libtoxcore keeps no groups across restarts here): start "tox-persona run" and ask it');
+    if (!this.running) throw new GroupsError('GROUPS_NEED_DAEMON', 'groups live in the running companion: start "tox-persona run" and ask it');
     return this.tox!;
   }
 
@@ -233,6 +237,7 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
     t.groupLeave(g.number, partMessage);
     for (const timer of g.timers.splice(0)) clearTimeout(timer);
     this.groups.delete(g.number);
+    this.host.requestSave?.('group left');
     this.tellSiblings();
     this.emit('changed', { chatId: g.chatId });
     return { chatId: g.chatId };
@@ -315,6 +320,8 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
     g.selfKey = bytesToHex(this.tox!.groupSelfPublicKey(n));
     g.joined = true;
     this.host.log.info({ group: n, chatId: g.chatId, peerKey: g.selfKey }, 'in group');
+    // The profile now holds the group (with groupsPersistence): save it, so a restart finds us in it.
+    this.host.requestSave?.('group joined');
     this.publish(g);
     this.scheduleResends(g);
     this.inviteSiblings(g);

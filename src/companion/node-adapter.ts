@@ -157,6 +157,8 @@ export async function openNode(options: NodePortOptions): Promise<ToxNodePort> {
     udp: options.udp ?? true,
     ipv6: options.ipv6 ?? false,
     localDiscovery: options.localDiscovery ?? false,
+    // On by default: any tool that saves the profile without it would drop the groups kept in it.
+    groupsPersistence: options.groupsPersistence ?? true,
     startPort: options.startPort ?? 33445,
     endPort: options.endPort ?? 34445,
     ...(options.passphrase ? { passphrase: options.passphrase } : {}),

@@ -86,6 +86,8 @@ export interface NodePortOptions {
   udp?: boolean;
   ipv6?: boolean;
   localDiscovery?: boolean;
+  /** Keep NGC groups in the profile across restarts (default true; ignored on a libtoxcore without the option). */
+  groupsPersistence?: boolean;
   passphrase?: string;
   /** UDP port range (default 33445-34445: wider than toxcore's 100, because tests and demos run many nodes). */
   startPort?: number;

@@ -168,7 +168,7 @@ export async function openOffline(config: CompanionConfig, log: Logger, options:
   try {
     await repairDataDir(config.dir, log);
     const pass = profilePassphrase();
-    const node = await openNode({ profilePath: dataPath(config.dir, 'profile'), udp: config.udp, ipv6: config.ipv6, localDiscovery: config.localDiscovery, ...(pass ? { passphrase: pass } : {}) });
+    const node = await openNode({ profilePath: dataPath(config.dir, 'profile'), udp: config.udp, ipv6: config.ipv6, localDiscovery: config.localDiscovery, groupsPersistence: config.groupsPersistence, ...(pass ? { passphrase: pass } : {}) });
     try {
       const state = await loadCompanionState(config.dir, node.publicKey, config.ttlSeconds, undefined, { selfStatusMessage: node.statusMessage(), log });
       const companion = new Companion(config, state, { node, log, ...(pass ? { profilePassphrase: pass } : {}) });
@@ -278,7 +278,7 @@ export async function startDaemon(config: CompanionConfig, log: Logger, options:
     }
     nodes.push(...config.bootstrap);
     const pass = profilePassphrase();
-    const node = await openNode({ profilePath: dataPath(config.dir, 'profile'), udp: config.udp, ipv6: config.ipv6, localDiscovery: config.localDiscovery, ...(pass ? { passphrase: pass } : {}) });
+    const node = await openNode({ profilePath: dataPath(config.dir, 'profile'), udp: config.udp, ipv6: config.ipv6, localDiscovery: config.localDiscovery, groupsPersistence: config.groupsPersistence, ...(pass ? { passphrase: pass } : {}) });
     phases.mark('toxNew');
     const state = await loadCompanionState(config.dir, node.publicKey, config.ttlSeconds, undefined, { selfStatusMessage: node.statusMessage(), log }).catch(async (err: unknown) => {
       await node.close();

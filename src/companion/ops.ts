@@ -67,7 +67,12 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
   personaRootRestore: (c, a) => K.restoreRoot(c, str(a, 'recoveryKey')),
   groups: (c) => c.groups.list(),
   groupCreate: (c, a) => c.groups.create(str(a, 'name'), a.public === true ? 'public' : 'private'),
-  groupJoin: (c, a) => c.groups.join(str(a, 'chatId'), str(a, 'password', false)),
+  groupJoin: (c, a) => {
+    // The profile holds the pending join (groupsPersistence): saved by the flush before the answer.
+    const r = c.groups.join(str(a, 'chatId'), str(a, 'password', false));
+    c.requestSave('group join');
+    return r;
+  },
   groupLeave: (c, a) => c.groups.leave(str(a, 'group')),
   groupVouch: (c, a) => c.groups.vouch(str(a, 'group'), str(a, 'peer'), str(a, 'device')),
 });

@@ -83,6 +83,11 @@ export interface ToxNodeOptions {
   bootstrapNodes?: BootstrapNode[];
   /** Automatic re-bootstrap while offline (default on); `false` turns it off. */
   rebootstrap?: RebootstrapOptions | false;
+  /**
+   * Save NGC groups in the profile and rejoin them when it is loaded (libtoxcore's `experimental_groups_persistence`,
+   * default false). Ignored on a libtoxcore without that option (0.2.18): there groups never survive a restart.
+   */
+  groupsPersistence?: boolean;
 }
 
 /** Payload of `rebootstrap`: we were offline and bootstrapped again. */
@@ -199,7 +204,7 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
     let passKey: Ptr<'Tox_Pass_Key'> | null = null;
     const passphrase = options.passphrase === undefined ? undefined : textArg(op, options.passphrase, 'passphrase');
     if (passphrase !== undefined && passphrase.length === 0) throw new ToxError(op, 'BAD_ARGUMENT', 'passphrase: must not be empty');
-    for (const [k, v] of [['udp', options.udp], ['ipv6', options.ipv6], ['localDiscovery', options.localDiscovery], ['holePunching', options.holePunching]] as const) {
+    for (const [k, v] of [['udp', options.udp], ['ipv6', options.ipv6], ['localDiscovery', options.localDiscovery], ['holePunching', options.holePunching], ['groupsPersistence', options.groupsPersistence]] as const) {
       if (v !== undefined && typeof v !== 'boolean') throw new ToxError(op, 'BAD_ARGUMENT', `${k}: expected a boolean`);
     }
     const startPort = portArg(op, options.startPort ?? 0, 'startPort', true);
@@ -247,6 +252,10 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
         ffi.tox_options_set_start_port(opts, startPort);
         ffi.tox_options_set_end_port(opts, endPort);
         ffi.tox_options_set_tcp_port(opts, tcpPort);
+        // Only where the library has the option (0.2.20, 0.2.22 here); elsewhere there are no groups to keep anyway.
+        if (options.groupsPersistence === true && isAvailable('tox_options_set_experimental_groups_persistence', ffi)) {
+          ffi.tox_options_set_experimental_groups_persistence(opts, true);
+        }
         if (options.proxy !== undefined) {
           const p = options.proxy;
           if (p.type !== 'http' && p.type !== 'socks5') throw new ToxError(op, 'PROXY_BAD_TYPE', `proxy.type: expected "http" or "socks5"`);
@@ -795,6 +804,26 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
     const err = [0];
     this.ffi.tox_group_leave(tox, groupArg(op, group), msg, msg?.length ?? 0, err);
     check(op, 'Tox_Err_Group_Leave', err);
+  }
+
+  /**
+   * Numbers of the groups we are in (created, joined, or loaded from a profile saved with `groupsPersistence`); empty
+   * without NGC. Probes numbers upward until `tox_group_get_number_groups` of them answered (bounded: a hole-ridden
+   * table is cut off after 1024 misses).
+   */
+  groupNumbers(): GroupNumber[] {
+    const tox = this.live('groupNumbers');
+    if (!this.groupsAvailable) return [];
+    const count = this.ffi.tox_group_get_number_groups(tox);
+    const out: GroupNumber[] = [];
+    const buf = Buffer.alloc(constants.TOX_GROUP_CHAT_ID_SIZE);
+    for (let n = 0, misses = 0; out.length < count && misses < 1024; n++) {
+      const err = [0];
+      this.ffi.tox_group_get_chat_id(tox, n, buf, err);
+      if (err[0] === 0) out.push(n as GroupNumber);
+      else misses++;
+    }
+    return out;
   }
 
   /** The group's 32-byte chat id (what `groupJoin` takes). */
