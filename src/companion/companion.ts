@@ -314,6 +314,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
       signer: () => this.currentSigner(),
       selfName: () => this.config.name || 'tox-persona',
       now: this.now,
+      siblings: this.siblings,
     });
     return this.groupsModule;
   }
@@ -456,15 +457,25 @@ export class Companion extends EventEmitter<CompanionEvents> {
   /** Marks state dirty and saves soon: bursts coalesce into one write, at most one per MIN_SAVE_INTERVAL_MS. */
   requestSave(why: string): void {
     this.dirty = true;
-    if (this.saveTimer) return;
+    if (this.saveTimer || this.coalescing || this.closing) return;
     const wait = Math.max(0, this.lastSaveAt + MIN_SAVE_INTERVAL_MS - Date.now());
     this.saveTimer = setTimeout(() => {
       this.saveTimer = undefined;
+      this.coalescing = true;
       // A failure was logged by writeFiles, which also schedules the retry.
-      void this.saveNow(why).catch(() => undefined);
+      void this.saveNow(why, true)
+        .catch(() => undefined)
+        .finally(() => {
+          this.coalescing = false;
+          // Changes made while it was queued or written get the next slot, a second after the last save began.
+          if (this.dirty) this.requestSave(why);
+        });
     }, wait);
     this.saveTimer.unref();
   }
+
+  /** True while a coalesced save waits in the save chain or is written: further changes only mark the state dirty. */
+  private coalescing = false;
 
   private retryTimer: NodeJS.Timeout | undefined;
   /** Ends the wait before the next retry at once (close: one last try, then give up). */
@@ -516,8 +527,9 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.writesStopped = true;
   }
 
-  private saveNow(why: string): Promise<void> {
-    this.saveChain = this.saveChain.catch(() => undefined).then(() => this.writeFiles(why));
+  /** Chains a save after the one in progress; a `coalesced` one is skipped when another began less than a second before. */
+  private saveNow(why: string, coalesced = false): Promise<void> {
+    this.saveChain = this.saveChain.catch(() => undefined).then(() => this.writeFiles(why, coalesced));
     return this.saveChain;
   }
 
@@ -564,8 +576,10 @@ export class Companion extends EventEmitter<CompanionEvents> {
    * One save: the state of this one moment (captured synchronously), the files whose content changed, as one atomic
    * commit (commitFiles: a redo journal first, so a crash leaves all of them or none). SAVE_FAILED when the disk refuses.
    */
-  private async writeFiles(why: string): Promise<void> {
+  private async writeFiles(why: string, coalesced = false): Promise<void> {
     if (!this.dirty) return;
+    // A save queued behind a slow one (or behind a flush) would start right after it: it waits for its own slot instead.
+    if (coalesced && Date.now() < this.lastSaveAt + MIN_SAVE_INTERVAL_MS) return;
     if (this.writesStopped) {
       this.log.warn({ why }, 'not saving: the data directory lock was lost');
       return;

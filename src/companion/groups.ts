@@ -13,6 +13,7 @@ import { applyGroupPacket, emptyGroupView, groupView, removeGroupPeer, type Grou
 import type { OwnSigner } from '../persona/own.js';
 import type { PersonaTable } from '../persona/table.js';
 import type { DeviceList } from '../persona/list.js';
+import { registerSiblingMessage, sendToSiblings, type SiblingChannel, type SiblingMessageCodec } from './sibling-channel.js';
 
 /** A refusal of a group operation: `GROUPS_UNAVAILABLE` (libtoxcore without NGC), `GROUPS_NEED_DAEMON`, `UNKNOWN_GROUP`, `BAD_ARGUMENT`. */
 export class GroupsError extends ToxPersonaError {}
@@ -25,6 +26,32 @@ export const GROUP_RESEND_DELAYS_MS: readonly number[] = [250, 1_000, 4_000, 12_
 export const GROUP_RESEND_EVERY_MS = 5 * 60_000;
 /** Most group invites from non-siblings kept for `groups` (oldest out): a hostile friend can't grow the list. */
 export const MAX_FOREIGN_INVITES = 16;
+
+/** Sibling-channel message type (an extension, docs/SIBLING-SYNC.md): "my peer keys in the groups I am in". */
+export const GROUP_KEYS_MESSAGE = 16;
+/** Most (chat id, peer key) pairs in one GROUP_KEYS message. */
+export const MAX_GROUP_KEYS = 64;
+
+/** A GROUP_KEYS body: version 1, count (u8), then count × (chatId 32 || peerKey 32), uppercase hex in memory. */
+export const groupKeysCodec: SiblingMessageCodec<Array<{ chatId: string; peerKey: string }>> = {
+  encode(pairs) {
+    const n = Math.min(pairs.length, MAX_GROUP_KEYS);
+    const out = new Uint8Array(2 + 64 * n);
+    out[0] = 1;
+    out[1] = n;
+    for (let i = 0; i < n; i++) {
+      out.set(hexToBytes(pairs[i]!.chatId, 32, 'chatId'), 2 + 64 * i);
+      out.set(hexToBytes(pairs[i]!.peerKey, 32, 'peerKey'), 2 + 64 * i + 32);
+    }
+    return out;
+  },
+  decode(body) {
+    if (body.length < 2 || body[0] !== 1 || body[1]! > MAX_GROUP_KEYS || body.length !== 2 + 64 * body[1]!) return undefined;
+    const pairs = [];
+    for (let i = 0; i < body[1]!; i++) pairs.push({ chatId: bytesToHex(body.subarray(2 + 64 * i, 2 + 64 * i + 32)), peerKey: bytesToHex(body.subarray(2 + 64 * i + 32, 2 + 64 * (i + 1))) });
+    return pairs;
+  },
+};
 
 /** What the group module needs from the companion. */
 export interface GroupHost {
@@ -44,6 +71,8 @@ export interface GroupHost {
   selfName(): string;
   /** Clock, Unix seconds. */
   now(): number;
+  /** The sibling channel (typed messages between our devices), for GROUP_KEYS; absent in tests without one. */
+  readonly siblings?: SiblingChannel;
 }
 
 /** One group this companion is in. */
@@ -64,6 +93,10 @@ interface GroupRecord {
   leftBySelf: Set<string>;
   /** Peers the user says are siblings running an ordinary client (peer key → device key): our statement vouches for them. */
   vouched: Map<string, string>;
+  /** Peers our siblings told us over the sibling channel are theirs (peer key → sibling device key). */
+  siblingPeers: Map<string, string>;
+  /** Digest of the last statement of ours we relayed from this peer (a companion without a signer relays its siblings'). */
+  relayed: string;
   timers: NodeJS.Timeout[];
 }
 
@@ -75,6 +108,8 @@ export interface GroupListing extends GroupView {
   peerCount: number;
   invited: string[];
   leftBySelf: string[];
+  /** Peer keys our siblings told us over the sibling channel (GROUP_KEYS). */
+  siblingPeers: Array<{ peerKey: string; deviceKey: string }>;
 }
 
 /** Events for tests and the bench: a group's view may have changed; an alarm; a sibling was invited. */
@@ -94,6 +129,8 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
   private readonly unsubscribe: Array<() => void> = [];
   private running = false;
   private lastSeq = 0;
+  /** What each sibling last told us over the sibling channel: chat id → (sibling device → its peer key). */
+  private readonly siblingTold = new Map<string, Map<string, string>>();
   private resendTimer: NodeJS.Timeout | undefined;
 
   constructor(host: GroupHost) {
@@ -128,8 +165,12 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
     on('groupCustomPacket', (e: GroupPacketEvent) => this.onPacket(e));
     on('groupInvite', (e: GroupInviteEvent) => this.onInvite(e));
     on('friendConnection', (e: FriendConnectionEvent) => {
-      if (e.status !== 'none') this.inviteSiblings();
+      if (e.status === 'none') return;
+      this.inviteSiblings();
+      const friend = bytesToHex(t.friendPublicKey(e.friend));
+      if (this.siblings().includes(friend)) this.tellSiblings(friend);
     });
+    if (this.host.siblings) registerSiblingMessage(this.host.siblings, GROUP_KEYS_MESSAGE, groupKeysCodec, (from, pairs) => this.guard('groupKeys', () => this.onSiblingKeys(from, pairs)));
     this.resendTimer = setInterval(() => this.guard('resend', () => {
       for (const g of this.groups.values()) this.publish(g);
     }), GROUP_RESEND_EVERY_MS);
@@ -192,6 +233,7 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
     t.groupLeave(g.number, partMessage);
     for (const timer of g.timers.splice(0)) clearTimeout(timer);
     this.groups.delete(g.number);
+    this.tellSiblings();
     this.emit('changed', { chatId: g.chatId });
     return { chatId: g.chatId };
   }
@@ -256,7 +298,9 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
     let g = this.groups.get(n);
     if (!g) {
       const id = chatId || bytesToHex(this.tox!.groupChatId(n));
-      g = { number: n, chatId: id, selfKey: '', joined: false, peers: new Map(), state: emptyGroupView(id), statement: null, invited: new Set(), leftBySelf: new Set(), vouched: new Map(), timers: [] };
+      g = { number: n, chatId: id, selfKey: '', joined: false, peers: new Map(), state: emptyGroupView(id), statement: null, invited: new Set(), leftBySelf: new Set(), vouched: new Map(), siblingPeers: new Map(), relayed: '', timers: [] };
+      const told = this.siblingTold.get(id);
+      if (told) for (const [device, peer] of told) g.siblingPeers.set(peer, device);
       this.groups.set(n, g);
     }
     return g;
@@ -274,6 +318,7 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
     this.publish(g);
     this.scheduleResends(g);
     this.inviteSiblings(g);
+    this.tellSiblings();
     this.emit('changed', { chatId: g.chatId });
   }
 
@@ -321,6 +366,18 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
       this.emit('alarm', { ...r.alarm, chatId: g.chatId });
     }
     if (r.outcome.kind !== 'ignored') this.emit('packet', { chatId: g.chatId, from, outcome: r.outcome });
+    if (r.outcome.kind === 'accepted' && from !== g.selfKey && !this.host.signer() && r.outcome.personaId === this.host.personaId && g.selfKey && g.state.claims[from]!.entries.some((e) => e.peerKey === g.selfKey && e.deviceKey === this.host.thisDevice)) {
+      // No signer here: a sibling's statement that names our peer, sent again from our peer, is our confirmation.
+      const digest = g.state.claims[from]!.digest;
+      if (g.relayed !== digest) {
+        g.relayed = digest;
+        try {
+          this.tox!.groupSendCustomPacket(g.number, data, true);
+        } catch (err) {
+          this.host.log.debug({ chatId: g.chatId, code: (err as ToxPersonaError).code }, 'sibling statement not relayed');
+        }
+      }
+    }
     if (r.outcome.kind === 'accepted') {
       // A sibling confirmed itself here: it is in the group (no invite needed), and our statement now names it too.
       this.republishIfChanged(g);
@@ -340,6 +397,34 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
     const n = this.tox!.groupInviteAccept(e.friend, e.inviteData, this.host.selfName());
     this.record(n);
     this.host.log.info({ friend, groupName: e.groupName, group: n }, 'joining a group our sibling invited us to');
+  }
+
+  /** Tells our siblings (or one) our peer key in every group we are in: GROUP_KEYS over the sibling channel. */
+  private tellSiblings(to?: string): void {
+    if (!this.host.siblings) return;
+    const pairs = [...this.groups.values()].filter((g) => g.joined && g.selfKey).map((g) => ({ chatId: g.chatId, peerKey: g.selfKey }));
+    try {
+      sendToSiblings(this.host.siblings, GROUP_KEYS_MESSAGE, pairs, to);
+    } catch (err) {
+      this.host.log.debug({ code: (err as ToxPersonaError).code }, 'group keys not sent to siblings');
+    }
+  }
+
+  /** A sibling (authenticated by its Tox connection) says which peer key is its own in each group: our statement names it. */
+  private onSiblingKeys(from: string, pairs: Array<{ chatId: string; peerKey: string }>): void {
+    for (const told of this.siblingTold.values()) told.delete(from);
+    for (const p of pairs) {
+      let told = this.siblingTold.get(p.chatId);
+      if (!told) this.siblingTold.set(p.chatId, (told = new Map()));
+      told.set(from, p.peerKey);
+    }
+    for (const [chat, told] of this.siblingTold) if (told.size === 0) this.siblingTold.delete(chat);
+    for (const g of this.groups.values()) {
+      for (const [peer, device] of g.siblingPeers) if (device === from) g.siblingPeers.delete(peer);
+      const peer = this.siblingTold.get(g.chatId)?.get(from);
+      if (peer) g.siblingPeers.set(peer, from);
+      this.republishIfChanged(g);
+    }
   }
 
   // ------------------------------------------------------------------ publishing and invites
@@ -369,7 +454,7 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
       if (peer !== g.selfKey && h.personaId === this.host.personaId && listed.has(h.deviceKey) && !out.some((e) => e.deviceKey === h.deviceKey)) out.push({ peerKey: peer, deviceKey: h.deviceKey });
     }
     const present = new Set(g.peers.values());
-    for (const [peer, device] of g.vouched) {
+    for (const [peer, device] of [...g.siblingPeers, ...g.vouched]) {
       if (out.length >= MAX_GROUP_ENTRIES) break;
       if (present.has(peer) && listed.has(device) && !(peer in g.state.claims) && !out.some((e) => e.deviceKey === device || e.peerKey === peer)) out.push({ peerKey: peer, deviceKey: device });
     }
@@ -424,6 +509,7 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
       if (h.personaId !== this.host.personaId || (!present.has(peer) && peer !== g.selfKey)) continue;
       for (const e of h.entries) if (present.has(e.peerKey) || e.peerKey === g.selfKey) inGroup.add(e.deviceKey);
     }
+    for (const [peer, device] of g.siblingPeers) if (present.has(peer)) inGroup.add(device);
     return inGroup;
   }
 
@@ -456,6 +542,7 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
       group: g.number, joined: g.joined, selfPeerKey: g.selfKey || null, peerCount: g.peers.size,
       ...groupView(g.state, present, this.host.now(), this.lookup()),
       invited: [...g.invited], leftBySelf: [...g.leftBySelf],
+      siblingPeers: [...g.siblingPeers].map(([peerKey, deviceKey]) => ({ peerKey, deviceKey })),
     };
   }
 }

@@ -23,7 +23,7 @@ export interface KeysView {
   signer: { publicKey: string; epoch: number } | null;
   /** The epoch of our newest list. */
   epoch: number;
-  /** Our signer's epoch is below the persona's: another device rotated, and this one can't sign until it is certified again. */
+  /** Our signer's epoch is below the persona's: another device rotated; this device signs only with the root (if here) until a signer is certified again. */
   signerRevoked: boolean;
 }
 
@@ -36,7 +36,7 @@ export function keysView(c: Companion): KeysView {
     root: k.root !== null,
     signer: k.signer ? { publicKey: bytesToHex(k.signer.key.publicKey), epoch: k.signer.epoch } : null,
     epoch,
-    signerRevoked: k.signer !== null && k.signer.epoch < epoch && k.root === null,
+    signerRevoked: k.signer !== null && k.signer.epoch < epoch,
   };
 }
 

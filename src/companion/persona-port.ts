@@ -47,10 +47,13 @@ export function ownKeysOf(k: SigningKeys): OwnKeys {
   return { personaId: pair.publicKey, root: pair, signer: null };
 }
 
-/** Who signs our lists: the certified signer, else the root for itself; `NO_SIGNER` when this device has neither. */
-export function ownSigner(k: SigningKeys): OwnSigner {
+/**
+ * Who signs our lists: the certified signer, else the root for itself; `NO_SIGNER` when this device has neither. A
+ * signer revoked by a newer epoch (`newestEpoch`) gives way to the root when the root is here.
+ */
+export function ownSigner(k: SigningKeys, newestEpoch = 0): OwnSigner {
   const o = ownKeysOf(k);
-  if (o.signer) return o.signer;
+  if (o.signer && (o.signer.epoch >= newestEpoch || !o.root)) return o.signer;
   if (o.root) return { key: o.root, cert: null, epoch: 0 };
   throw new ToxPersonaError('NO_SIGNER', 'this device holds neither a signer nor the root key, so it cannot sign; install a signer (persona join) or restore the root (persona recover)');
 }
@@ -61,7 +64,7 @@ export function signNext(prev: DeviceList | undefined, devices: readonly DeviceV
   return signOwnChange(
     prev ? { list: prev } : undefined,
     devices.map((d) => ({ publicKey: hexToBytes(d.publicKey, 32, 'device public key'), name: d.name })),
-    ownSigner(keys),
+    ownSigner(keys, prev?.epoch ?? 0),
     keys.personaId,
     now,
     ttl,
@@ -70,7 +73,7 @@ export function signNext(prev: DeviceList | undefined, devices: readonly DeviceV
 
 /** Re-signs `current` as the same version (same seq, chain and devices) with a new issuedAt and ttl: a refresh, never a new version. */
 export function signRefresh(current: DeviceList, key: SigningKeys, now: number, ttl: number): SignedDeviceList {
-  return signOwnRefresh({ list: current }, ownSigner(key), now, ttl);
+  return signOwnRefresh({ list: current }, ownSigner(key, current.epoch ?? 0), now, ttl);
 }
 
 /** Judges a status message of our own persona from device `from` (hex) against our list; see judgeOwnList. Not a list of ours → no adoption. */

@@ -110,10 +110,14 @@ describe.runIf(hasGroups)(`companions in an NGC group on libtoxcore ${version}`,
     // Bob is his own persona in the group, not Alice's.
     expect(v.personas.find((p) => p.personaId === bob.companion.personaId)?.peers.map((p) => p.peerKey)).toEqual([v.selfPeerKey]);
     expect(v.alarms).toEqual([]);
+    // The laptop told the phone its peer key over the sibling channel (GROUP_KEYS), so the phone's statement names it too.
+    await waitFor(() => viewOf(phone, chatId)!.siblingPeers.some((p) => p.peerKey === viewOf(laptop, chatId)!.selfPeerKey && p.deviceKey === laptop.node.publicKey), {
+      what: 'the phone to learn the laptop\'s peer key over the sibling channel', timeoutMs: 30_000,
+    });
     // The CLI's view of it, through the same operation.
     const listed = (await runOperation(bob.companion, 'groups', {})) as { groups: GroupListing[] };
     expect(listed.groups.map((g) => g.chatId)).toEqual([chatId]);
-  });
+  }, 240_000);
 
   it('Mallory claiming Alice\'s persona (a relayed statement, and one signed with a stolen key for a device her list does not name) raises alarms and is not merged', async () => {
     const mallory = await n.addNode();
@@ -121,7 +125,7 @@ describe.runIf(hasGroups)(`companions in an NGC group on libtoxcore ${version}`,
     mallory.on('groupCustomPacket', (e: GroupPacketEvent) => {
       if (isGroupClaimPacket(e.data)) relayed.push(e.data);
     });
-    const joined = waitForEvent<GroupSelfJoinEvent>(mallory, 'groupSelfJoin', { what: 'Mallory to join the public group', timeoutMs: 90_000 });
+    const joined = waitForEvent<GroupSelfJoinEvent>(mallory, 'groupSelfJoin', { what: 'Mallory to join the public group', timeoutMs: 150_000 });
     const mg = mallory.groupJoin(chatId, 'alice');
     await joined;
     const malPeer = bytesToHex(mallory.groupSelfPublicKey(mg));
@@ -142,7 +146,7 @@ describe.runIf(hasGroups)(`companions in an NGC group on libtoxcore ${version}`,
     expect(alicePeers(bob, chatId, alice)).toHaveLength(2);
     expect(v.others).toContain(malPeer);
     mallory.groupLeave(mg);
-  });
+  }, 240_000);
 
   it('Alice enrolls a tablet (an ordinary client): the phone invites it into the group, and its group identity is its own', async () => {
     const out = n.path(`tablet-${randomBytes(3).toString('hex')}.tox`);
@@ -174,7 +178,7 @@ describe.runIf(hasGroups)(`companions in an NGC group on libtoxcore ${version}`,
     expect(alicePeers(bob, chatId, alice).filter((p) => p.confirmed)).toHaveLength(2);
     // Mallory's claims from before stay refused: the vouch covers only the peer Alice named.
     expect(viewOf(bob, chatId)!.others).not.toContain(tabletPeer);
-  });
+  }, 240_000);
 
   it('the laptop leaves by itself: the phone records it and does not invite it back', async () => {
     const laptopPeer = viewOf(laptop, chatId)!.selfPeerKey;
@@ -186,7 +190,7 @@ describe.runIf(hasGroups)(`companions in an NGC group on libtoxcore ${version}`,
     phone.companion.groups.inviteSiblings();
     expect(again).toEqual([]);
     expect(viewOf(laptop, chatId)).toBeUndefined();
-  });
+  }, 240_000);
 });
 
 describe.runIf(!hasGroups)('a companion on libtoxcore 0.2.18 (no NGC)', () => {

@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/companion/config.js';
 import { createLogger } from '../../src/companion/log.js';
 import { runOperation, READ_ONLY_OPERATIONS } from '../../src/companion/ops.js';
 import { groupsText } from '../../src/cli/groups.js';
+import { groupKeysCodec, MAX_GROUP_KEYS } from '../../src/companion/groups.js';
 import { exitCodeForCode, httpStatusForCode } from '../../src/util/error-codes.js';
 import * as P from '../../src/companion/persona-port.js';
 import { FakeNode } from '../support/fake-node.js';
@@ -57,7 +58,7 @@ describe('groups output for people', () => {
     const [alice, mal] = ['A'.repeat(64), 'B'.repeat(64)];
     const text = groupsText({
       groups: [{
-        group: 0, joined: true, selfPeerKey: '1'.repeat(64), peerCount: 3, chatId: 'C'.repeat(64), invited: ['D'.repeat(64)], leftBySelf: [],
+        group: 0, joined: true, selfPeerKey: '1'.repeat(64), peerCount: 3, chatId: 'C'.repeat(64), invited: ['D'.repeat(64)], leftBySelf: [], siblingPeers: [],
         personas: [{ personaId: alice, known: true, peers: [{ peerKey: '1'.repeat(64), deviceKey: '2'.repeat(64), confirmed: true }, { peerKey: '3'.repeat(64), deviceKey: '4'.repeat(64), confirmed: false }] }],
         others: ['5'.repeat(64)],
         alarms: [{ code: 'IMPOSTOR', reason: 'NOT_LISTED', peerKey: '5'.repeat(64), personaId: alice, detail: 'claims a device her list does not name', at: 1 }],
@@ -69,5 +70,18 @@ describe('groups output for people', () => {
     expect(text).toMatch(/ALARM IMPOSTOR \(NOT_LISTED\)/);
     expect(text).toContain('invite to "spam"');
     expect(groupsText({ groups: [], invites: [] })).toBe('(in no group)');
+  });
+});
+
+describe('GROUP_KEYS, the sibling message "my peer keys in my groups"', () => {
+  it('round-trips, and refuses a wrong version, a count over the bound or a length that does not match', () => {
+    const pairs = [{ chatId: 'A'.repeat(64), peerKey: 'B'.repeat(64) }, { chatId: 'C'.repeat(64), peerKey: 'D'.repeat(64) }];
+    const body = groupKeysCodec.encode(pairs);
+    expect(groupKeysCodec.decode(body)).toEqual(pairs);
+    expect(groupKeysCodec.decode(Uint8Array.from([2, ...body.subarray(1)]))).toBeUndefined();
+    expect(groupKeysCodec.decode(body.subarray(0, body.length - 1))).toBeUndefined();
+    expect(groupKeysCodec.decode(Uint8Array.from([1, MAX_GROUP_KEYS + 1, ...new Uint8Array(64 * (MAX_GROUP_KEYS + 1))]))).toBeUndefined();
+    expect(groupKeysCodec.decode(new Uint8Array(0))).toBeUndefined();
+    expect(groupKeysCodec.decode(groupKeysCodec.encode([]))).toEqual([]);
   });
 });

@@ -224,4 +224,25 @@ describe('issue 9 at the companion level: revocation that sticks', () => {
     bad = good;
     await expect(runOperation(d2, 'deviceAdd', { publicKey: pk(), name: 'x' })).rejects.toMatchObject({ code: 'SEQ_AHEAD_OF_CLOCK' });
   });
+
+  it('after a rotation on another device, a sibling adopts the new epoch; without the root it refuses changes (SIGNER_REVOKED) until signer-renew with the recovery key', async () => {
+    const n1 = new FakeNode(pk());
+    const n2 = new FakeNode(pk());
+    const devices = [{ publicKey: n1.publicKey, name: 'server' }, { publicKey: n2.publicKey, name: 'laptop' }];
+    const first = await aliceDevice(n1, undefined, { withRoot: true, devices });
+    const d1 = await first.start();
+    const d2 = await (await aliceDevice(n2, first.own)).start();
+    await runOperation(d1, 'personaRotate', {});
+    d2.onStatusMessage(n1.publicKey, n1.status);
+    expect(d2.ownList.list.epoch, 'the laptop adopted epoch 1').toBe(1);
+    expect(d2.status().alarms.map((a) => a.reason)).toContain('SIGNER_REVOKED');
+    expect(await runOperation(d2, 'personaKeys', {})).toMatchObject({ epoch: 1, root: false, signer: { epoch: 0 }, signerRevoked: true });
+    await expect(runOperation(d2, 'deviceAdd', { publicKey: pk(), name: 'x' })).rejects.toMatchObject({ code: 'SIGNER_REVOKED' });
+    await runOperation(d2, 'personaSignerRenew', { recoveryKey: encodeRecoveryKey(root) });
+    expect(await runOperation(d2, 'personaKeys', {})).toMatchObject({ epoch: 1, signer: { epoch: 1 }, signerRevoked: false });
+    await runOperation(d2, 'deviceAdd', { publicKey: pk(), name: 'tablet' });
+    // The server, with the root, signs on at epoch 1 after adopting that change.
+    d1.onStatusMessage(n2.publicKey, n2.status);
+    expect(P.devicesOf(d1.ownList.list).map((d) => d.name)).toEqual(['server', 'laptop', 'tablet']);
+  });
 });
