@@ -1,6 +1,7 @@
 // The kill -9 soak (`npm run soak`): a real daemon over a real local tox-bootstrapd is SIGKILLed at random moments under concurrent device add/remove and friend add commands while a friend's companion watches; prints lost/corrupt/temp/mode counts, restart times and what the friend refused or alarmed on.
 //
-// SOAK_KILLS (default 200) kills; SOAK_SEED for a repeatable run. Exit 1 when any goal is missed (lost or corrupt > 0,
+// SOAK_KILLS (default 200) kills; SOAK_MINUTES (optional) stops earlier, after the kill that ends past that many minutes
+// (the figures then say how many kills were done); SOAK_SEED for a repeatable run. Exit 1 when any goal is missed (lost or corrupt > 0,
 // a temp file or a loose mode after a restart, a refusal or alarm at the friend).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -13,6 +14,8 @@ import { randomBytes } from 'node:crypto';
 
 const CLI = resolve(import.meta.dirname, '../dist/src/cli/main.js');
 const KILLS = Number(process.env.SOAK_KILLS ?? 200);
+const DEADLINE = process.env.SOAK_MINUTES ? Date.now() + Number(process.env.SOAK_MINUTES) * 60_000 : Infinity;
+let kills = 0;
 let seed = Number(process.env.SOAK_SEED ?? Date.now() % 100000);
 const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
 
@@ -52,10 +55,36 @@ const root = mkdtempSync(join(tmpdir(), 'tp-soak-'));
 const A = join(root, 'alice');
 const B = join(root, 'bob');
 const bootstrapd = await startBootstrapd();
-const runArgs = ['--bootstrap', bootstrapd.nodeString(), '--ttl', '3600', '--accept-requests', 'all', '--log-level', 'warn'];
+const runArgs = ['--bootstrap', bootstrapd.nodeString(), '--ttl', '3600', '--accept-requests', 'all', '--log-level', 'info'];
+
+/** What the restarted daemon logged about its start: each phase's end and its first DHT connection, in ms since its process started. */
+interface StartLog {
+  phases?: Record<string, number>;
+  connectedMs?: number;
+}
+let lastStart: StartLog = {};
 
 function startDaemon(dir: string): ChildProcess {
-  return spawn(process.execPath, [CLI, 'run', '--dir', dir, ...runArgs], { env: env(), stdio: ['ignore', 'ignore', 'ignore'] });
+  const child = spawn(process.execPath, [CLI, 'run', '--dir', dir, ...runArgs], { env: env(), stdio: ['ignore', 'ignore', 'pipe'] });
+  const log: StartLog = {};
+  if (dir === A) lastStart = log;
+  let pending = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    pending += d.toString();
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      try {
+        const j = JSON.parse(line) as { msg?: string; phasesMs?: Record<string, number>; sinceProcessStartMs?: number };
+        if (j.phasesMs) log.phases = j.phasesMs;
+        if (j.msg === 'first DHT connection since start') log.connectedMs = j.sinceProcessStartMs;
+      } catch {
+        // not a log line
+      }
+    }
+  });
+  return child;
 }
 
 async function admin(dir: string): Promise<{ url: string; pid: number; headers: Record<string, string> }> {
@@ -64,12 +93,17 @@ async function admin(dir: string): Promise<{ url: string; pid: number; headers: 
   return { url: `http://${rt.admin.host}:${rt.admin.port}`, pid: rt.pid, headers: { authorization: `Bearer ${token}` } };
 }
 
-/** Answering and DHT-connected: /healthz says so (the grace period is not enough). */
-async function ready(dir: string, child: ChildProcess): Promise<string> {
+/** Answering and DHT-connected: /healthz says so (the grace period is not enough); `onAnswer` is called at the first answer. */
+async function ready(dir: string, child: ChildProcess, onAnswer?: () => void): Promise<string> {
+  let answered = false;
   return until(`the daemon on ${dir} to answer, DHT-connected`, async () => {
     const a = await admin(dir);
     if (a.pid !== child.pid) return undefined;
     const h = (await (await fetch(`${a.url}/healthz`)).json()) as { connection: string };
+    if (!answered) {
+      answered = true;
+      onAnswer?.();
+    }
     return h.connection !== 'none' ? a.url : undefined;
   });
 }
@@ -88,6 +122,18 @@ const present = new Set<string>();
 let acked = 0;
 let unknown = 0;
 let refused = 0;
+/** Refused commands by operation, exit code and error code, with one message of each. */
+const refusals = new Map<string, { n: number; sample: string }>();
+function refusal(op: string, res: { code: number; err: string }): void {
+  refused++;
+  const m = /\[([A-Z_]+)\]\s*$/.exec(res.err.trim());
+  const key = `${op} exit ${res.code} ${m?.[1] ?? 'no code'}`;
+  const r = refusals.get(key) ?? { n: 0, sample: res.err.trim().split('\n').pop()!.slice(0, 300) };
+  r.n++;
+  refusals.set(key, r);
+}
+const answerMs: number[] = [];
+const phaseLogs: StartLog[] = [];
 let lost = 0;
 let corrupt = 0;
 let temps = 0;
@@ -95,28 +141,34 @@ let loose = 0;
 const restartMs: number[] = [];
 const friendsAdded: string[] = [];
 
+/** Devices a client is removing now: two clients never remove the same one (the second would be refused, rightly). */
+const removing = new Set<string>();
+/** Devices kept below this, so that adds are not refused because the list no longer fits in a status message. */
+const MAX_DEVICES = 10;
+
 async function client(stop: () => boolean): Promise<void> {
   while (!stop()) {
     const r = rand();
-    if (r < 0.5 || present.size === 0) {
+    const removable = [...present].filter((pk) => !removing.has(pk));
+    if ((r < 0.5 || removable.length === 0) && present.size < MAX_DEVICES) {
       const pk = validKey();
       const res = await cli(['device', 'add', '--dir', A, pk, '--name', `d${acked}`], { TOX_PERSONA_RETRY_SECONDS: '20' });
       if (res.code === 0) {
         acked++;
         present.add(pk);
       } else if (res.code === 6) unknown++;
-      else refused++;
-    } else if (r < 0.8) {
-      const pk = [...present][Math.floor(rand() * present.size)]!;
-      const res = await cli(['device', 'remove', '--dir', A, pk], { TOX_PERSONA_RETRY_SECONDS: '20' });
+      else refusal('device add', res);
+    } else if (r < 0.8 && removable.length > 0) {
+      const pk = removable[Math.floor(rand() * removable.length)]!;
+      removing.add(pk);
+      const res = await cli(['device', 'remove', '--dir', A, pk], { TOX_PERSONA_RETRY_SECONDS: '20' }).finally(() => removing.delete(pk));
       if (res.code === 0) {
         acked++;
         present.delete(pk);
       } else if (res.code === 6) {
         unknown++;
         present.delete(pk); // may or may not be gone: no longer an expectation
-      }
-      else refused++;
+      } else refusal('device remove', res);
     } else {
       const kp = generateKeyPair();
       const id = bytesToHex(toxAddress(kp.publicKey, randomBytes(4).readUInt32BE(0))).toUpperCase();
@@ -125,7 +177,7 @@ async function client(stop: () => boolean): Promise<void> {
         acked++;
         friendsAdded.push(id.slice(0, 64));
       } else if (res.code === 6) unknown++;
-      else refused++;
+      else refusal('friend add', res);
     }
   }
 }
@@ -147,7 +199,8 @@ function checkDir(): void {
   }
 }
 
-for (let k = 0; k < KILLS; k++) {
+for (let k = 0; k < KILLS && Date.now() < DEADLINE; k++) {
+  kills = k + 1;
   let stopped = false;
   const clients = [client(() => stopped), client(() => stopped), client(() => stopped)];
   await new Promise((r) => setTimeout(r, 300 + rand() * 2500));
@@ -155,8 +208,9 @@ for (let k = 0; k < KILLS; k++) {
   await new Promise((r) => alice.once('exit', r));
   const t0 = Date.now();
   alice = startDaemon(A);
-  await ready(A, alice);
+  await ready(A, alice, () => answerMs.push(Date.now() - t0));
   restartMs.push(Date.now() - t0);
+  phaseLogs.push(lastStart);
   stopped = true;
   await Promise.all(clients);
   checkDir();
@@ -179,9 +233,25 @@ const metrics = await (await fetch(`${bobUrl}/metrics`)).text();
 const complaints = metrics.split('\n').filter((l) => /^tox_persona_(lists_rejected_total|alarms_total)\{/.test(l) && !/ 0$/.test(l));
 const sorted = restartMs.slice().sort((a, b) => a - b);
 const q = (f: number) => sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))]!;
-console.log(`soak: ${KILLS} kills (seed ${process.env.SOAK_SEED ?? 'time'}), ${acked} acknowledged changes, ${unknown} outcome unknown, ${refused} refused`);
+const median = (xs: number[]) => {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)]!;
+};
+const p95 = (xs: number[]) => {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor(0.95 * s.length))]!;
+};
+console.log(`soak: ${kills} kills${kills < KILLS ? ` (of ${KILLS} asked; SOAK_MINUTES ran out)` : ''} (seed ${process.env.SOAK_SEED ?? 'time'}), ${acked} acknowledged changes, ${unknown} outcome unknown, ${refused} refused`);
 console.log(`soak: lost ${lost}, corrupt ${corrupt}, temp files after restart ${temps}, files not 0600 ${loose}`);
-console.log(`soak: restart after SIGKILL to answering + DHT-connected: median ${q(0.5)} ms, p90 ${q(0.9)} ms, max ${sorted[sorted.length - 1]} ms`);
+console.log(`soak: restart after SIGKILL to answering + DHT-connected: median ${q(0.5)} ms, p90 ${q(0.9)} ms, p95 ${q(0.95)} ms, max ${sorted[sorted.length - 1]} ms`);
+console.log(`soak: restart after SIGKILL to answering (/healthz of the new pid): median ${median(answerMs)} ms, p95 ${p95(answerMs)} ms`);
+// Where a restart spends its time, from the restarted daemon's own log (ms since its process started; median over restarts).
+const phaseNames = [...new Set(phaseLogs.flatMap((l) => Object.keys(l.phases ?? {})))];
+const phaseMedians = phaseNames.map((n) => `${n} ${median(phaseLogs.flatMap((l) => (l.phases?.[n] !== undefined ? [l.phases[n]!] : [])))}`);
+const connected = phaseLogs.flatMap((l) => (l.connectedMs !== undefined ? [l.connectedMs] : []));
+const toxcoreMs = phaseLogs.flatMap((l) => (l.connectedMs !== undefined && l.phases?.toxNew !== undefined ? [l.connectedMs - l.phases.toxNew] : []));
+console.log(`soak: start-up phases, median ms since the daemon's process started: ${phaseMedians.join(', ')}; first DHT connection ${median(connected)} (tox_new to connection ${Math.round(median(toxcoreMs))}, p95 ${Math.round(p95(toxcoreMs))})`);
+for (const [k, v] of [...refusals].sort((a, b) => b[1].n - a[1].n)) console.log(`soak: refused ${v.n}x ${k}: ${v.sample}`);
 console.log(`soak: friend refused/alarmed: ${complaints.length === 0 ? 'nothing' : complaints.join('; ')}`);
 alice.kill('SIGTERM');
 bob.kill('SIGTERM');

@@ -1,7 +1,7 @@
 // How a CLI command reaches the companion: through the running daemon's admin endpoint, or directly on the data directory under its lock.
 import type { Command } from 'commander';
 import { resolveDataDir, loadConfig, type RawConfig, type CompanionConfig } from '../companion/config.js';
-import { readRuntime, readToken, requireInitialized, DataDirError } from '../companion/datadir.js';
+import { daemonHoldsDir, readRuntime, readToken, requireInitialized, DataDirError } from '../companion/datadir.js';
 import { callAdmin, AdminCallError } from '../companion/admin.js';
 import { createLogger, type Logger } from '../companion/log.js';
 import { runOffline } from '../companion/open.js';
@@ -45,6 +45,12 @@ export const RETRY_BUDGET_MS = 60_000;
 /** The outcome of a mutating command is unknown: it may or may not have been applied. */
 export class OutcomeUnknownError extends ToxPersonaError {}
 
+/** `LOCKED` by a daemon whose admin endpoint is disabled: waiting would not help, nothing can reach it. */
+class DaemonWithoutAdminError extends DataDirError {}
+
+/** How long one attempt waits for the data-directory lock before it looks at daemon.json again. */
+const LOCK_POLL_MS = 250;
+
 /**
  * Runs a named companion operation: through the daemon when one runs on this data directory (it owns the profile),
  * otherwise directly on the files under the data-directory lock.
@@ -54,6 +60,10 @@ export class OutcomeUnknownError extends ToxPersonaError {}
  * daemon or directly on the files once the lock is free, and gets the first outcome if the change was saved, or
  * applies it now if it was not (the outcome is saved in the same commit as the change). If nothing answers within the
  * retry budget, it fails with `OUTCOME_UNKNOWN` (exit 6) naming the request id to retry with.
+ *
+ * Any command also waits, within the same budget, while the data directory is locked by a process that does not answer
+ * yet: a daemon that is starting (it holds the lock before daemon.json names it) or another command. `LOCKED` (exit 4,
+ * nothing was sent) only when the budget runs out, or at once for a daemon whose admin endpoint is disabled.
  */
 export async function callOperation(opts: CommonOptions, op: string, args: Record<string, unknown> = {}): Promise<unknown> {
   const dir = resolveDataDir(opts.dir);
@@ -64,15 +74,24 @@ export async function callOperation(opts: CommonOptions, op: string, args: Recor
   const budget = Number(process.env.TOX_PERSONA_RETRY_SECONDS ?? RETRY_BUDGET_MS / 1000) * 1000;
   const deadline = Date.now() + budget;
   let uncertain: Error | undefined;
+  let waitingSaid = false;
   for (;;) {
     try {
       return await callOnce(opts, dir, op, full);
     } catch (err) {
       const noAnswer = err instanceof AdminCallError && err.code === 'DAEMON_NO_ANSWER';
-      const locked = err instanceof DataDirError && err.code === 'LOCKED';
+      const locked = err instanceof DataDirError && err.code === 'LOCKED' && !(err instanceof DaemonWithoutAdminError);
       if (noAnswer && !mutating) throw err;
       if (noAnswer) uncertain ??= err;
-      // LOCKED after a lost answer: the daemon is restarting (it holds the lock before daemon.json names it).
+      // LOCKED: a daemon is starting (it holds the lock before daemon.json names it) or another command runs; nothing
+      // was sent by this attempt, so trying again is safe.
+      if (locked && !uncertain) {
+        if (Date.now() >= deadline) throw err;
+        if (!waitingSaid) commandLogger(opts).warn({ dir }, 'the data directory is locked (a daemon starting, or another command): waiting for it');
+        waitingSaid = true;
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
       if (!uncertain || !(noAnswer || locked)) throw err;
       if (Date.now() >= deadline) {
         throw new OutcomeUnknownError('OUTCOME_UNKNOWN', `the daemon went away while handling this ${op} (${uncertain.message}) and nothing answered a retry within ${Math.round(budget / 1000)} s: it may or may not have been applied; run the same command again with --request-id ${requestId} to learn the outcome (a retry never applies it twice)`);
@@ -96,13 +115,15 @@ async function callOnce(opts: CommonOptions, dir: string, op: string, args: Reco
       if (!(err instanceof AdminCallError && err.code === 'DAEMON_UNREACHABLE')) throw err;
     }
   }
+  // A daemon is starting (it holds daemon.lock before daemon.json names it): wait for it rather than take the lock first.
+  if (!rt && daemonHoldsDir(dir)) throw new DataDirError('LOCKED', `${dir}: a daemon is starting there`);
+  if (rt && !rt.admin) throw new DaemonWithoutAdminError('LOCKED', `${dir} is in use by another process (a daemon runs there with its admin endpoint disabled: stop it or enable the endpoint)`);
   const config = commandConfig(opts);
   try {
-    return await runOffline(config, commandLogger(opts), op, args);
+    // A short wait: a daemon that is starting holds the lock for good, and daemon.json names it soon; the caller loops.
+    return await runOffline(config, commandLogger(opts), op, args, { lockWaitMs: LOCK_POLL_MS });
   } catch (err) {
-    if (err instanceof DataDirError && err.code === 'LOCKED') {
-      throw new DataDirError('LOCKED', `${dir} is in use by another process${rt && !rt.admin ? ' (a daemon runs there with its admin endpoint disabled: stop it or enable the endpoint)' : ''}`);
-    }
+    if (err instanceof DataDirError && err.code === 'LOCKED') throw new DataDirError('LOCKED', `${dir} is in use by another process`, { cause: err });
     throw err;
   }
 }

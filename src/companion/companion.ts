@@ -21,7 +21,8 @@ import {
   activeDevice, CompanionError, initialState, MAX_PENDING_REQUESTS, reduce, userProvenance,
   type AlarmRecord, type AutoAdd, type Command, type CompanionEvent, type CompanionState, type Effect, type FriendProvenance, type PendingRequest, type Reduction, type ReducerEnv,
 } from './reducer.js';
-import { rekeyProfile, writeNewFile } from '../profile/rekey.js';
+import { rekeyProfile } from '../profile/rekey.js';
+import { createProfileFile, enrollTempPath, isIntentBase, resolveEnrollIntent, sha256Hex, type EnrollIntent } from './enroll.js';
 import { SiblingChannel } from './sibling-channel.js';
 import { emptySiblingState, type SiblingSyncState } from './sibling-sync.js';
 import { boundRequests } from './requests.js';
@@ -29,6 +30,8 @@ import { loadRecords, recordsText, type RecordsFile } from './records-file.js';
 import { generateKeyPair, toxAddress } from '../profile/keys.js';
 import { bytesToHex } from '../util/bytes.js';
 import { resolve as resolvePath } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { unlink } from 'node:fs/promises';
 import { CompanionGroups } from './groups.js';
 import type { OwnSigner } from '../persona/own.js';
 
@@ -55,6 +58,8 @@ export interface RequestOutcome {
   ok: boolean;
   result?: unknown;
   error?: { code: string; message: string };
+  /** Set while a `device enroll` is between its intent and its list: the outcome counts only once the start resolves it. */
+  pending?: EnrollIntent;
 }
 
 /** Most request outcomes kept; the oldest give way (a retry comes within minutes, not after a hundred other changes). */
@@ -642,6 +647,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
    * crash, either both are on disk or neither (then a retry applies the change for the first time).
    */
   recordOutcome(outcome: RequestOutcome): void {
+    // A request's final outcome replaces its enroll intent.
+    this.outcomes = this.outcomes.filter((o) => o.id !== outcome.id);
     this.outcomes.push(outcome);
     if (this.outcomes.length > MAX_OUTCOMES_KEPT) this.outcomes.splice(0, this.outcomes.length - MAX_OUTCOMES_KEPT);
     this.dirty = true;
@@ -827,7 +834,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
    * our list, re-sign, write the new signed status message into `out` so the new device publishes it from its first
    * start, then adopt and publish it here. Nothing changes here when writing `out` fails.
    */
-  async enroll(out: string, name = ''): Promise<{ out: string; publicKey: string; toxId: string; devices: P.DeviceView[]; friends: number }> {
+  async enroll(out: string, name = '', requestId: string = randomUUID()): Promise<{ out: string; publicKey: string; toxId: string; devices: P.DeviceView[]; friends: number }> {
     const outPath = resolvePath(out);
     if (existsSync(outPath)) throw new CompanionError('OUTPUT_EXISTS', `${out} already exists; choose a new path`);
     const pair = generateKeyPair();
@@ -837,11 +844,55 @@ export class Companion extends EventEmitter<CompanionEvents> {
     const status = buildStatusMessage(next, this.config.statusText);
     // The new profile has this device as a friend and this device adds it: siblings connect without a request.
     const r = rekeyProfile(this.node.savedata(), { keyPair: pair, statusMessage: status, addOriginalAsFriend: true, ...(this.profilePassphrase ? { newPassphrase: this.profilePassphrase } : {}) });
-    await writeNewFile(outPath, r.bytes);
+    const result = { out: outPath, publicKey: pk, toxId: bytesToHex(toxAddress(r.publicKey, r.nospam)), devices: P.devicesOf(next.list), friends: r.friendCount };
+    // The profile is written outside the data directory, so not in the list's commit: a durable intent goes first
+    // (src/companion/enroll.ts), and a start after a crash finishes or drops the enrollment by it.
+    const intent: EnrollIntent = { out: outPath, tmp: enrollTempPath(outPath, requestId), sha256: sha256Hex(r.bytes), list: P.ownListToJson(next), base: P.ownListToJson(this.state.own), publicKey: pk };
+    this.recordOutcome({ id: requestId, op: 'deviceEnroll', at: new Date().toISOString(), ok: true, result, pending: intent });
+    let written = false;
+    try {
+      await this.flush();
+      faultPoint('after-enroll-intent');
+      await createProfileFile(outPath, intent.tmp, r.bytes);
+      written = true;
+      faultPoint('after-enroll-file');
+      // Another change of our list came first (a sibling's list adopted meanwhile): the new profile, which nobody has
+      // seen yet, would carry a list that forks ours. Remove it; nothing was applied.
+      if (!isIntentBase(intent, this.state.own)) throw new CompanionError('LIST_CHANGED', `our list changed (seq ${this.state.own.list.seq}) while enrolling; nothing was applied, run it again`);
+    } catch (err) {
+      this.outcomes = this.outcomes.filter((o) => o.id !== requestId);
+      this.dirty = true;
+      if (written) await unlink(outPath).catch(() => undefined);
+      throw err;
+    }
     this.command({ cmd: 'adoptOwn', signed: next, why: 'device enrolled' });
     this.command({ cmd: 'siblingAdd', publicKey: pk });
+    this.recordOutcome({ id: requestId, op: 'deviceEnroll', at: new Date().toISOString(), ok: true, result });
     await this.flush();
-    return { out: outPath, publicKey: pk, toxId: bytesToHex(toxAddress(r.publicKey, r.nospam)), devices: P.devicesOf(next.list), friends: r.friendCount };
+    return result;
+  }
+
+  /**
+   * Resolves the `device enroll` intents a crash left (src/companion/enroll.ts), before any request is served: an
+   * enrollment whose profile file is complete is finished (list adopted, sibling befriended, outcome kept for a retry),
+   * any other is dropped (a retry enrolls anew). Called once after the state is loaded.
+   */
+  async finishInterruptedEnrollments(): Promise<void> {
+    for (const o of this.outcomes.filter((x) => x.pending)) {
+      const intent = o.pending!;
+      const r = await resolveEnrollIntent(intent, this.state.own);
+      if (r.finish) {
+        if (r.signed.list.seq > this.state.own.list.seq) this.command({ cmd: 'adoptOwn', signed: r.signed, why: 'interrupted device enroll finished' });
+        if (!this.node.friend(r.publicKey)) this.command({ cmd: 'siblingAdd', publicKey: r.publicKey });
+        this.recordOutcome({ id: o.id, op: o.op, at: o.at, ok: true, result: o.result });
+        this.log.warn({ requestId: o.id, out: intent.out, device: r.publicKey }, 'finished a device enroll that a crash interrupted');
+      } else {
+        this.outcomes = this.outcomes.filter((x) => x.id !== o.id);
+        this.dirty = true;
+        this.log.warn({ requestId: o.id, out: intent.out, why: r.why }, 'dropped a device enroll that a crash interrupted before its profile was complete; nothing of it was applied');
+      }
+    }
+    await this.flush();
   }
 
   /**
@@ -1036,6 +1087,7 @@ const OutcomesFileSchema = z.object({
     ok: z.boolean(),
     result: z.unknown().optional(),
     error: z.object({ code: z.string(), message: z.string() }).optional(),
+    pending: z.object({ out: z.string(), tmp: z.string(), sha256: z.string(), list: z.unknown(), base: z.unknown(), publicKey: z.string() }).optional(),
   })),
 });
 

@@ -41,6 +41,12 @@ export const FILES = Object.freeze({
   runtime: 'daemon.json',
   /** The data-directory lock: an flock(2) the kernel holds for the live holder; the file holds its pid. */
   lock: 'lock',
+  /**
+   * Held (flock) by a `run` process from before it takes `lock` until it exits: while it is held and daemon.json does
+   * not name the daemon yet, commands wait for that daemon instead of taking `lock` themselves (which would keep a
+   * restarting daemon waiting).
+   */
+  daemonLock: 'daemon.lock',
 });
 
 /** Absolute path of one file of the data directory. */
@@ -115,6 +121,29 @@ export async function lockDataDir(dir: string, options: { waitMs?: number; onCom
     if (timer) clearInterval(timer);
     held.release();
   };
+}
+
+/** How long a starting daemon waits for `lock`: commands that run directly on the files finish within this, and no new one starts once `daemon.lock` is held. */
+export const DAEMON_LOCK_WAIT_MS = 30_000;
+
+/** Takes `daemon.lock` for a daemon's lifetime (see {@link FILES}); `LOCKED` when another daemon holds it. */
+export async function lockDaemonIntent(dir: string): Promise<Release> {
+  ensureDir(dir);
+  const path = dataPath(dir, 'daemonLock');
+  let lock;
+  try {
+    lock = await acquireKernelLock(path, { waitMs: LOCK_WAIT_MS });
+  } catch (err) {
+    if (err instanceof LockError && err.code === 'LOCKED') throw new DataDirError('LOCKED', `${dir}: another tox-persona daemon runs there${lockHolderPid(path) ? ` (pid ${lockHolderPid(path)})` : ''}`, { cause: err });
+    throw err;
+  }
+  const held = lock;
+  return async () => held.release();
+}
+
+/** True while a daemon process holds `daemon.lock` of `dir` (it may still be starting, before daemon.json names it). */
+export function daemonHoldsDir(dir: string): boolean {
+  return isKernelLockHeld(dataPath(dir, 'daemonLock'));
 }
 
 /**

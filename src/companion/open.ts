@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { CompanionConfig } from './config.js';
 import { configPath } from './config.js';
 import { Companion, loadCompanionState } from './companion.js';
-import { FILES, dataPath, ensureDir, isInitialized, lockDataDir, readOrCreateToken, repairDataDir, rotateToken, requireInitialized, writeJsonFile, writeRuntime, DataDirError, type Release } from './datadir.js';
+import { FILES, DAEMON_LOCK_WAIT_MS, dataPath, ensureDir, isInitialized, lockDaemonIntent, lockDataDir, readOrCreateToken, repairDataDir, rotateToken, requireInitialized, writeJsonFile, writeRuntime, DataDirError, type Release } from './datadir.js';
 import type { Logger } from './log.js';
 import { CompanionMetrics } from './metrics.js';
 import { openNode } from './node-adapter.js';
@@ -22,6 +22,7 @@ import { decodeRecoveryKey, encodeSignerRequest, isRecoveryKeyText } from '../pe
 import { generatePersonaKey, personaKeyFileText, type PersonaKeyPair } from '../persona/keys.js';
 import { hexToBytes } from '../util/bytes.js';
 import { defaultNodes } from '../tox/nodes.js';
+import { StartupTimer, sinceProcessStart } from './startup.js';
 
 /** Environment variable holding the passphrase of an encrypted profile.tox (the same one `profile` commands read). */
 export const PROFILE_PASSPHRASE_ENV = 'TOX_PERSONA_PASSPHRASE';
@@ -160,17 +161,19 @@ async function initJoining(dir: string, options: InitOptions, keyPass: string | 
 }
 
 /** Opens an initialized data directory without networking; the caller must `close()` the companion and then `release()`. */
-export async function openOffline(config: CompanionConfig, log: Logger): Promise<{ companion: Companion; release: Release }> {
+export async function openOffline(config: CompanionConfig, log: Logger, options: { lockWaitMs?: number } = {}): Promise<{ companion: Companion; release: Release }> {
   useNativeCrypto();
   requireInitialized(config.dir);
-  const release = await lockDataDir(config.dir);
+  const release = await lockDataDir(config.dir, options.lockWaitMs !== undefined ? { waitMs: options.lockWaitMs } : {});
   try {
     await repairDataDir(config.dir, log);
     const pass = profilePassphrase();
     const node = await openNode({ profilePath: dataPath(config.dir, 'profile'), udp: config.udp, ipv6: config.ipv6, localDiscovery: config.localDiscovery, ...(pass ? { passphrase: pass } : {}) });
     try {
       const state = await loadCompanionState(config.dir, node.publicKey, config.ttlSeconds, undefined, { selfStatusMessage: node.statusMessage(), log });
-      return { companion: new Companion(config, state, { node, log, ...(pass ? { profilePassphrase: pass } : {}) }), release };
+      const companion = new Companion(config, state, { node, log, ...(pass ? { profilePassphrase: pass } : {}) });
+      await companion.finishInterruptedEnrollments();
+      return { companion, release };
     } catch (err) {
       await node.close();
       throw err;
@@ -181,9 +184,9 @@ export async function openOffline(config: CompanionConfig, log: Logger): Promise
   }
 }
 
-/** Runs one operation directly on the data directory (daemon not running), under the lock. */
-export async function runOffline(config: CompanionConfig, log: Logger, op: string, args: Record<string, unknown>): Promise<unknown> {
-  const { companion, release } = await openOffline(config, log);
+/** Runs one operation directly on the data directory (daemon not running), under the lock (waiting `lockWaitMs` for it, default LOCK_WAIT_MS). */
+export async function runOffline(config: CompanionConfig, log: Logger, op: string, args: Record<string, unknown>, options: { lockWaitMs?: number } = {}): Promise<unknown> {
+  const { companion, release } = await openOffline(config, log, options);
   try {
     return await runOperation(companion, op, args);
   } finally {
@@ -219,6 +222,8 @@ export interface DaemonOptions {
 
 /** Starts the daemon: takes the lock for its lifetime, opens profile/key/table, starts the network, the admin endpoint, and publishes. */
 export async function startDaemon(config: CompanionConfig, log: Logger, options: DaemonOptions = {}): Promise<Daemon> {
+  const phases = new StartupTimer();
+  phases.mark('modules');
   useNativeCrypto();
   if (!isInitialized(config.dir)) {
     if (!options.initIfMissing) requireInitialized(config.dir);
@@ -230,7 +235,10 @@ export async function startDaemon(config: CompanionConfig, log: Logger, options:
   let companionRef: Companion | undefined;
   let lostDuringStartup = false;
   let lockLost = false;
+  // Commands see this one at once and wait for the daemon instead of taking the data-directory lock before it.
+  const releaseIntent = await lockDaemonIntent(config.dir);
   const release = await lockDataDir(config.dir, {
+    waitMs: DAEMON_LOCK_WAIT_MS,
     onCompromised: (err) => {
       // The lock file was removed or replaced: another process may lock the new one, so saving on would race it.
       log.error({ err: err.message }, 'data directory lock lost: another process may be writing it; shutting down');
@@ -240,13 +248,19 @@ export async function startDaemon(config: CompanionConfig, log: Logger, options:
       else if (stopSelf) void stopSelf();
       else lostDuringStartup = true;
     },
+  }).catch(async (err: unknown) => {
+    await releaseIntent();
+    throw err;
   });
-  const cleanups: Array<() => Promise<void>> = [release];
+  phases.mark('lock');
+  // Undone in reverse: the data-directory lock first, daemon.lock last.
+  const cleanups: Array<() => Promise<void>> = [releaseIntent, release];
   const undo = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   };
   try {
     await repairDataDir(config.dir, log);
+    phases.mark('recover');
     let bootstrapd: Bootstrapd | undefined;
     const nodes: NodePortBootstrap[] = [];
     if (config.network === 'local') {
@@ -258,20 +272,24 @@ export async function startDaemon(config: CompanionConfig, log: Logger, options:
       cleanups.push(() => bootstrapd!.close());
       nodes.push(bootstrapd.node());
       log.info({ node: bootstrapd.nodeString() }, 'local tox-bootstrapd running');
+      phases.mark('bootstrapd');
     } else if (config.bootstrap.length === 0) {
       nodes.push(...defaultNodes());
     }
     nodes.push(...config.bootstrap);
     const pass = profilePassphrase();
     const node = await openNode({ profilePath: dataPath(config.dir, 'profile'), udp: config.udp, ipv6: config.ipv6, localDiscovery: config.localDiscovery, ...(pass ? { passphrase: pass } : {}) });
+    phases.mark('toxNew');
     const state = await loadCompanionState(config.dir, node.publicKey, config.ttlSeconds, undefined, { selfStatusMessage: node.statusMessage(), log }).catch(async (err: unknown) => {
       await node.close();
       throw err;
     });
+    phases.mark('load');
     const metrics = options.metrics ?? new CompanionMetrics();
     const companion = new Companion(config, state, { node, log, metrics, ...(pass ? { profilePassphrase: pass } : {}) });
     companionRef = companion;
     cleanups.push(() => companion.close());
+    await companion.finishInterruptedEnrollments();
     // One set of handlers for both listeners; the probe listener's route allow-list decides what it exposes.
     const handlers: AdminHandlers = {
       health: () => companion.health(),
@@ -287,14 +305,24 @@ export async function startDaemon(config: CompanionConfig, log: Logger, options:
       // Closed before the companion so no operation arrives while it saves for the last time.
       cleanups.push(() => admin!.close());
       log.info({ host: admin.host, port: admin.port }, 'admin endpoint listening');
+      phases.mark('admin');
     }
     let probe: AdminServer | undefined;
     if (config.probe.enabled) {
       probe = await startProbeServer({ host: config.probe.host, port: config.probe.port, log: log.child({ component: 'probe' }), handlers });
       cleanups.push(() => probe!.close());
       log.info({ host: probe.host, port: probe.port }, 'probe listener (/healthz, /metrics) listening');
+      phases.mark('probe');
     }
+    // How long toxcore takes from tox_new to its first connection (its own onion timers decide, not us), for the log.
+    const onConnection = (c: string) => {
+      if (c === 'none') return;
+      companion.off('selfConnection', onConnection);
+      log.info({ sinceProcessStartMs: sinceProcessStart(), sinceToxNewMs: Math.round(sinceProcessStart() - phases.toJSON().toxNew!), connection: c }, 'first DHT connection since start');
+    };
+    companion.on('selfConnection', onConnection);
     await companion.start(nodes);
+    phases.mark('published');
     await writeRuntime(config.dir, {
       pid: process.pid,
       admin: admin ? { host: admin.host, port: admin.port } : null,
@@ -303,6 +331,8 @@ export async function startDaemon(config: CompanionConfig, log: Logger, options:
       toxId: node.address,
     });
     cleanups.push(() => rm(dataPath(config.dir, 'runtime'), { force: true }));
+    phases.mark('answering');
+    log.info({ phasesMs: phases.toJSON() }, 'daemon started (each phase: ms since the process started)');
     let stopping: Promise<void> | undefined;
     const daemon: Daemon = {
       companion,

@@ -6,8 +6,8 @@ import { encodeStatusMessage } from '../persona/index.js';
 import * as K from './key-ops.js';
 import { ToxPersonaError } from '../util/errors.js';
 
-/** One operation: takes JSON arguments, returns a JSON-friendly result. */
-export type Operation = (c: Companion, args: Record<string, unknown>) => Promise<unknown> | unknown;
+/** One operation: takes JSON arguments (and the request id, when the client sent one), returns a JSON-friendly result. */
+export type Operation = (c: Companion, args: Record<string, unknown>, requestId?: string) => Promise<unknown> | unknown;
 
 function str(args: Record<string, unknown>, key: string, required = true): string {
   const v = args[key];
@@ -27,7 +27,8 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
   deviceAdd: (c, a) => ({ devices: c.deviceAdd(str(a, 'publicKey'), str(a, 'name', false), a.active === true) }),
   deviceRemove: (c, a) => ({ devices: c.deviceRemove(str(a, 'device')) }),
   deviceActivate: (c, a) => ({ devices: c.deviceActivate(str(a, 'device')) }),
-  deviceEnroll: (c, a) => c.enroll(str(a, 'out'), str(a, 'name', false)),
+  // The request id names the enrollment's intent, so that a retry after a crash finds the enrollment it started.
+  deviceEnroll: (c, a, id) => c.enroll(str(a, 'out'), str(a, 'name', false), id),
   blob: (c) => ({
     statusMessage: c.statusMessage(),
     blob: encodeStatusMessage(c.ownList),
@@ -107,7 +108,7 @@ export async function runOperation(c: Companion, name: string, args: Record<stri
   if (!running) inFlight.set(c, (running = new Map()));
   const same = running.get(requestId);
   if (same) return same;
-  const p = runOnce(c, name, requestId, () => op(c, rest));
+  const p = runOnce(c, name, requestId, () => op(c, rest, requestId));
   running.set(requestId, p);
   try {
     return await p;

@@ -80,6 +80,7 @@ export const ERROR_CODES: Readonly<Record<string, { kind: ErrorKind; doc: string
   NOT_FOUND: { kind: 'notFound', doc: 'no such admin endpoint' },
   DEVICE_EXISTS: { kind: 'conflict', doc: 'the device is already in our list' },
   OUTPUT_EXISTS: { kind: 'conflict', doc: 'the output file exists; choose a new path' },
+  LIST_CHANGED: { kind: 'conflict', doc: 'our list changed while a device enroll ran (another change came first); nothing was applied, run it again' },
   KEY_FILE_EXISTS: { kind: 'conflict', doc: 'a persona.key exists and is not replaced' },
   UNAUTHORIZED: { kind: 'unauthorized', doc: 'the admin token is missing or wrong' },
   // Root and signers (docs/KEYS.md).

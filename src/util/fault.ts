@@ -4,7 +4,9 @@
 // first) the point is reached, counting only after the gate point was passed (so "after-sign>after-journal" crashes in
 // the save of a change, not in a save at start-up). Read once at start. Production never sets it; unset, every fault
 // point is one comparison.
-// Points: after-sign, after-journal, after-file:<file name>, after-files, after-save, after-publish.
+// Points: after-sign, after-journal, after-file:<file name>, after-files, after-save, after-publish, and in device
+// enroll after-enroll-intent (the intent is saved, the new profile not yet written) and after-enroll-file (written, the
+// list not yet saved).
 
 /** The environment variable that arms a fault point (tests only). */
 export const FAULT_ENV = 'TOX_PERSONA_TEST_FAULT';

@@ -37,8 +37,18 @@ export interface KernelLock {
 
 /** Tries once, without waiting: the fd on success, undefined when another open file description holds the lock. */
 function tryLockOnce(path: string): number | undefined {
-  // O_CLOEXEC (libuv's default) keeps the lock out of child processes; 0600 from the first byte.
-  const fd = openSync(path, C.O_RDWR | C.O_CREAT | C.O_NOFOLLOW, 0o600);
+  // The held descriptor is read-only (flock needs no write access): a holder that keeps no file of the directory open
+  // for writing lets an administrator remount it read-only (the kernel refuses that, EBUSY, while any file on it is
+  // open for writing); the pid is written through a short-lived descriptor. O_CLOEXEC (libuv's default) keeps the lock
+  // out of child processes; 0600 from the first byte.
+  let fd: number;
+  try {
+    fd = openSync(path, C.O_RDONLY | C.O_NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    closeSync(openSync(path, C.O_WRONLY | C.O_CREAT | C.O_NOFOLLOW, 0o600));
+    return tryLockOnce(path);
+  }
   let r: number;
   let errno = 0;
   do {
@@ -92,8 +102,19 @@ export async function acquireKernelLock(path: string, options: { waitMs?: number
     throw new LockError('LOCKED', `${path} is held by another live process${pid ? ` (pid ${pid})` : ''}`);
   }
   const held = fd;
-  ftruncateSync(held, 0);
-  writeSync(held, `${process.pid}\n`, 0);
+  // For messages only (the flock decides): best effort, a read-only directory still locks. Closing this second
+  // descriptor does not drop the flock, which belongs to the held one's open file description.
+  try {
+    const w = openSync(path, C.O_WRONLY | C.O_NOFOLLOW);
+    try {
+      ftruncateSync(w, 0);
+      writeSync(w, `${process.pid}\n`, 0);
+    } finally {
+      closeSync(w);
+    }
+  } catch {
+    // EROFS and the like: the lock is held all the same
+  }
   const ino = fstatSync(held).ino;
   let open = true;
   return {

@@ -1,15 +1,16 @@
 // End to end, crash safety with real processes: the owner's daemon is SIGKILLed at each named step of a change (test fault hook) while a friend's companion watches over a real local tox-bootstrapd; every restart converges and the friend refuses nothing and raises no alarm.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { startBootstrapd, type Bootstrapd } from '../../src/tox/bootstrapd.js';
 import { generateKeyPair } from '../../src/profile/keys.js';
 import { bytesToHex } from '../../src/util/bytes.js';
 import { FAULT_ENV } from '../../src/util/fault.js';
 import { waitFor } from '../support/wait.js';
-import { cli, cliJson, startDaemonProcess, type DaemonProcess } from './cli.js';
+import { CLI, cleanEnv, cli, cliJson, startDaemonProcess, type DaemonProcess } from './cli.js';
 
 /** A fresh valid device key (a real X25519 public key). */
 function deviceKey(): string {
@@ -144,6 +145,44 @@ describe('a kill -9 at each step of a change: restart converges, the watching fr
     });
   }
 
+  // device enroll writes the new profile outside the data directory: a durable intent precedes it, and the restart
+  // finishes the enrollment (profile complete) or drops it (profile never written); the retry never says OUTPUT_EXISTS.
+  for (const [fault, finished] of [['after-enroll-intent', false], ['after-enroll-file', true]] as const) {
+    it(`device enroll whose daemon is killed at ${fault}: the retry with the same request id ${finished ? 'gets the first outcome (the restart finished the enrollment)' : 'enrolls (nothing of the first attempt was applied)'}, applied once; Bob refuses nothing`, async () => {
+      await alice!.stop();
+      alice = await startDaemonProcess(A(), runArgs(), { [FAULT_ENV]: fault });
+      const before: string[] = (await json(alice!, '/status')).devices.map((d: any) => d.publicKey);
+      const out = join(root, `laptop-${fault}.tox`);
+      const id = `enroll-${fault}`;
+      const args = ['device', 'enroll', '--dir', A(), out, '--name', 'laptop', '--request-id', id];
+      const first = await cli([...args, '--json'], { env: { TOX_PERSONA_RETRY_SECONDS: '0' } });
+      expect(first.code, first.stderr).toBe(6);
+      const dead = alice;
+      let exit: { code: number | null } | undefined;
+      void dead.exited().then((code) => (exit = { code }));
+      expect((await waitFor(() => exit, { what: `the daemon to kill itself at ${fault}`, timeoutMs: 30_000 })).code, dead.logs()).toBeNull();
+      expect(existsSync(out), `the new profile ${finished ? 'was' : 'was not'} written before the kill`).toBe(finished);
+      alice = await startDaemonProcess(A(), runArgs());
+      expect(alice.logs()).toContain(finished ? 'finished a device enroll that a crash interrupted' : 'dropped a device enroll that a crash interrupted');
+      const again = await cliJson(args);
+      const inFile = (await cliJson(['profile', 'inspect', out])).publicKey as string;
+      expect(again.out).toBe(out);
+      expect(again.publicKey, 'the outcome names the device whose profile is in OUT').toBe(inFile);
+      expect(again.devices.map((d: any) => d.publicKey)).toEqual([...before, inFile]);
+      // Asked once more: the same outcome, not a second device.
+      expect((await cliJson(args)).publicKey).toBe(inFile);
+      // Another request for the same path is a new request: the path is taken.
+      const other = await cli(['device', 'enroll', '--dir', A(), out, '--request-id', `${id}-other`, '--json']);
+      expect(other.code, other.stderr).toBe(5);
+      expect(JSON.parse(other.stderr).error.code).toBe('OUTPUT_EXISTS');
+      expect(readdirSync(root).filter((n) => n.endsWith('.tmp')), 'no temp copy of the new profile (it holds its secret key)').toEqual([]);
+      expectCleanDir(A());
+      expect((await converged()).devices).toEqual([...before, inFile]);
+      expect(await friendComplaints(bob!)).toEqual([]);
+      expect((await json(bob!, '/status')).alarms).toEqual([]);
+    });
+  }
+
   it('devices.json one list behind the list in the profile\'s status message (an older version\'s crash, a partial restore): the restart continues from the newer list, Bob refuses nothing', async () => {
     const older = readFileSync(join(A(), 'devices.json'));
     const r = await cliJson(['device', 'add', '--dir', A(), deviceKey(), '--name', 'newer']);
@@ -161,4 +200,42 @@ describe('a kill -9 at each step of a change: restart converges, the watching fr
     const next = await cli(['device', 'list', '--dir', A(), '--json']);
     expect(JSON.parse(next.stdout).devices.map((d: any) => d.name)).toContain('newer');
   });
+});
+
+const HOLDER = resolve(import.meta.dirname, '../support/lock-holder.ts');
+
+/** A process holding the kernel lock on `path` until killed; resolves once it holds it. */
+async function holdLock(path: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', HOLDER, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  await waitFor(() => /locked \d+/.test(out), { what: `a process to hold ${path}`, timeoutMs: 30_000 });
+  return child;
+}
+
+describe('a command while a daemon is starting on the directory', () => {
+  it('waits for it (daemon.lock and lock held, no daemon.json yet) instead of failing LOCKED, and runs once the directory is free', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'tp-e2e-starting-'));
+    const holders: ChildProcess[] = [];
+    try {
+      const dir = join(root, 'a');
+      await cliJson(['init', '--dir', dir, '--name', 'phone']);
+      // What a daemon holds while it starts, before daemon.json names it.
+      holders.push(await holdLock(join(dir, 'daemon.lock')), await holdLock(join(dir, 'lock')));
+      const pk = deviceKey();
+      const cmd = spawn(process.execPath, [CLI, 'device', 'add', '--dir', dir, pk, '--name', 'late', '--json'], { env: cleanEnv({ TOX_PERSONA_RETRY_SECONDS: '60' }), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      cmd.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      cmd.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = new Promise<number | null>((r) => cmd.on('exit', r));
+      await waitFor(() => stderr.includes('waiting for it'), { what: 'the command to say it waits for the locked data directory', timeoutMs: 30_000 });
+      for (const h of holders) h.kill('SIGKILL');
+      expect(await code, stderr).toBe(0);
+      expect(JSON.parse(stdout).devices.map((d: any) => d.publicKey)).toContain(pk);
+    } finally {
+      for (const h of holders) h.kill('SIGKILL');
+      await rm(root, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -1,4 +1,4 @@
-// End to end, a full disk: the data directory on a small tmpfs that fills up; the save fails with a clear error in the log, status and /healthz, nothing saved is damaged, the daemon keeps running and saves again once the disk is back.
+// End to end, a full disk and a read-only remount: the data directory on a small tmpfs that fills up, then is remounted read-only under the running daemon; the save fails with a clear error in the log, status and /healthz (the command exits 6 SAVE_FAILED), nothing saved is damaged or published, the daemon keeps running and saves again once the disk is back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import { startBootstrapd, type Bootstrapd } from '../../src/tox/bootstrapd.js';
 import { generateKeyPair } from '../../src/profile/keys.js';
 import { bytesToHex } from '../../src/util/bytes.js';
 import { waitFor } from '../support/wait.js';
-import { cliJson, startDaemonProcess, type DaemonProcess } from './cli.js';
+import { cli, cliJson, startDaemonProcess, type DaemonProcess } from './cli.js';
 
 const STATE_FILES = ['profile.tox', 'personas.json', 'devices.json', 'requests.json', 'persona.key'];
 
@@ -41,7 +41,7 @@ async function api(d: DaemonProcess, op: string, body: unknown): Promise<{ statu
   return { status: r.status, body: await r.json() };
 }
 
-describe('a full disk under a running daemon', () => {
+describe('a full or read-only disk under a running daemon', () => {
   let mnt = '';
   let mounted = false;
   let bootstrapd: Bootstrapd;
@@ -60,7 +60,7 @@ describe('a full disk under a running daemon', () => {
     rmSync(mnt, { recursive: true, force: true });
   });
 
-  it('ENOSPC: SAVE_FAILED to the command, the reason in log, status and /healthz; the files stay whole; saving resumes when the disk is back', async (ctx) => {
+  it('ENOSPC, then EROFS (read-only remount): SAVE_FAILED to the command (HTTP 503, CLI exit 6), the reason in log, status and /healthz; the files stay whole and the change unpublished; saving resumes when the disk is back', async (ctx) => {
     if (!mounted) ctx.skip();
     const dir = join(mnt, 'data');
     await cliJson(['init', '--dir', dir, '--name', 'phone']);
@@ -68,12 +68,13 @@ describe('a full disk under a running daemon', () => {
     const d = daemon;
     const snapshot = () => Object.fromEntries(STATE_FILES.map((f) => [f, existsSync(join(dir, f)) ? readFileSync(join(dir, f)).toString('base64') : null]));
 
-    // A read-only remount is not tested: the kernel refuses it (EBUSY) while the daemon holds its lock file open for
-    // writing, which it does for its whole life. The EROFS path is the same code as ENOSPC (any error of the commit).
-    for (const fault of ['ENOSPC'] as Array<'ENOSPC' | 'EROFS'>) {
+    // The remount works because the daemon keeps no file of the directory open for writing (its lock descriptors are
+    // read-only); the kernel refuses a read-only remount (EBUSY) while any file on it is open for writing.
+    for (const fault of ['ENOSPC', 'EROFS'] as Array<'ENOSPC' | 'EROFS'>) {
       // Saving works (after the previous round, again), so the snapshot is the saved state.
       await waitFor(async () => (await get(d, '/status')).save.ok, { what: 'saving to work', timeoutMs: 30_000 });
       const before = snapshot();
+      const seqBefore = (await get(d, '/status')).seq as number;
       const filler = fault === 'ENOSPC' ? fill(mnt) : undefined;
       if (fault === 'EROFS') expect(mount(['-o', 'remount,ro', mnt]), 'remount read-only').toBe(true);
       const pk = bytesToHex(generateKeyPair().publicKey).toUpperCase();
@@ -81,6 +82,11 @@ describe('a full disk under a running daemon', () => {
       expect(r.status, JSON.stringify(r.body)).toBe(503);
       expect(r.body.error.code).toBe('SAVE_FAILED');
       expect(r.body.error.message).toContain(fault);
+      // The same through the CLI: exit 6 (outcome unknown: the change waits in memory, unpublished, and is retried).
+      const pk2 = bytesToHex(generateKeyPair().publicKey).toUpperCase();
+      const c = await cli(['device', 'add', '--dir', dir, pk2, '--name', 'watch', '--json'], { env: { TOX_PERSONA_RETRY_SECONDS: '0' } });
+      expect(c.code, c.stderr).toBe(6);
+      expect(JSON.parse(c.stderr).error.code).toBe('SAVE_FAILED');
       const status = await get(d, '/status');
       expect(status.save).toMatchObject({ ok: false, error: { code: fault } });
       const health = await fetch(`${d.url}/healthz`);
@@ -91,11 +97,13 @@ describe('a full disk under a running daemon', () => {
       expect(snapshot()).toEqual(before);
       expect(readdirSync(dir).filter((n) => n.endsWith('.tmp') || n === 'commit.journal')).toEqual([]);
       expect(status.devices.map((x: any) => x.publicKey), 'status shows the saved list, not the unsaved change').not.toContain(pk);
+      // Unpublished: the list we publish (always the saved one) is still the one from before.
+      expect(status.seq).toBe(seqBefore);
       // The disk comes back: the daemon (still running) saves by itself and publishes the change.
       if (filler) rmSync(filler);
       if (fault === 'EROFS') expect(mount(['-o', 'remount,rw', mnt]), 'remount read-write').toBe(true);
       await waitFor(async () => (await get(d, '/status')).save.ok, { what: `saving to work again after ${fault}`, timeoutMs: 30_000 });
-      expect((await get(d, '/status')).devices.map((x: any) => x.publicKey)).toContain(pk);
+      expect((await get(d, '/status')).devices.map((x: any) => x.publicKey)).toEqual(expect.arrayContaining([pk, pk2]));
       expect((await fetch(`${d.url}/healthz`)).status).toBe(200);
       expect(d.logs()).toContain('saving works again');
     }
@@ -103,6 +111,7 @@ describe('a full disk under a running daemon', () => {
     daemon = undefined;
     // And it restarts on the directory as it was left.
     const shown = await cliJson(['device', 'list', '--dir', dir]);
-    expect(shown.devices.filter((x: any) => x.name === 'tablet')).toHaveLength(1);
+    expect(shown.devices.filter((x: any) => x.name === 'tablet')).toHaveLength(2);
+    expect(shown.devices.filter((x: any) => x.name === 'watch')).toHaveLength(2);
   });
 });
