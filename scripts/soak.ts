@@ -225,9 +225,15 @@ for (const pk of present) if (!listed.has(pk)) lost++;
 const friendList = JSON.parse((await cli(['friend', 'list', '--dir', A, '--json'])).out) as { friends: Array<{ publicKey: string }> };
 for (const pk of friendsAdded) if (!friendList.friends.some((f) => f.publicKey === pk)) lost++;
 const alicePersona = JSON.parse((await cli(['persona', 'show', '--dir', A, '--json'])).out).personaId as string;
+// Waited for after the counts are known, and reported rather than thrown: a friend that does not converge in time
+// (its own DHT connection lost, a slow relay) must not hide the figures above.
+let converged = 'yes';
 await until('Bob to hold Alice\'s current list', async () => {
   const entry = ((await (await fetch(`${bobUrl}/personas`, { headers: (await admin(B)).headers })).json()) as { personas: Array<{ personaId: string; seq: number }> }).personas.find((p) => p.personaId === alicePersona);
   return entry?.seq === status.seq;
+}).catch(async (err: Error) => {
+  const bobStatus = (await (await fetch(`${bobUrl}/status`, { headers: (await admin(B)).headers })).json().catch(() => ({}))) as { connection?: string; friends?: unknown };
+  converged = `NO (${err.message}; Bob's connection ${bobStatus.connection}, friends ${JSON.stringify(bobStatus.friends)})`;
 });
 const metrics = await (await fetch(`${bobUrl}/metrics`)).text();
 const complaints = metrics.split('\n').filter((l) => /^tox_persona_(lists_rejected_total|alarms_total)\{/.test(l) && !/ 0$/.test(l));
@@ -253,10 +259,11 @@ const toxcoreMs = phaseLogs.flatMap((l) => (l.connectedMs !== undefined && l.pha
 console.log(`soak: start-up phases, median ms since the daemon's process started: ${phaseMedians.join(', ')}; first DHT connection ${median(connected)} (tox_new to connection ${Math.round(median(toxcoreMs))}, p95 ${Math.round(p95(toxcoreMs))})`);
 for (const [k, v] of [...refusals].sort((a, b) => b[1].n - a[1].n)) console.log(`soak: refused ${v.n}x ${k}: ${v.sample}`);
 console.log(`soak: friend refused/alarmed: ${complaints.length === 0 ? 'nothing' : complaints.join('; ')}`);
+console.log(`soak: friend holds Alice's last list (seq ${status.seq}): ${converged}`);
 alice.kill('SIGTERM');
 bob.kill('SIGTERM');
 await Promise.all([new Promise((r) => alice.once('exit', r)), new Promise((r) => bob.once('exit', r))]);
 await bootstrapd.close();
 if (!process.env.SOAK_KEEP) rmSync(root, { recursive: true, force: true });
-const ok = lost === 0 && corrupt === 0 && temps === 0 && loose === 0 && complaints.length === 0;
+const ok = lost === 0 && corrupt === 0 && temps === 0 && loose === 0 && complaints.length === 0 && converged === 'yes';
 process.exit(ok ? 0 : 1);

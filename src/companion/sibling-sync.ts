@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import * as P from './persona-port.js';
 import { base64urlDecodeStrict, base64urlEncode } from '../persona/base64url.js';
-import { parseSignedRecord, signedRecord, versionHash, listHash } from '../persona/list.js';
+import { parseSignedRecord, signedRecord, versionHash } from '../persona/list.js';
 import { applyStatusMessage, approvePending, rejectPending, type Action, type Outcome } from '../persona/table.js';
 import { bytesToHex } from '../util/bytes.js';
 import { MAX_ITEMS, type CoreMessage, type HelloMessage, type StateMessage, type SyncDecision, type SyncRegister } from './sibling-codec.js';
@@ -185,7 +185,8 @@ function recordBytes(record: string | null): Uint8Array | undefined {
 
 /** The lines the digest covers, in canonical order (held lists are left out: policies differ between devices). */
 export function digestLines(s: CompanionState): string[] {
-  const out = [`own ${bytesToHex(listHash(s.own), false)}`];
+  // Our own list by version, not by bytes: each device refreshes the same version by itself at its own time.
+  const out = [`own ${s.own.list.epoch ?? 0} ${s.own.list.seq} ${bytesToHex(versionHash(s.own.list), false)}`];
   for (const k of Object.keys(s.sibling.registers).sort()) {
     const r = s.sibling.registers[k]!;
     out.push(`reg ${k} ${r.kind} ${r.t} ${r.by} ${[...r.personas].sort().join(',')}`);

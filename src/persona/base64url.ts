@@ -36,8 +36,8 @@ export function base64urlDecodeStrict(text: string, start = 0, end = text.length
     // `headroom` free bytes in front of the result, in the same buffer (the decoder puts the signing context there, so
     // the signature is verified over context || payload without copying the payload).
     const len = Math.floor((n * 3) / 4);
-    const out = new Uint8Array(headroom + len);
-    Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(s, headroom, 'base64url');
+    const out = freshBytes(headroom + len);
+    Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(s, headroom, len, 'base64url');
     return out.subarray(headroom);
   }
   const buf = Buffer.from(s, 'base64url');
@@ -47,4 +47,28 @@ export function base64urlDecodeStrict(text: string, start = 0, end = text.length
 function sextet(text: string, i: number): number {
   const c = text.charCodeAt(i);
   return c < 128 ? (DECODE[c] as number) : -1;
+}
+
+/** Requests up to this size are carved from a shared slab; larger ones get a buffer of their own. */
+const SLAB_MAX_REQUEST = 2048;
+/** Slab size: like Node's Buffer pool (8 KiB), so one kept view pins at most this much memory. */
+const SLAB_BYTES = 8192;
+let slab = new Uint8Array(0);
+let slabUsed = 0;
+
+/**
+ * `n` zeroed bytes that nobody else has or will ever be given (a fresh region of a slab that is never reused, so no
+ * foreign data shows through `.buffer`): allocating a typed array of more than 64 bytes costs V8 an off-heap backing
+ * store each time, about a microsecond, which a status message decode pays once per message.
+ */
+export function freshBytes(n: number): Uint8Array {
+  if (n > SLAB_MAX_REQUEST) return new Uint8Array(n);
+  if (slabUsed + n > slab.length) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + n);
+  // Keep every region 8-byte aligned, as fresh allocations are.
+  slabUsed += (n + 7) & ~7;
+  return out;
 }

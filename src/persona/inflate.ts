@@ -1,6 +1,7 @@
 // Size-capped inflate and a shrink-only deflate: a few hundred bytes from the network must never expand into megabytes.
 import pako from 'pako';
 import { createRequire } from 'node:module';
+import { freshBytes } from './base64url.js';
 
 /** pako's zlib port, used directly so one inflate state serves every message (pako.Inflate builds a new one each time). */
 interface ZStream {
@@ -100,7 +101,7 @@ export function inflateRawInto(data: Uint8Array, maxOutput: number, headroom: nu
   // Z_FINISH with the output full: it wanted more room than the cap (one byte of slack tells "exactly the cap" apart).
   if (n > maxOutput || (rc === Z_BUF_ERROR && strm.avail_out === 0)) return { ok: false, reason: 'INFLATE_TOO_LARGE' };
   if (rc !== Z_STREAM_END) return { ok: false, reason: 'INFLATE_FAILED' };
-  const out = new Uint8Array(headroom + n);
+  const out = freshBytes(headroom + n);
   out.set(rawOut.subarray(0, n), headroom);
   return { ok: true, bytes: out.subarray(headroom) };
 }

@@ -86,11 +86,11 @@ describe('sibling sync between Alice\'s companions (stub nodes, wired packets)',
   });
 
   /** Alice's devices: one persona key, one signed list naming all of them, every device a friend of every other, online. */
-  async function alice(n: number, flags: RawConfig = {}): Promise<Device[]> {
+  async function alice(n: number, flags: RawConfig = {}, clockOffsets: number[] = []): Promise<Device[]> {
     const keys = Array.from({ length: n }, pk);
     const list = P.signNext(undefined, keys.map((k, i) => ({ publicKey: k, name: `d${i}` })), key.pair, Date.now() / 1000, 3600);
     const out: Device[] = [];
-    for (const k of keys) {
+    for (const [i, k] of keys.entries()) {
       const dir = join(root, k.slice(0, 8));
       await rm(dir, { recursive: true, force: true });
       await import('node:fs/promises').then((fs) => fs.mkdir(dir, { recursive: true }));
@@ -100,7 +100,8 @@ describe('sibling sync between Alice\'s companions (stub nodes, wired packets)',
       for (const other of keys) if (other !== k) node.addFriend(other, '', 'udp');
       const config = loadConfig({ dir, env: {}, readFile: false, flags });
       const state = await loadCompanionState(dir, k, 3600);
-      const c = new Companion(config, state, { node, log: createLogger({ level: 'silent' }) });
+      const offset = clockOffsets[i] ?? 0;
+      const c = new Companion(config, state, { node, log: createLogger({ level: 'silent' }), ...(offset ? { now: () => Date.now() / 1000 + offset } : {}) });
       await c.start([]);
       const d = { c, node, dir };
       open.push(d);
@@ -298,6 +299,19 @@ describe('sibling sync between Alice\'s companions (stub nodes, wired packets)',
     expect(processed).toBeLessThanOrEqual(SIBLING_RATE.burst + SIBLING_RATE.perSecond);
     expect(b!.c.siblings.stats.dropped.RATE_LIMITED).toBeGreaterThanOrEqual(1000 - processed);
     await settle();
+  });
+
+  it('siblings that refreshed the same list at different times agree on the digest (no full exchange at every HELLO)', async () => {
+    // The list was signed with another ttl than the configured one: each refreshes it at start, B's clock 5 s later.
+    const [a, b] = await alice(2, {}, [0, 5]);
+    await settle();
+    const out = b!.c.siblings.stats.messagesOut;
+    expect(a!.c.ownList.list.seq).toBe(b!.c.ownList.list.seq);
+    expect(a!.c.ownList.list.issuedAt).not.toBe(b!.c.ownList.list.issuedAt);
+    a!.node.connect(b!.node.publicKey, 'udp');
+    await settle();
+    expect(digest(a!)).toBe(digest(b!));
+    expect(b!.c.siblings.stats.messagesOut - out, 'B answered a HELLO with its full state').toBe(0);
   });
 
   it('HELLOs with a differing digest, as fast as a sibling can send them, get at most one full state a second', async () => {
