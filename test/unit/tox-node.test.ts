@@ -120,6 +120,18 @@ describe('ToxNode argument checks (before any C call)', () => {
   });
 });
 
+describe('ToxNode groupsPersistence', () => {
+  it('is refused unless a boolean, and accepted on any library (ignored where libtoxcore lacks the option)', () => {
+    expect(toxError(() => ToxNode.createSync({ ...offline, groupsPersistence: 'yes' as unknown as boolean }))).toEqual({ op: 'create', code: 'BAD_ARGUMENT' });
+    const node = ToxNode.createSync({ ...offline, groupsPersistence: true });
+    try {
+      expect(node.groupNumbers()).toEqual([]);
+    } finally {
+      node.close();
+    }
+  });
+});
+
 describe('ToxNode lifecycle', () => {
   it('start and stop are idempotent, and iterateOnce runs without a loop', () => {
     const node = ToxNode.createSync(offline);
