@@ -24,6 +24,10 @@ export const GROUP_STATEMENT_TTL_SECONDS = 24 * 3600;
 export const GROUP_RESEND_DELAYS_MS: readonly number[] = [250, 1_000, 4_000, 12_000];
 /** Every group's statement is sent again this often (ms), for peers that missed the others. */
 export const GROUP_RESEND_EVERY_MS = 5 * 60_000;
+/** How often one sibling is invited into one group at most, when it does not join. */
+export const INVITE_ATTEMPTS = 3;
+/** Time between two invites of one sibling into one group (and the period of the check). */
+export const INVITE_RETRY_MS = 20_000;
 /** Most group invites from non-siblings kept for `groups` (oldest out): a hostile friend can't grow the list. */
 export const MAX_FOREIGN_INVITES = 16;
 
@@ -89,8 +93,8 @@ interface GroupRecord {
   state: GroupViewState;
   /** Our last statement: its packet, seq, when signed, and the entries it carried (to re-sign only on change). */
   statement: { packet: Uint8Array; seq: number; issuedAt: number; entries: string } | null;
-  /** Siblings (device keys) invited into this group by this companion: each at most once. */
-  invited: Set<string>;
+  /** Siblings (device keys) invited into this group by this companion: when last, and how often (at most {@link INVITE_ATTEMPTS}). */
+  invited: Map<string, { at: number; count: number }>;
   /** Siblings that were in this group and left by themselves: never invited back. */
   leftBySelf: Set<string>;
   /** Peers the user says are siblings running an ordinary client (peer key → device key): our statement vouches for them. */
@@ -134,6 +138,7 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
   /** What each sibling last told us over the sibling channel: chat id → (sibling device → its peer key). */
   private readonly siblingTold = new Map<string, Map<string, string>>();
   private resendTimer: NodeJS.Timeout | undefined;
+  private inviteTimer: NodeJS.Timeout | undefined;
 
   constructor(host: GroupHost) {
     super();
@@ -177,6 +182,8 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
       for (const g of this.groups.values()) this.publish(g);
     }), GROUP_RESEND_EVERY_MS);
     this.resendTimer.unref();
+    this.inviteTimer = setInterval(() => this.guard('invite', () => this.inviteSiblings()), INVITE_RETRY_MS);
+    this.inviteTimer.unref();
     // Groups libtoxcore loaded from profile.tox (groupsPersistence): we are still in them after a restart.
     for (const n of t.groupNumbers()) this.guard('loadedGroup', () => this.onSelfJoin(n));
   }
@@ -187,6 +194,8 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
     for (const f of this.unsubscribe.splice(0)) f();
     if (this.resendTimer) clearInterval(this.resendTimer);
     this.resendTimer = undefined;
+    if (this.inviteTimer) clearInterval(this.inviteTimer);
+    this.inviteTimer = undefined;
     for (const g of this.groups.values()) for (const t of g.timers.splice(0)) clearTimeout(t);
   }
 
@@ -303,7 +312,7 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
     let g = this.groups.get(n);
     if (!g) {
       const id = chatId || bytesToHex(this.tox!.groupChatId(n));
-      g = { number: n, chatId: id, selfKey: '', joined: false, peers: new Map(), state: emptyGroupView(id), statement: null, invited: new Set(), leftBySelf: new Set(), vouched: new Map(), siblingPeers: new Map(), relayed: '', timers: [] };
+      g = { number: n, chatId: id, selfKey: '', joined: false, peers: new Map(), state: emptyGroupView(id), statement: null, invited: new Map(), leftBySelf: new Set(), vouched: new Map(), siblingPeers: new Map(), relayed: '', timers: [] };
       const told = this.siblingTold.get(id);
       if (told) for (const [device, peer] of told) g.siblingPeers.set(peer, device);
       this.groups.set(n, g);
@@ -528,14 +537,19 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
       if (!g.joined) continue;
       const here = this.siblingsIn(g);
       for (const device of this.siblings()) {
-        if (here.has(device) || g.invited.has(device) || g.leftBySelf.has(device)) continue;
+        if (here.has(device) || g.leftBySelf.has(device)) continue;
+        // An invite sent the moment a friend connects is sometimes never seen by it: one that did not join is asked
+        // again, a few times, spaced out (a sibling that joined and left by itself is in leftBySelf and never asked).
+        const prior = g.invited.get(device);
+        const now = Date.now();
+        if (prior && (prior.count >= INVITE_ATTEMPTS || now - prior.at < INVITE_RETRY_MS)) continue;
         const friend = t.friendByPublicKey(device);
         if (friend === undefined || t.friendConnectionStatus(friend) === 'none') continue;
         try {
           t.groupInviteFriend(g.number, friend);
-          g.invited.add(device);
-          this.host.log.info({ chatId: g.chatId, device }, 'invited a sibling into the group');
-          this.emit('invited', { chatId: g.chatId, device });
+          g.invited.set(device, { at: now, count: (prior?.count ?? 0) + 1 });
+          this.host.log.info({ chatId: g.chatId, device, attempt: (prior?.count ?? 0) + 1 }, 'invited a sibling into the group');
+          if (!prior) this.emit('invited', { chatId: g.chatId, device });
         } catch (err) {
           this.host.log.warn({ chatId: g.chatId, device, code: (err as ToxPersonaError).code }, 'could not invite a sibling into the group');
         }
@@ -548,7 +562,7 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
     return {
       group: g.number, joined: g.joined, selfPeerKey: g.selfKey || null, peerCount: g.peers.size,
       ...groupView(g.state, present, this.host.now(), this.lookup()),
-      invited: [...g.invited], leftBySelf: [...g.leftBySelf],
+      invited: [...g.invited.keys()], leftBySelf: [...g.leftBySelf],
       siblingPeers: [...g.siblingPeers].map(([peerKey, deviceKey]) => ({ peerKey, deviceKey })),
     };
   }
