@@ -53,9 +53,12 @@ describe('what init, blob and device enroll tell the user', () => {
     expect(tablet.friends.map((f: any) => f.publicKey)).toContain(me.publicKey);
     const friends = (await cliJson(['friend', 'list', '--dir', dir()])).friends.map((f: any) => f.publicKey);
     expect(friends).toContain(r.publicKey);
-    // A device added by key alone (its profile made elsewhere) is listed but not a friend: status says so.
+    // A device added by key alone (its profile made elsewhere) is befriended by itself (issue 12: siblings are friends);
+    // once the user removes that friend, the device is listed but not a friend, and status says so.
     const stranger = '5'.repeat(64);
     await cliJson(['device', 'add', '--dir', dir(), stranger, '--name', 'tv']);
+    expect((await cliJson(['friend', 'list', '--dir', dir()])).friends.map((f: any) => f.publicKey)).toContain(stranger);
+    await cliJson(['friend', 'remove', '--dir', dir(), stranger]);
     const st = await cliJson(['status', '--dir', dir()]);
     expect(st.siblingsNotFriends).toEqual([stranger]);
     const text = await cli(['status', '--dir', dir()]);
