@@ -5,10 +5,9 @@
 // complete (its SHA-256 matches) → the enrollment is finished (the intended list adopted, the sibling befriended, the
 // outcome kept for a retry); otherwise → it is dropped (nothing was applied, a retry runs it anew).
 import { createHash } from 'node:crypto';
-import { open, link, unlink, readFile } from 'node:fs/promises';
+import { unlink, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { fsyncDir } from '../util/fs.js';
-import { ProfileError } from '../profile/errors.js';
+import { writeNewFile } from '../profile/rekey.js';
 import * as P from './persona-port.js';
 import { verifySignedList } from '../persona/index.js';
 
@@ -43,28 +42,7 @@ export function enrollTempPath(out: string, id: string): string {
  * removed, then the directory is fsync'd. `OUTPUT_EXISTS` when `out` exists; `WRITE_FAILED` for any other error.
  */
 export async function createProfileFile(out: string, tmp: string, data: Uint8Array): Promise<void> {
-  try {
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch (cause) {
-    await unlink(tmp).catch(() => undefined);
-    throw new ProfileError('WRITE_FAILED', `cannot write next to ${out}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
-  }
-  try {
-    await link(tmp, out);
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new ProfileError('OUTPUT_EXISTS', `the output ${out} already exists; choose a new path`, { cause });
-    throw new ProfileError('WRITE_FAILED', `cannot create ${out}: ${code ?? (cause as Error).message}`, { cause });
-  } finally {
-    await unlink(tmp).catch(() => undefined);
-  }
-  await fsyncDir(dirname(out));
+  await writeNewFile(out, data, tmp);
 }
 
 /** How a crashed enrollment was resolved at start. */

@@ -263,9 +263,11 @@ export async function rekeyProfileFile(inPath: string, outPath: string, options:
   return { ...rest, outPath: outAbs };
 }
 
-/** Writes `data` to a path that must not exist yet: atomic temp file (fsynced, 0600), then link(2), which fails rather than replace. */
-export async function writeNewFile(path: string, data: Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+/**
+ * Writes `data` to a path that must not exist yet: atomic temp file (fsynced, 0600; at `tmp` when given, so a caller can
+ * find it after a crash), then link(2), which fails rather than replace.
+ */
+export async function writeNewFile(path: string, data: Uint8Array, tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)): Promise<void> {
   try {
     await writeFileAtomic(tmp, data, { mode: 0o600 });
   } catch (cause) {
