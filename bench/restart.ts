@@ -6,44 +6,15 @@
 // `tox-persona --version` (Node plus every module, no work).
 //
 // Run: npx tsx bench/restart.ts [N=10]
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { startBootstrapd } from '../src/tox/bootstrapd.js';
 import { ToxNode } from '../src/tox/node.js';
+import { CLI, cleanEnv, healthOf, median, p95, spawnDaemon, until, type Daemon } from './daemon.js';
 
 const N = Number(process.argv[2] ?? 10);
-const CLI = resolve(import.meta.dirname, '../dist/src/cli/main.js');
-
-function env(): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TOX_PERSONA_')) e[k] = v;
-  return e;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 120_000, everyMs = 20): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) throw new Error(`restart bench: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-const median = (xs: number[]) => {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)]!;
-};
-const p95 = (xs: number[]) => {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor(0.95 * s.length))]!;
-};
 
 interface Run {
   phases: Record<string, number>;
@@ -56,56 +27,30 @@ const root = mkdtempSync(join(tmpdir(), 'tp-restart-'));
 const A = join(root, 'a');
 const bootstrapd = await startBootstrapd();
 try {
-  spawnSync(process.execPath, [CLI, 'init', '--dir', A, '--name', 'phone'], { env: env(), stdio: 'ignore' });
+  spawnSync(process.execPath, [CLI, 'init', '--dir', A, '--name', 'phone'], { env: cleanEnv(), stdio: 'ignore' });
 
-  let log: Run['phases'] = {};
-  let connectedSinceStart: number | undefined;
-  const start = (): ChildProcess => {
-    log = {};
-    connectedSinceStart = undefined;
-    const c = spawn(process.execPath, [CLI, 'run', '--dir', A, '--bootstrap', bootstrapd.nodeString(), '--log-level', 'info'], { env: env(), stdio: ['ignore', 'ignore', 'pipe'] });
-    let pending = '';
-    c.stderr!.on('data', (d: Buffer) => {
-      pending += d.toString();
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        try {
-          const j = JSON.parse(line) as { msg?: string; phasesMs?: Record<string, number>; sinceProcessStartMs?: number };
-          if (j.phasesMs) log = j.phasesMs;
-          if (j.msg === 'first DHT connection since start') connectedSinceStart = j.sinceProcessStartMs;
-        } catch {
-          // not a log line
-        }
-      }
-    });
-    return c;
-  };
-  const health = async (c: ChildProcess): Promise<{ connection: string } | undefined> => {
-    const rt = JSON.parse(readFileSync(join(A, 'daemon.json'), 'utf8')) as { pid: number; admin: { host: string; port: number } };
-    if (rt.pid !== c.pid) return undefined;
-    return (await (await fetch(`http://${rt.admin.host}:${rt.admin.port}/healthz`)).json()) as { connection: string };
-  };
+  const start = (): Daemon => spawnDaemon(A, ['--bootstrap', bootstrapd.nodeString(), '--log-level', 'info']);
+  const health = (d: Daemon) => healthOf(A, d.child);
 
   let daemon = start();
   await until('the first daemon to connect', async () => (await health(daemon))?.connection !== 'none' || undefined);
   const runs: Run[] = [];
   for (let i = 0; i < N; i++) {
-    daemon.kill('SIGKILL');
-    await new Promise((r) => daemon.once('exit', r));
+    daemon.child.kill('SIGKILL');
+    await new Promise((r) => daemon.child.once('exit', r));
     const t0 = Date.now();
     daemon = start();
-    await until('the restarted daemon to answer', async () => (await health(daemon)) ?? undefined);
+    await until('the restarted daemon to answer', async () => (await health(daemon)) ?? undefined, 120_000, 20);
     const answerMs = Date.now() - t0;
-    await until('the restarted daemon to connect', async () => (await health(daemon))?.connection !== 'none' || undefined);
+    await until('the restarted daemon to connect', async () => (await health(daemon))?.connection !== 'none' || undefined, 120_000, 20);
     const connectedMs = Date.now() - t0;
-    await until('the start-up log line', () => (log.answering !== undefined ? true : undefined), 10_000);
-    runs.push({ phases: log, answerMs, connectedMs, ...(connectedSinceStart !== undefined ? { connectedSinceStart } : {}) });
-    console.log(`restart ${i + 1}/${N}: answering ${answerMs} ms, DHT-connected ${connectedMs} ms; phases ${JSON.stringify(log)}`);
+    const phases = await until('the start-up log line', () => (daemon.start.phases?.answering !== undefined ? daemon.start.phases : undefined), 10_000);
+    const connectedSinceStart = daemon.start.connectedMs;
+    runs.push({ phases, answerMs, connectedMs, ...(connectedSinceStart !== undefined ? { connectedSinceStart } : {}) });
+    console.log(`restart ${i + 1}/${N}: answering ${answerMs} ms, DHT-connected ${connectedMs} ms; phases ${JSON.stringify(phases)}`);
   }
-  daemon.kill('SIGTERM');
-  await new Promise((r) => daemon.once('exit', r));
+  daemon.child.kill('SIGTERM');
+  await new Promise((r) => daemon.child.once('exit', r));
 
   // Baseline 1: toxcore's own floor, a fresh bare node from start to connected on the same bootstrap node.
   const bare: number[] = [];
@@ -115,7 +60,7 @@ try {
       const t0 = Date.now();
       node.bootstrap([bootstrapd.node()]);
       node.start();
-      await until('a bare node to connect', () => (node.connectionStatus !== 'none' ? true : undefined));
+      await until('a bare node to connect', () => (node.connectionStatus !== 'none' ? true : undefined), 120_000, 20);
       bare.push(Date.now() - t0);
     } finally {
       node.close();

@@ -26,6 +26,8 @@ export interface BootstrapdOptions {
   startTimeoutMs?: number;
   /** Receives every log line of the daemon (stdout and stderr), e.g. for a debug logger. */
   onLog?: (line: string) => void;
+  /** Nodes this daemon bootstraps from (default none), e.g. earlier local daemons, to make a local network of several nodes. */
+  bootstrapNodes?: BootstrapNode[];
 }
 
 /** Reply to the tox-bootstrapd UDP health check ("bootstrap info" packet). */
@@ -186,7 +188,7 @@ class Daemon implements Bootstrapd {
       `tcp_relay_ports = [${this.tcpPort}]`,
       'enable_motd = true',
       `motd = ${q(motd)}`,
-      'bootstrap_nodes = ()',
+      `bootstrap_nodes = (${(this.options.bootstrapNodes ?? []).map((n) => `{ address = ${q(n.host)}\n port = ${Number(n.port)}\n public_key = ${q(n.publicKey)} }`).join(',\n')})`,
       '',
     ].join('\n');
     await writeFile(this.configPath, config, { mode: 0o600 });
