@@ -46,6 +46,22 @@ describe('tox-bootstrapd launcher', () => {
     await expect(d.start()).rejects.toMatchObject({ code: 'BOOTSTRAPD_CLOSED' });
   });
 
+  it('bootstrapNodes joins daemons into one local network: the second one adds the first and connects to it', async () => {
+    const first = await startBootstrapd();
+    const lines: string[] = [];
+    try {
+      const second = await startBootstrapd({ bootstrapNodes: [first.node()], onLog: (l) => lines.push(l) });
+      try {
+        await waitFor(() => lines.some((l) => l.includes('Connected to another bootstrap node successfully')), { timeoutMs: 30_000, what: 'the second daemon to log its connection to the first' });
+        expect(lines.some((l) => l.includes(`Successfully added bootstrap node #0: 127.0.0.1:${first.port} ${first.publicKey}`))).toBe(true);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await first.close();
+    }
+  });
+
   it('a missing binary is a typed BOOTSTRAPD_NOT_FOUND error', async () => {
     const err = await startBootstrapd({ binary: '/nonexistent/tox-bootstrapd' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BootstrapdError);
