@@ -61,7 +61,12 @@ export function isInitialized(dir: string): boolean {
 
 /** Throws `NOT_INITIALIZED` unless {@link isInitialized}. */
 export function requireInitialized(dir: string): void {
-  if (!isInitialized(dir)) throw new DataDirError('NOT_INITIALIZED', `no tox-persona data in ${dir}: run "tox-persona init --dir ${dir}" first`);
+  if (isInitialized(dir)) return;
+  // `init --join` left a profile and a signer request: the device waits for its certificate, which init cannot give.
+  if (existsSync(dataPath(dir, 'profile')) && existsSync(dataPath(dir, 'signerKey'))) {
+    throw new DataDirError('NOT_INITIALIZED', `${dir} waits for its signer certificate (made by "init --join"): run "tox-persona persona certify REQUEST" on the machine with the root, then "tox-persona persona join CERTIFICATE --dir ${dir}"`);
+  }
+  throw new DataDirError('NOT_INITIALIZED', `no tox-persona data in ${dir}: run "tox-persona init --dir ${dir}" first`);
 }
 
 /** Creates the directory (0700) when missing. */

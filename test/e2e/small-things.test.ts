@@ -1,4 +1,4 @@
-// The small things users see: the Tox name set by init, the separated status text, blob's expiry, enroll's advice.
+// The small things users see: the Tox name set by init, the separated status text, blob's expiry, enroll's advice, a pending join.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -36,6 +36,18 @@ describe('what init, blob and device enroll tell the user', () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toBe(`${b.statusMessage}\n`);
     expect(text.stderr).toContain(`the signed list expires ${b.expires}`);
+  });
+
+  it('a device made with init --join that waits for its certificate says so, instead of "run init first"', async () => {
+    const joining = join(root, 'tablet');
+    await cliJson(['init', '--dir', joining, '--name', 'tablet', '--join']);
+    for (const args of [['run', '--dir', joining, '--network', 'local'], ['status', '--dir', joining]]) {
+      const r = await cli(args);
+      expect(r.code, args[0]).not.toBe(0);
+      expect(r.stderr, args[0]).toContain('waits for its signer certificate');
+      expect(r.stderr, args[0]).toContain(`persona join CERTIFICATE --dir ${joining}`);
+      expect(r.stderr, args[0]).not.toContain('run "tox-persona init');
+    }
   });
 
   it('device enroll says which friends add the device by themselves and which need profile sync', async () => {
