@@ -10,8 +10,8 @@ import type { GroupListing } from '../companion/groups.js';
 type Opts = CommonOptions & Record<string, unknown>;
 
 /** Renders `groups` for people: one block per group, peers grouped by persona, then the others and the alarms. */
-export function groupsText(r: { groups: GroupListing[]; invites: Array<{ friend: string; groupName: string }> }): string {
-  if (r.groups.length === 0 && r.invites.length === 0) return '(in no group)';
+export function groupsText(r: { groups: GroupListing[]; invites: Array<{ friend: string; groupName: string }>; left?: string[] }): string {
+  if (r.groups.length === 0 && r.invites.length === 0 && !r.left?.length) return '(in no group)';
   const out: string[] = [];
   for (const g of r.groups) {
     out.push(`group ${g.group}  ${g.chatId}${g.joined ? '' : '  (joining...)'}  ${g.peerCount} peer(s)${g.selfPeerKey ? `, our peer key ${shortKey(g.selfPeerKey)}` : ''}`);
@@ -28,6 +28,7 @@ export function groupsText(r: { groups: GroupListing[]; invites: Array<{ friend:
     if (g.leftBySelf.length > 0) out.push(`  left by themselves (not invited again): ${g.leftBySelf.map(shortKey).join(' ')}`);
   }
   for (const i of r.invites) out.push(`invite to "${i.groupName}" from ${shortKey(i.friend)} (not one of our devices; not accepted)`);
+  if (r.left?.length) out.push(`left here (a sibling's invite is not accepted; groups join takes one back): ${r.left.map(shortKey).join(', ')}`);
   return out.join('\n');
 }
 
@@ -36,7 +37,7 @@ export function registerGroupCommands(program: Command): void {
   const groups = common(program.command('groups'))
     .description('NGC groups the running companion is in: peers grouped by persona (verified group identity statements), alarms')
     .action(async (o: Opts) => {
-      const r = (await callOperation(o, 'groups')) as { groups: GroupListing[]; invites: Array<{ friend: string; groupName: string }> };
+      const r = (await callOperation(o, 'groups')) as { groups: GroupListing[]; invites: Array<{ friend: string; groupName: string }>; left?: string[] };
       print(!!o.json, r, () => groupsText(r));
     });
   common(groups.command('create'))

@@ -32,7 +32,7 @@ import { bytesToHex } from '../util/bytes.js';
 import { resolve as resolvePath } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
-import { CompanionGroups } from './groups.js';
+import { CompanionGroups, MAX_GROUPS_LEFT } from './groups.js';
 import type { OwnSigner } from '../persona/own.js';
 
 export { CompanionError, MAX_PENDING_REQUESTS, type AlarmRecord, type PendingRequest, type CompanionState };
@@ -140,6 +140,8 @@ export class Companion extends EventEmitter<CompanionEvents> {
   /** Our own list as it is on disk: what `status` and `blob` show (a change whose save failed is not shown as done). */
   private durableOwn: P.SignedDeviceList;
   private outcomes: RequestOutcome[];
+  /** Chat ids of the groups the user left on this device (friends.json `groupsLeft`; see GroupHost.groupsLeft). */
+  private readonly groupsLeft: Set<string>;
   /** Set when the data directory's lock was lost: another process may own the files, so we must not write them. */
   private writesStopped = false;
   private running = false;
@@ -174,8 +176,9 @@ export class Companion extends EventEmitter<CompanionEvents> {
       requests: loaded.requests,
       requestsDropped: loaded.requestsDropped ?? 0,
       ...(loaded.records ?? {}),
-      ...(loaded.friends ?? migrateFriends(loaded.table, this.now())),
+      ...withoutGroupsLeft(loaded.friends ?? migrateFriends(loaded.table, this.now())),
     };
+    this.groupsLeft = new Set(loaded.friends?.groupsLeft ?? []);
     this.durableOwn = loaded.own;
     this.outcomes = loaded.outcomes ?? [];
     this.siblings = new SiblingChannel({
@@ -321,6 +324,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
       now: this.now,
       siblings: this.siblings,
       requestSave: (why) => this.requestSave(why),
+      groupsLeft: this.groupsLeft,
     });
     return this.groupsModule;
   }
@@ -562,7 +566,7 @@ export class Companion extends EventEmitter<CompanionEvents> {
     const devices = text(P.ownListToJson(s.own));
     const requests = text({ version: 1, requests: s.requests, dropped: s.requestsDropped });
     const records = recordsText({ alarms: s.alarms, rejections: s.rejections });
-    const friends = text({ version: 1, friends: s.friends, blocked: s.blocked, expired: s.expired, vouched: s.vouched, autoAdds: s.autoAdds, sibling: s.sibling } satisfies FriendsFile & { version: 1 });
+    const friends = text({ version: 1, friends: s.friends, blocked: s.blocked, expired: s.expired, vouched: s.vouched, autoAdds: s.autoAdds, sibling: s.sibling, groupsLeft: [...this.groupsLeft] } satisfies FriendsFile & { version: 1 });
     const outcomes = `${JSON.stringify({ version: 1, outcomes: this.outcomes })}\n`;
     const table = serializeTable(s.table);
     // The profile is compared in plain form: an encrypted one differs at every save (fresh nonce) even when unchanged.
@@ -990,6 +994,14 @@ export interface FriendsFile {
   autoAdds: AutoAdd[];
   /** Sibling sync's stamped registers, decisions and dropped own devices (absent in older files). */
   sibling?: SiblingSyncState;
+  /** Chat ids of the groups the user left on this device, oldest first (absent in older files). */
+  groupsLeft?: string[];
+}
+
+/** The reducer's part of friends.json: everything but groupsLeft, which the groups module keeps. */
+function withoutGroupsLeft(f: FriendsFile): Omit<FriendsFile, 'groupsLeft'> {
+  const { groupsLeft: _, ...rest } = f;
+  return rest;
 }
 
 /**
@@ -1122,6 +1134,7 @@ const FriendsFileSchema = z.object({
     decisions: z.array(z.object({ personaId: Hex64, version: z.string().regex(/^[0-9a-f]{64}$/), decision: z.enum(['approve', 'reject']), t: z.number().int().nonnegative(), by: Hex64 }).strip()),
     dropped: z.array(Hex64),
   }).strip().optional(),
+  groupsLeft: z.array(Hex64).max(MAX_GROUPS_LEFT).optional(),
 });
 
 /** friends.json (missing → undefined, and provenance is derived from the table); a wrong shape is `BAD_FILE`. */
@@ -1132,8 +1145,8 @@ function loadFriends(path: string): FriendsFile | undefined {
     const first = r.error.issues[0];
     throw new DataDirError('BAD_FILE', `${path}: not a friends file (${first && first.path.length > 0 ? first.path.join('.') : 'top level'}: ${first?.message ?? 'invalid'}); fix or delete it`);
   }
-  const { friends, blocked, expired, vouched, autoAdds, sibling } = r.data;
-  return { friends, blocked, expired, vouched, autoAdds, sibling: sibling ?? emptySiblingState() };
+  const { friends, blocked, expired, vouched, autoAdds, sibling, groupsLeft } = r.data;
+  return { friends, blocked, expired, vouched, autoAdds, sibling: sibling ?? emptySiblingState(), ...(groupsLeft ? { groupsLeft } : {}) };
 }
 
 const RequestsFileSchema = z.object({

@@ -30,6 +30,8 @@ export const INVITE_ATTEMPTS = 3;
 export const INVITE_RETRY_MS = 20_000;
 /** Most group invites from non-siblings kept for `groups` (oldest out): a hostile friend can't grow the list. */
 export const MAX_FOREIGN_INVITES = 16;
+/** Most groups remembered as left here by the user (the oldest is forgotten first). */
+export const MAX_GROUPS_LEFT = 256;
 
 /** Sibling-channel message type (an extension, docs/SIBLING-SYNC.md): "my peer keys in the groups I am in". */
 export const GROUP_KEYS_MESSAGE = 16;
@@ -79,6 +81,11 @@ export interface GroupHost {
   readonly siblings?: SiblingChannel;
   /** Marks the companion's state (profile.tox, which holds the groups) dirty so it is saved; absent in tests. */
   requestSave?(why: string): void;
+  /**
+   * Chat ids of the groups the user left on this device, oldest first (saved in friends.json with the next save): a
+   * sibling's invite into one is not accepted, so a sibling that forgot (it restarted) cannot put this device back.
+   */
+  readonly groupsLeft?: Set<string>;
 }
 
 /** One group this companion is in. */
@@ -236,6 +243,8 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
     if (existing) return this.listing(existing);
     const n = t.groupJoin(id, this.host.selfName(), password || undefined);
     const g = this.record(n, bytesToHex(id));
+    // The user joins again: their earlier leave no longer stands against a sibling's invite.
+    if (this.host.groupsLeft?.delete(g.chatId)) this.host.requestSave?.('group joined again');
     return this.listing(g);
   }
 
@@ -246,6 +255,15 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
     t.groupLeave(g.number, partMessage);
     for (const timer of g.timers.splice(0)) clearTimeout(timer);
     this.groups.delete(g.number);
+    const left = this.host.groupsLeft;
+    if (left) {
+      left.delete(g.chatId);
+      left.add(g.chatId);
+      for (const old of left) {
+        if (left.size <= MAX_GROUPS_LEFT) break;
+        left.delete(old);
+      }
+    }
     this.host.requestSave?.('group left');
     this.tellSiblings();
     this.emit('changed', { chatId: g.chatId });
@@ -277,9 +295,9 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
   }
 
   /** Every group we are in, each with its peers grouped by persona and its alarms. */
-  list(): { groups: GroupListing[]; invites: Array<{ friend: string; groupName: string; at: number }> } {
+  list(): { groups: GroupListing[]; invites: Array<{ friend: string; groupName: string; at: number }>; left: string[] } {
     this.requireAvailable();
-    return { groups: [...this.groups.values()].map((g) => this.listing(g)), invites: [...this.foreignInvites] };
+    return { groups: [...this.groups.values()].map((g) => this.listing(g)), invites: [...this.foreignInvites], left: [...(this.host.groupsLeft ?? [])] };
   }
 
   /** One group's view (by chat id), or undefined when we are not in it. Cheap enough for tests and benches to poll. */
@@ -408,6 +426,12 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
       this.foreignInvites.push({ friend, groupName: e.groupName, at: Math.floor(this.host.now()) });
       if (this.foreignInvites.length > MAX_FOREIGN_INVITES) this.foreignInvites.splice(0, this.foreignInvites.length - MAX_FOREIGN_INVITES);
       this.host.log.info({ friend, groupName: e.groupName }, 'group invite from a friend that is not one of our devices: not accepted');
+      return;
+    }
+    // The invite data starts with the group's chat id (libtoxcore 0.2.19+, gc_accept_invite).
+    const chatId = e.inviteData.length >= 32 ? bytesToHex(e.inviteData.subarray(0, 32)) : '';
+    if (this.host.groupsLeft?.has(chatId)) {
+      this.host.log.info({ friend, chatId, groupName: e.groupName }, 'a sibling invited us into a group the user left here: not accepted (groups join takes it back)');
       return;
     }
     const n = this.tox!.groupInviteAccept(e.friend, e.inviteData, this.host.selfName());

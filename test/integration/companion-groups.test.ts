@@ -190,7 +190,30 @@ describe.runIf(hasGroups)(`companions in an NGC group on libtoxcore ${version}`,
     phone.companion.groups.inviteSiblings();
     expect(again).toEqual([]);
     expect(viewOf(laptop, chatId)).toBeUndefined();
-  }, 240_000);
+
+    // The phone forgets (a restarted phone keeps no invite record) and invites the laptop again, straight through
+    // libtoxcore: the laptop remembers that its user left, across its own restart too, and does not go back.
+    const phoneTox = phone.node.tox;
+    const inviteBack = async (who: Running) => {
+      const seen = waitFor(() => who.lines.some((l) => l.includes('a sibling invited us into a group the user left here')), { what: `${who.dir}'s companion to refuse the phone's invite back into the group`, timeoutMs: 60_000 });
+      phoneTox.groupInviteFriend(viewOf(phone, chatId)!.group, phoneTox.friendByPublicKey(who.node.publicKey)!);
+      await seen;
+      expect(viewOf(who, chatId)).toBeUndefined();
+      expect((who.companion.groups.list() as { left: string[] }).left).toContain(chatId);
+    };
+    await inviteBack(laptop);
+    // The leave is durable: after a restart on the same directory the laptop still refuses.
+    await laptop.companion.close();
+    running.splice(running.indexOf(laptop), 1);
+    const friends = JSON.parse(await readFile(dataPath(laptop.dir, 'friends'), 'utf8')) as { groupsLeft?: string[] };
+    expect(friends.groupsLeft).toEqual([chatId]);
+    laptop = await companionIn(laptop.dir, n.bootstrapd.node(), 'laptop', true);
+    await waitFor(() => friendOnline(phone, laptop.node.publicKey), { what: 'the restarted laptop to be online for the phone', timeoutMs: 90_000 });
+    await inviteBack(laptop);
+    // Joining again by hand is the user's word: it takes the leave back.
+    await runOperation(laptop.companion, 'groupJoin', { chatId });
+    expect((laptop.companion.groups.list() as { left: string[] }).left).not.toContain(chatId);
+  }, 300_000);
 });
 
 describe.runIf(!hasGroups)('a companion on libtoxcore 0.2.18 (no NGC)', () => {
