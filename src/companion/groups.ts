@@ -239,12 +239,13 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
   join(chatId: string, password?: string): GroupListing {
     const t = this.requireAvailable();
     const id = hexToBytes(chatId.trim(), 32, 'chat id');
+    // The user joins again: their earlier leave no longer stands against a sibling's invite (the way back into a
+    // private group, which cannot be joined by chat id), even when this join does not complete.
+    if (this.host.groupsLeft?.delete(bytesToHex(id))) this.host.requestSave?.('group joined again');
     const existing = this.byChatId(bytesToHex(id));
     if (existing) return this.listing(existing);
     const n = t.groupJoin(id, this.host.selfName(), password || undefined);
     const g = this.record(n, bytesToHex(id));
-    // The user joins again: their earlier leave no longer stands against a sibling's invite.
-    if (this.host.groupsLeft?.delete(g.chatId)) this.host.requestSave?.('group joined again');
     return this.listing(g);
   }
 
