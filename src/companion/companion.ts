@@ -749,9 +749,10 @@ export class Companion extends EventEmitter<CompanionEvents> {
     return { healthy, body: { status: healthy ? 'ok' : 'unhealthy', connection, inGracePeriod: inGrace && connection === 'none', uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000), libtoxcore: this.node.libtoxcoreVersion, save: this.saveView() } };
   }
 
-  /** The state of saving: `ok`, when it last succeeded, and the last error while saves fail. */
-  saveView(): { ok: boolean; lastSavedAt: string | null; error?: SaveFailure } {
-    return { ok: !this.saveFailure, lastSavedAt: this.lastSavedAt ?? null, ...(this.saveFailure ? { error: this.saveFailure } : {}) };
+  /** The state of saving: `ok`, when it last succeeded, whether a change waits to be saved (`pending`), and the last error while saves fail. */
+  saveView(): { ok: boolean; lastSavedAt: string | null; pending: boolean; error?: SaveFailure } {
+    const pending = this.dirty || this.saveTimer !== undefined || this.coalescing;
+    return { ok: !this.saveFailure, lastSavedAt: this.lastSavedAt ?? null, pending, ...(this.saveFailure ? { error: this.saveFailure } : {}) };
   }
 
   /** The table as JSON-friendly views; `addedByUs` and the active device come from the companion's records. */

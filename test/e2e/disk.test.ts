@@ -71,8 +71,9 @@ describe('a full or read-only disk under a running daemon', () => {
     // The remount works because the daemon keeps no file of the directory open for writing (its lock descriptors are
     // read-only); the kernel refuses a read-only remount (EBUSY) while any file on it is open for writing.
     for (const fault of ['ENOSPC', 'EROFS'] as Array<'ENOSPC' | 'EROFS'>) {
-      // Saving works (after the previous round, again), so the snapshot is the saved state.
-      await waitFor(async () => (await get(d, '/status')).save.ok, { what: 'saving to work', timeoutMs: 30_000 });
+      // Saving works (after the previous round, again) and no change waits to be saved (the devices added in the
+      // previous round become friends, a change saved a second later), so the snapshot is the saved state.
+      await waitFor(async () => { const s = (await get(d, '/status')).save; return s.ok && !s.pending; }, { what: 'saving to work, with no change waiting to be saved', timeoutMs: 30_000 });
       const before = snapshot();
       const seqBefore = (await get(d, '/status')).seq as number;
       const filler = fault === 'ENOSPC' ? fill(mnt) : undefined;
