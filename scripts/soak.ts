@@ -2,8 +2,10 @@
 //
 // SOAK_KILLS (default 200) kills; SOAK_MINUTES (optional) stops earlier, after the kill that ends past that many minutes
 // (the figures then say how many kills were done); SOAK_SEED for a repeatable run; SOAK_KEEP keeps the directories and
-// both daemons' logs (alice.log, bob.log). Exit 1 when any goal is missed (lost or corrupt > 0, a temp file or a loose
-// mode after a restart, a refusal or alarm at the friend, the friend not holding Alice's last list).
+// both daemons' logs (alice.log, bob.log); SOAK_WATCH_EVERY (default 5): every that many kills, Alice stays up until
+// Bob's companion holds her current list. Exit 1 when any goal is missed (lost or corrupt > 0, a temp file or a loose
+// mode after a restart, a refusal or alarm at the friend, the friend not catching up with Alice's list within 120 s at
+// a checkpoint or at the end).
 //
 // The local network has SOAK_NODES (default 10) tox-bootstrapd nodes. libtoxcore (0.2.18 to 0.2.23 alike,
 // onion_client.c onion_isconnected) calls a node connected only while at least min(12, path nodes it has ever
@@ -69,6 +71,16 @@ await ready(B, bob);
 let alice = startDaemon(A);
 await ready(A, alice);
 await cli(['friend', 'add', '--dir', A, bobInit.toxId]);
+const alicePersona = JSON.parse((await cli(['persona', 'show', '--dir', A, '--json'])).out).personaId as string;
+
+/** Alice's list as her daemon publishes it now (seq), and whether Bob's companion holds that same seq. */
+async function aliceSeq(): Promise<number> {
+  return (await adminGet<{ seq: number }>(A, '/status')).seq;
+}
+async function bobHolds(seq: number): Promise<boolean> {
+  const entry = (await adminGet<{ personas: Array<{ personaId: string; seq: number }> }>(B, '/personas')).personas.find((p) => p.personaId === alicePersona);
+  return entry?.seq === seq;
+}
 
 // What the soak expects: devices whose add was acknowledged (exit 0) must be listed unless a later acknowledged remove
 // dropped them; exit 6 (outcome unknown) is counted, never assumed either way.
@@ -94,6 +106,10 @@ let temps = 0;
 let loose = 0;
 const restartMs: number[] = [];
 const friendsAdded: string[] = [];
+/** Checkpoints (every WATCH_EVERY kills) at which Bob had to catch up with Alice's list, and how long each took. */
+const WATCH_EVERY = Number(process.env.SOAK_WATCH_EVERY ?? 5);
+const catchUpMs: number[] = [];
+const missed: number[] = [];
 
 /** Devices a client is removing now: two clients never remove the same one (the second would be refused, rightly). */
 const removing = new Set<string>();
@@ -168,6 +184,16 @@ for (let k = 0; k < KILLS && Date.now() < DEADLINE; k++) {
   stopped = true;
   await Promise.all(clients);
   checkDir();
+  // The friend watches the whole run, not only its start and end: Alice lives a few seconds per round, too short for
+  // Bob (whose lookups of an offline friend back off, onion_client.c do_friend) to find her new DHT key every time, so
+  // every WATCH_EVERY kills Alice stays up until Bob holds her current list (her new process looks Bob up at once).
+  if ((k + 1) % WATCH_EVERY === 0) {
+    const seq = await aliceSeq();
+    const t = Date.now();
+    await until(`Bob to hold Alice's list ${seq} after kill ${k + 1}`, () => bobHolds(seq), 120_000, 200)
+      .then(() => catchUpMs.push(Date.now() - t))
+      .catch(() => missed.push(k + 1));
+  }
   if ((k + 1) % 10 === 0) {
     const b = await adminGet<{ connection?: string; friends?: { online: number; total: number } }>(B, '/status').catch(() => ({}) as { connection?: string; friends?: { online: number } });
     console.log(`soak: ${k + 1}/${KILLS} kills, ${acked} acknowledged changes, median restart ${median(restartMs)} ms; the friend's node: ${b.connection ?? '?'}, ${b.friends?.online ?? '?'} friend online`);
@@ -180,14 +206,10 @@ const listed = new Set(status.devices.map((d) => d.publicKey));
 for (const pk of present) if (!listed.has(pk)) lost++;
 const friendList = JSON.parse((await cli(['friend', 'list', '--dir', A, '--json'])).out) as { friends: Array<{ publicKey: string }> };
 for (const pk of friendsAdded) if (!friendList.friends.some((f) => f.publicKey === pk)) lost++;
-const alicePersona = JSON.parse((await cli(['persona', 'show', '--dir', A, '--json'])).out).personaId as string;
 // Waited for after the counts are known, and reported rather than thrown: a friend that does not converge in time
 // (its own DHT connection lost, a slow relay) must not hide the figures above.
 let converged = 'yes';
-await until('Bob to hold Alice\'s current list', async () => {
-  const entry = (await adminGet<{ personas: Array<{ personaId: string; seq: number }> }>(B, '/personas')).personas.find((p) => p.personaId === alicePersona);
-  return entry?.seq === status.seq;
-}).catch(async (err: Error) => {
+await until('Bob to hold Alice\'s current list', () => bobHolds(status.seq)).catch(async (err: Error) => {
   const bobStatus = await adminGet<{ connection?: string; friends?: unknown }>(B, '/status').catch(() => ({}) as { connection?: string; friends?: unknown });
   converged = `NO (${err.message}; Bob's connection ${bobStatus.connection}, friends ${JSON.stringify(bobStatus.friends)})`;
 });
@@ -207,11 +229,12 @@ console.log(`soak: start-up phases, median ms since the daemon's process started
 for (const [k, v] of [...refusals].sort((a, b) => b[1].n - a[1].n)) console.log(`soak: refused ${v.n}x ${k}: ${v.sample}`);
 console.log(`soak: friend refused/alarmed: ${complaints.length === 0 ? 'nothing' : complaints.join('; ')}`);
 console.log(`soak: friend holds Alice's last list (seq ${status.seq}): ${converged}`);
+console.log(`soak: friend caught up with Alice's list at ${catchUpMs.length} of ${catchUpMs.length + missed.length} checkpoints (every ${WATCH_EVERY} kills)${missed.length ? `, not within 120 s after kills ${missed.join(', ')}` : ''}; catch-up median ${median(catchUpMs)} ms, max ${catchUpMs.length ? Math.max(...catchUpMs) : NaN} ms`);
 alice.kill('SIGTERM');
 bob.kill('SIGTERM');
 await Promise.all([new Promise((r) => alice.once('exit', r)), new Promise((r) => bob.once('exit', r))]);
 for (const n of [...moreNodes, bootstrapd]) await n.close();
 if (process.env.SOAK_KEEP) console.log(`soak: kept ${root}`);
 else rmSync(root, { recursive: true, force: true });
-const ok = lost === 0 && corrupt === 0 && temps === 0 && loose === 0 && complaints.length === 0 && converged === 'yes';
+const ok = lost === 0 && corrupt === 0 && temps === 0 && loose === 0 && complaints.length === 0 && converged === 'yes' && missed.length === 0;
 process.exit(ok ? 0 : 1);
