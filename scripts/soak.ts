@@ -37,7 +37,7 @@ const B = join(root, 'bob');
 const bootstrapd = await startBootstrapd();
 const moreNodes: Bootstrapd[] = [];
 for (let i = 1; i < Number(process.env.SOAK_NODES ?? 10); i++) moreNodes.push(await startBootstrapd({ bootstrapNodes: [bootstrapd.node(), ...moreNodes.map((n) => n.node())] }));
-const runArgs = ['--bootstrap', bootstrapd.nodeString(), '--ttl', '3600', '--accept-requests', 'all', '--log-level', 'info'];
+const runArgs = ['--bootstrap', bootstrapd.nodeString(), '--ttl', '3600', '--accept-requests', 'all', '--log-level', process.env.SOAK_LOG_LEVEL ?? 'info'];
 
 let lastStart: StartLog = {};
 
@@ -105,7 +105,29 @@ let corrupt = 0;
 let temps = 0;
 let loose = 0;
 const restartMs: number[] = [];
-const friendsAdded: string[] = [];
+/** Random friends whose add was acknowledged and not removed since (must be Alice's friends at the end), and removed ones (must not be). */
+const friendsPresent = new Set<string>();
+const friendsRemoved = new Set<string>();
+const removingFriends = new Set<string>();
+const removableFriends = () => [...friendsPresent].filter((pk) => !removingFriends.has(pk));
+/**
+ * Alice's random friends are kept about this many (adds, then removes): a fresh process looks every offline friend up
+ * every 3 s (onion_client.c do_friend, a friend is "new" for its first 5 lookups), and with a thousand never-online
+ * friends Bob was no longer found within 120 s after about 160 kills.
+ */
+const MAX_FRIENDS = Number(process.env.SOAK_MAX_FRIENDS ?? 40);
+/** Every acknowledged change (kind, key, time, the kill round it was acked in): what a lost one is traced back with. */
+const acks = new Map<string, { op: string; at: string; kill: number }>();
+function acknowledged(op: string, pk: string): void {
+  acked++;
+  acks.set(`${op} ${pk}`, { op, at: new Date().toISOString(), kill: kills });
+}
+const lostItems: string[] = [];
+function lose(what: string, pk: string, op: string): void {
+  lost++;
+  const a = acks.get(`${op} ${pk}`);
+  lostItems.push(`${what} ${pk} (${op} acknowledged at ${a?.at ?? '?'} in round ${a?.kill ?? '?'})`);
+}
 /** Checkpoints (every WATCH_EVERY kills) at which Bob had to catch up with Alice's list, and how long each took. */
 const WATCH_EVERY = Number(process.env.SOAK_WATCH_EVERY ?? 5);
 const catchUpMs: number[] = [];
@@ -124,7 +146,7 @@ async function client(stop: () => boolean): Promise<void> {
       const pk = validKey();
       const res = await cli(['device', 'add', '--dir', A, pk, '--name', `d${acked}`], { TOX_PERSONA_RETRY_SECONDS: '20' });
       if (res.code === 0) {
-        acked++;
+        acknowledged('device add', pk);
         present.add(pk);
       } else if (res.code === 6) unknown++;
       else refusal('device add', res);
@@ -133,21 +155,34 @@ async function client(stop: () => boolean): Promise<void> {
       removing.add(pk);
       const res = await cli(['device', 'remove', '--dir', A, pk], { TOX_PERSONA_RETRY_SECONDS: '20' }).finally(() => removing.delete(pk));
       if (res.code === 0) {
-        acked++;
+        acknowledged('device remove', pk);
         present.delete(pk);
       } else if (res.code === 6) {
         unknown++;
         present.delete(pk); // may or may not be gone: no longer an expectation
       } else refusal('device remove', res);
-    } else {
+    } else if (friendsPresent.size < MAX_FRIENDS || removableFriends().length === 0) {
       const kp = generateKeyPair();
       const id = bytesToHex(toxAddress(kp.publicKey, randomBytes(4).readUInt32BE(0))).toUpperCase();
       const res = await cli(['friend', 'add', '--dir', A, id], { TOX_PERSONA_RETRY_SECONDS: '20' });
       if (res.code === 0) {
-        acked++;
-        friendsAdded.push(id.slice(0, 64));
+        acknowledged('friend add', id.slice(0, 64));
+        friendsPresent.add(id.slice(0, 64));
       } else if (res.code === 6) unknown++;
       else refusal('friend add', res);
+    } else {
+      const free = removableFriends();
+      const pk = free[Math.floor(rand() * free.length)]!;
+      removingFriends.add(pk);
+      const res = await cli(['friend', 'remove', '--dir', A, pk], { TOX_PERSONA_RETRY_SECONDS: '20' }).finally(() => removingFriends.delete(pk));
+      if (res.code === 0) {
+        acknowledged('friend remove', pk);
+        friendsPresent.delete(pk);
+        friendsRemoved.add(pk);
+      } else if (res.code === 6) {
+        unknown++;
+        friendsPresent.delete(pk); // may or may not be gone: no longer an expectation
+      } else refusal('friend remove', res);
     }
   }
 }
@@ -203,9 +238,11 @@ for (let k = 0; k < KILLS && Date.now() < DEADLINE; k++) {
 // Every acknowledged change is there, and the friend holds the list Alice publishes.
 const status = await adminGet<{ seq: number; devices: Array<{ publicKey: string }> }>(A, '/status');
 const listed = new Set(status.devices.map((d) => d.publicKey));
-for (const pk of present) if (!listed.has(pk)) lost++;
+for (const pk of present) if (!listed.has(pk)) lose('device missing from the list:', pk, 'device add');
 const friendList = JSON.parse((await cli(['friend', 'list', '--dir', A, '--json'])).out) as { friends: Array<{ publicKey: string }> };
-for (const pk of friendsAdded) if (!friendList.friends.some((f) => f.publicKey === pk)) lost++;
+const friendKeys = new Set(friendList.friends.map((f) => f.publicKey));
+for (const pk of friendsPresent) if (!friendKeys.has(pk)) lose('friend missing:', pk, 'friend add');
+for (const pk of friendsRemoved) if (friendKeys.has(pk)) lose('removed friend back:', pk, 'friend remove');
 // Waited for after the counts are known, and reported rather than thrown: a friend that does not converge in time
 // (its own DHT connection lost, a slow relay) must not hide the figures above.
 let converged = 'yes';
@@ -217,6 +254,7 @@ const metrics = await (await fetch(`${adminOf(B).url}/metrics`)).text();
 const complaints = metrics.split('\n').filter((l) => /^tox_persona_(lists_rejected_total|alarms_total)\{/.test(l) && !/ 0$/.test(l));
 const q = (f: number) => quantile(restartMs, f);
 console.log(`soak: ${kills} kills${kills < KILLS ? ` (of ${KILLS} asked; SOAK_MINUTES ran out)` : ''} (seed ${process.env.SOAK_SEED ?? 'time'}), ${acked} acknowledged changes, ${unknown} outcome unknown, ${refused} refused`);
+for (const l of lostItems) console.log(`soak: lost ${l}`);
 console.log(`soak: lost ${lost}, corrupt ${corrupt}, temp files after restart ${temps}, files not 0600 ${loose}`);
 console.log(`soak: restart after SIGKILL to answering + DHT-connected: median ${q(0.5)} ms, p90 ${q(0.9)} ms, p95 ${q(0.95)} ms, max ${Math.max(...restartMs)} ms`);
 console.log(`soak: restart after SIGKILL to answering (/healthz of the new pid): median ${median(answerMs)} ms, p95 ${p95(answerMs)} ms`);
