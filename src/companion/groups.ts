@@ -28,6 +28,12 @@ export const GROUP_RESEND_EVERY_MS = 5 * 60_000;
 export const INVITE_ATTEMPTS = 3;
 /** Time between two invites of one sibling into one group (and the period of the check). */
 export const INVITE_RETRY_MS = 20_000;
+/**
+ * A join through a sibling's invite that has not completed after this long (ms) is given up (left, not as the user's
+ * leave): libtoxcore ignores every further invite into a group it holds (Messenger.c group_not_added), and a join whose
+ * handshake was lost stays pending for good (seen on 0.2.20 under load), so only leaving lets the sibling's next invite in.
+ */
+export const INVITE_JOIN_TIMEOUT_MS = 15_000;
 /** Most group invites from non-siblings kept for `groups` (oldest out): a hostile friend can't grow the list. */
 export const MAX_FOREIGN_INVITES = 16;
 /** Most groups remembered as left here by the user (the oldest is forgotten first). */
@@ -111,6 +117,8 @@ interface GroupRecord {
   /** Digest of the last statement of ours we relayed from this peer (a companion without a signer relays its siblings'). */
   relayed: string;
   timers: NodeJS.Timeout[];
+  /** While a join through a sibling's invite is pending: gives it up after {@link INVITE_JOIN_TIMEOUT_MS}. */
+  joinTimer?: NodeJS.Timeout | undefined;
 }
 
 /** `groups` output for one group. */
@@ -203,7 +211,10 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
     this.resendTimer = undefined;
     if (this.inviteTimer) clearInterval(this.inviteTimer);
     this.inviteTimer = undefined;
-    for (const g of this.groups.values()) for (const t of g.timers.splice(0)) clearTimeout(t);
+    for (const g of this.groups.values()) {
+      for (const t of g.timers.splice(0)) clearTimeout(t);
+      clearTimeout(g.joinTimer);
+    }
   }
 
   private guard(what: string, fn: () => void): void {
@@ -255,6 +266,7 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
     const g = this.find(ref);
     t.groupLeave(g.number, partMessage);
     for (const timer of g.timers.splice(0)) clearTimeout(timer);
+    clearTimeout(g.joinTimer);
     this.groups.delete(g.number);
     const left = this.host.groupsLeft;
     if (left) {
@@ -347,6 +359,7 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
     if (g.state.chatId !== g.chatId) g.state = emptyGroupView(g.chatId);
     g.selfKey = bytesToHex(this.tox!.groupSelfPublicKey(n));
     g.joined = true;
+    clearTimeout(g.joinTimer);
     this.host.log.info({ group: n, chatId: g.chatId, peerKey: g.selfKey }, 'in group');
     // The profile now holds the group (with groupsPersistence): save it, so a restart finds us in it.
     this.host.requestSave?.('group joined');
@@ -435,9 +448,31 @@ export class CompanionGroups extends EventEmitter<CompanionGroupEvents> {
       this.host.log.info({ friend, chatId, groupName: e.groupName }, 'a sibling invited us into a group the user left here: not accepted (groups join takes it back)');
       return;
     }
-    const n = this.tox!.groupInviteAccept(e.friend, e.inviteData, this.host.selfName());
-    this.record(n);
+    const t = this.tox!;
+    let n: number;
+    try {
+      n = t.groupInviteAccept(e.friend, e.inviteData, this.host.selfName());
+    } catch (err) {
+      // libtoxcore (gc_accept_invite) keeps the group it made when sending the accept fails (FAIL_SEND: the sibling
+      // went offline meanwhile); held, it would take no further invite (group_not_added), so it goes at once.
+      const made = chatId ? t.groupNumberOfChatId(chatId) : undefined;
+      if (made !== undefined && !this.groups.has(made)) {
+        t.groupLeave(made);
+        this.host.log.warn({ friend, chatId, code: (err as ToxPersonaError).code }, 'accepting a sibling\'s group invite failed: dropped the half-made group, so that the next invite is taken');
+        return;
+      }
+      throw err;
+    }
+    const g = this.record(n, chatId);
     this.host.log.info({ friend, groupName: e.groupName, group: n }, 'joining a group our sibling invited us to');
+    clearTimeout(g.joinTimer);
+    g.joinTimer = setTimeout(() => this.guard('inviteJoinTimeout', () => {
+      if (g.joined || this.groups.get(n) !== g || !this.running) return;
+      this.host.log.warn({ chatId, group: n, afterMs: INVITE_JOIN_TIMEOUT_MS }, 'a join through a sibling\'s invite did not complete: leaving it, so that the next invite is taken');
+      this.groups.delete(n);
+      t.groupLeave(n);
+    }), INVITE_JOIN_TIMEOUT_MS);
+    g.joinTimer.unref();
   }
 
   /** Tells our siblings (or one) our peer key in every group we are in: GROUP_KEYS over the sibling channel. */

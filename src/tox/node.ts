@@ -826,6 +826,24 @@ export class ToxNode extends EventEmitter<ToxNodeEvents> {
     return out;
   }
 
+  /**
+   * The number of the group with this chat id, also one whose join is still pending (libtoxcore leaves such a group out
+   * of `tox_group_get_number_groups` and so of {@link ToxNode.groupNumbers}: no shared state yet); undefined when none.
+   * Scans the first 1024 group numbers.
+   */
+  groupNumberOfChatId(chatId: Uint8Array | string): GroupNumber | undefined {
+    const tox = this.live('groupNumberOfChatId');
+    if (!this.groupsAvailable) return undefined;
+    const want = Buffer.from(bytesOrHex(chatId, constants.TOX_GROUP_CHAT_ID_SIZE, 'chat id'));
+    const buf = Buffer.alloc(constants.TOX_GROUP_CHAT_ID_SIZE);
+    for (let n = 0; n < 1024; n++) {
+      const err = [0];
+      this.ffi.tox_group_get_chat_id(tox, n, buf, err);
+      if (err[0] === 0 && buf.equals(want)) return n as GroupNumber;
+    }
+    return undefined;
+  }
+
   /** The group's 32-byte chat id (what `groupJoin` takes). */
   groupChatId(group: GroupNumber): Uint8Array {
     const op = 'groupChatId';

@@ -58,6 +58,12 @@ afterAll(async () => {
 
 const friendOnline = (a: Running, pk: string) => a.node.friend(pk) !== undefined && a.node.friend(pk)!.connection !== 'none';
 const viewOf = (r: Running, chatId: string): GroupListing | undefined => r.companion.groups.view(chatId);
+/** A companion's view of the group for a failure message: joined, peer count, personas, others, alarms. */
+const groupState = (r: Running, chatId: string): string => {
+  const v = viewOf(r, chatId);
+  const said = r.lines.filter((l) => /group/i.test(l)).map((l) => (JSON.parse(l) as { msg: string }).msg);
+  return `${v ? JSON.stringify({ joined: v.joined, peerCount: v.peerCount, personas: v.personas, others: v.others, alarms: v.alarms }) : 'not in the group'}, its log: ${JSON.stringify(said)}`;
+};
 const alicePeers = (r: Running, chatId: string, personaId: string) => viewOf(r, chatId)?.personas.find((p) => p.personaId === personaId)?.peers ?? [];
 
 describe.runIf(hasGroups)(`companions in an NGC group on libtoxcore ${version}`, () => {
@@ -100,7 +106,7 @@ describe.runIf(hasGroups)(`companions in an NGC group on libtoxcore ${version}`,
     await runOperation(bob.companion, 'groupJoin', { chatId });
     for (const [who, r] of [['Bob', bob], ['the phone', phone], ['the laptop', laptop]] as const) {
       await waitFor(() => alicePeers(r, chatId, alice).filter((p) => p.confirmed).length === 2, {
-        what: `${who}'s companion to show Alice's phone and laptop as one persona with two confirmed peers (now: ${JSON.stringify(viewOf(r, chatId)?.personas)})`, timeoutMs: 120_000, intervalMs: 200,
+        what: () => `${who}'s companion to show Alice's phone and laptop as one persona with two confirmed peers (now: ${[['phone', phone], ['laptop', laptop], ['Bob', bob]].map(([w, x]) => `${w as string}: ${groupState(x as Running, chatId)}`).join('; ')})`, timeoutMs: 120_000, intervalMs: 200,
       });
     }
     const v = viewOf(bob, chatId)!;
@@ -173,7 +179,7 @@ describe.runIf(hasGroups)(`companions in an NGC group on libtoxcore ${version}`,
     // ...until Alice says on her phone that this peer is her tablet: then it shows under Alice, vouched, not confirmed.
     await runOperation(phone.companion, 'groupVouch', { group: chatId, peer: tabletPeer.slice(0, 12), device: enrolled.publicKey });
     await waitFor(() => alicePeers(bob, chatId, alice).some((p) => p.peerKey === tabletPeer && p.deviceKey === enrolled.publicKey && !p.confirmed), {
-      what: `Bob to show the tablet's peer under Alice as vouched (now: ${JSON.stringify(viewOf(bob, chatId)?.personas)})`, timeoutMs: 60_000, intervalMs: 200,
+      what: () => `Bob to show the tablet's peer under Alice as vouched (now: ${groupState(bob, chatId)})`, timeoutMs: 60_000, intervalMs: 200,
     });
     expect(alicePeers(bob, chatId, alice).filter((p) => p.confirmed)).toHaveLength(2);
     // Mallory's claims from before stay refused: the vouch covers only the peer Alice named.

@@ -2,8 +2,8 @@
 
 /** Options for {@link waitFor}. */
 export interface WaitOptions {
-  /** What we are waiting for, in words; it is the failure message. */
-  what: string;
+  /** What we are waiting for, in words; it is the failure message (a function is called at the timeout, to show the state then). */
+  what: string | (() => string);
   /** Upper bound in milliseconds. */
   timeoutMs?: number;
   /** Poll period in milliseconds. */
@@ -25,9 +25,19 @@ export async function waitFor<T>(condition: () => T | Promise<T>, options: WaitO
     }
     if (Date.now() >= deadline) {
       const suffix = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${options.what}${suffix}`);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${describe(options.what)}${suffix}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** The failure message's "what", evaluated now. */
+function describe(what: WaitOptions['what']): string {
+  if (typeof what === 'string') return what;
+  try {
+    return what();
+  } catch (err) {
+    return `(describing the state failed: ${(err as Error).message})`;
   }
 }
 
@@ -47,7 +57,7 @@ export function waitForEvent<T = unknown>(
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
       source.off(event, listener);
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${options.what} (event '${event}')`));
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${describe(options.what)} (event '${event}')`));
     }, timeoutMs);
     const listener = (payload: T) => {
       if (options.filter && !options.filter(payload)) return;
