@@ -594,6 +594,11 @@ export class Companion extends EventEmitter<CompanionEvents> {
       this.log.warn({ why }, 'not saving: the data directory lock was lost');
       return;
     }
+    // The profile is part of the commit: friend adds and deletes the state already decided and that still wait in the
+    // queue (behind a save that must precede a publish) are made on the node first. Otherwise this commit could carry a
+    // friend record, or a request's outcome, without the friend list change it speaks of, and a crash right after it
+    // would acknowledge a friend add that the restarted daemon's profile lacks (or a remove it still holds).
+    this.performQueuedFriendChanges();
     this.dirty = false;
     const startedAt = Date.now();
     this.lastSaveAt = startedAt;
@@ -631,6 +636,14 @@ export class Companion extends EventEmitter<CompanionEvents> {
     this.metrics.saves.inc();
     this.log.debug({ why, files: files.map((f) => f.name) }, 'saved');
     this.emit('saved', { startedAt });
+  }
+
+  /** Performs the queued `addFriend` and `deleteFriend` effects now, in order, ahead of the rest of the queue. */
+  private performQueuedFriendChanges(): void {
+    const now = this.queue.filter((e) => e.type === 'addFriend' || e.type === 'deleteFriend');
+    if (now.length === 0) return;
+    for (let i = this.queue.length - 1; i >= 0; i--) if ((now as readonly Effect[]).includes(this.queue[i]!)) this.queue.splice(i, 1);
+    for (const e of now) this.guard(e.type, () => this.performOne(e));
   }
 
   /** A background save in `ms` (the retry after a failure). */
