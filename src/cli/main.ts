@@ -66,7 +66,10 @@ if (invokedDirectly()) {
   main(process.argv.slice(2)).then(
     (code) => {
       // Exit explicitly: a command is done once it returned, whatever handles (sockets, timers) a library left open.
-      process.exit(code);
+      // But only once stdout and stderr are written out: into a pipe that is full, Node queues the rest, and
+      // process.exit drops it (a `--json` answer through a pipe was cut at 128 KiB). An empty write's callback runs
+      // after every earlier write (or with the error when the reader went away).
+      process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
     },
     (err: unknown) => {
       printError(false, err);

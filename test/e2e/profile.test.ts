@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encryptProfile, loadProfileBytes } from '../../src/profile/index.js';
 import { bytesToHex } from '../../src/util/bytes.js';
-import { buildSocialProfile, friendKeysHex, newRawTox, selfPublicKey, type SocialProfile } from '../support/profile-tox.js';
-import { cli } from './cli.js';
+import { addFriendNoRequest, buildSocialProfile, friendKeysHex, getSavedata, newRawTox, selfPublicKey, type SocialProfile } from '../support/profile-tox.js';
+import { generateKeyPair } from '../../src/profile/keys.js';
+import { spawn } from 'node:child_process';
+import { CLI, cleanEnv, cli } from './cli.js';
 
 let social: SocialProfile;
 let dir: string;
@@ -32,6 +34,26 @@ describe('tox-persona profile (built CLI)', () => {
     expect(parsed.publicKey).toBe(bytesToHex(social.publicKey));
     expect(parsed.secretKey).toBeUndefined();
     expect(parsed.friends).toHaveLength(4);
+  });
+
+  it('a --json answer larger than a pipe holds arrives whole (the CLI exits only once its output is written out)', async () => {
+    const t = newRawTox({ udp: false });
+    try {
+      for (let i = 0; i < 1500; i++) addFriendNoRequest(t.tox, generateKeyPair().publicKey);
+      await writeFile(join(dir, 'many.tox'), getSavedata(t.tox));
+    } finally {
+      t.kill();
+    }
+    // A slow reader: nothing is read until the CLI exits, or for 3 s. A CLI that exits with output still queued
+    // (more than the 64 KiB a pipe holds) loses it; one that waits for its output to be taken exits after we read.
+    const child = spawn(process.execPath, [CLI, 'profile', 'inspect', join(dir, 'many.tox'), '--json'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+    let out = '';
+    for await (const chunk of child.stdout) out += (chunk as Buffer).toString();
+    expect(await exited).toBe(0);
+    expect(out.length).toBeGreaterThan(4 * 65536);
+    expect((JSON.parse(out) as { friends: unknown[] }).friends).toHaveLength(1500);
   });
 
   it('an encrypted profile without a passphrase: exit 5 and a typed error on stderr; with TOX_PERSONA_PASSPHRASE it works', async () => {
