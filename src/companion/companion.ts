@@ -640,10 +640,11 @@ export class Companion extends EventEmitter<CompanionEvents> {
 
   /** Performs the queued `addFriend` and `deleteFriend` effects now, in order, ahead of the rest of the queue. */
   private performQueuedFriendChanges(): void {
-    const now = this.queue.filter((e) => e.type === 'addFriend' || e.type === 'deleteFriend');
-    if (now.length === 0) return;
-    for (let i = this.queue.length - 1; i >= 0; i--) if ((now as readonly Effect[]).includes(this.queue[i]!)) this.queue.splice(i, 1);
-    for (const e of now) this.guard(e.type, () => this.performOne(e));
+    const changes = this.queue.filter((e) => e.type === 'addFriend' || e.type === 'deleteFriend');
+    if (changes.length === 0) return;
+    const rest = this.queue.filter((e) => e.type !== 'addFriend' && e.type !== 'deleteFriend');
+    this.queue.splice(0, this.queue.length, ...rest);
+    for (const e of changes) this.guard(e.type, () => this.performOne(e));
   }
 
   /** A background save in `ms` (the retry after a failure). */

@@ -25,14 +25,14 @@ export async function waitFor<T>(condition: () => T | Promise<T>, options: WaitO
     }
     if (Date.now() >= deadline) {
       const suffix = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${describe(options.what)}${suffix}`);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${whatOf(options.what)}${suffix}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
 
 /** The failure message's "what", evaluated now. */
-function describe(what: WaitOptions['what']): string {
+function whatOf(what: WaitOptions['what']): string {
   if (typeof what === 'string') return what;
   try {
     return what();
@@ -57,7 +57,7 @@ export function waitForEvent<T = unknown>(
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
       source.off(event, listener);
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${describe(options.what)} (event '${event}')`));
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${whatOf(options.what)} (event '${event}')`));
     }, timeoutMs);
     const listener = (payload: T) => {
       if (options.filter && !options.filter(payload)) return;
